@@ -1,0 +1,50 @@
+"""The FastAPI application factory: settings in, a ready app out (migrations run on startup)."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from clusterbook import __version__
+from clusterbook.api.limits import BodySizeLimit, BodyTooLarge
+from clusterbook.api.problems import install_problem_handlers, problem_response
+from clusterbook.api.routes import clusters, executions, namespaces
+from clusterbook.settings import Settings
+from clusterbook.store.db import make_engine, make_sessionmaker, migrate
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, run_migrations: bool = True) -> FastAPI:
+    """Build the app for ``settings``; the database schema is brought up to date first."""
+    settings = settings or Settings()
+    engine = make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    if run_migrations:
+        migrate(engine)
+    app = FastAPI(
+        title="clusterbook",
+        version=__version__,
+        description="Self-hostable clustering service: clusters, executions and their history.",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    install_problem_handlers(app)
+
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
+        return problem_response(
+            request,
+            status=413,
+            code="payload_too_large",
+            title="Payload too large",
+            detail=f"request bodies may be at most {settings.max_body_bytes} bytes",
+        )
+
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(namespaces.router)
+    app.include_router(clusters.router)
+    app.include_router(executions.router)
+    return app

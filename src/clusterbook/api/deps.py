@@ -1,0 +1,69 @@
+"""Request dependencies: the per-request transaction and the namespace the request acts in."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlalchemy.orm import Session
+
+from clusterbook.errors import InvalidRequest, NotFound
+from clusterbook.models.clusters import Cluster, Namespace
+from clusterbook.settings import Settings
+from clusterbook.store.clusters import read_cluster
+from clusterbook.store.namespaces import DEFAULT_NAMESPACE, read_namespace
+
+NAMESPACE_HEADER_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed on success, rolled back entirely on any error."""
+    factory = request.app.state.sessionmaker
+    with factory() as session, session.begin():
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_namespace(
+    session: SessionDep,
+    x_namespace: Annotated[
+        str | None, Header(description="Namespace name or id; 'default' when absent.", max_length=200)
+    ] = None,
+) -> Namespace:
+    ref = DEFAULT_NAMESPACE if x_namespace is None else x_namespace.strip()
+    if not NAMESPACE_HEADER_PATTERN.match(ref):
+        raise InvalidRequest(
+            "X-Namespace must be a namespace name or id: 1-64 letters, digits, '-' or '_'"
+        )
+    namespace = read_namespace(session, ref)
+    if namespace is None:
+        raise NotFound(f"namespace {ref!r} not found; create it with POST /v1/namespaces")
+    return namespace
+
+
+NamespaceDep = Annotated[Namespace, Depends(get_namespace)]
+
+
+def cluster_not_found(ref: str) -> NotFound:
+    return NotFound(f"cluster {ref!r} not found")
+
+
+def get_cluster(cluster_id: str, session: SessionDep, namespace: NamespaceDep) -> Cluster:
+    """The path's cluster (by id or name) in the request's namespace; 404 as if absent otherwise."""
+    cluster = read_cluster(session, namespace_id=namespace.namespace_id, cluster_ref=cluster_id)
+    if cluster is None:
+        raise cluster_not_found(cluster_id)
+    return cluster
+
+
+ClusterDep = Annotated[Cluster, Depends(get_cluster)]

@@ -1,0 +1,62 @@
+"""Cluster routes: create, read (by id or name), update, delete, list."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Request, Response
+
+from clusterbook.api.deps import ClusterDep, NamespaceDep, SessionDep, SettingsDep
+from clusterbook.api.paging import PageParams, page_params, pagination_block, resolve_paging
+from clusterbook.models.clusters import Cluster, ClusterCreate, ClusterUpdate, ListClustersResponse
+from clusterbook.models.listing import ListClustersRequest
+from clusterbook.store import clusters as store
+from clusterbook.store.compiler import resolve_sort
+from clusterbook.store.fields import CLUSTER_FIELDS
+from clusterbook.store.listing import ListQuery
+
+router = APIRouter(prefix="/v1/clusters", tags=["clusters"])
+
+
+@router.post("", response_model=Cluster, status_code=201, summary="Create a cluster configuration")
+def create_cluster(data: ClusterCreate, namespace: NamespaceDep, session: SessionDep) -> Cluster:
+    return store.create_cluster(session, namespace_id=namespace.namespace_id, data=data)
+
+
+@router.post("/list", response_model=ListClustersResponse, summary="List the namespace's clusters")
+def list_clusters(
+    request: Request,
+    namespace: NamespaceDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    params: Annotated[PageParams, Depends(page_params)],
+    body: Annotated[ListClustersRequest | None, Body()] = None,
+) -> ListClustersResponse:
+    body = body or ListClustersRequest()
+    query = ListQuery(body.filter_tree(), body.sort, tuple(body.search_terms()), body.filters)
+    sort = resolve_sort(body.sort, CLUSTER_FIELDS)
+    scope = {"ns": namespace.namespace_id, "list": "clusters"}
+    paging = resolve_paging(params, settings, session, scope, query, sort)
+    results, fetched = store.list_clusters(session, namespace_id=namespace.namespace_id, query=query, page=paging.request)
+    total = fetched.total or 0
+    return ListClustersResponse(
+        results=results,
+        pagination=pagination_block(request, paging, total=total, next_key=fetched.next_key),
+        total_count=total,
+    )
+
+
+@router.get("/{cluster_id}", response_model=Cluster, summary="One cluster, by id or name")
+def get_cluster(cluster: ClusterDep) -> Cluster:
+    return cluster
+
+
+@router.patch("/{cluster_id}", response_model=Cluster, summary="Change a cluster's configuration")
+def update_cluster(data: ClusterUpdate, cluster: ClusterDep, namespace: NamespaceDep, session: SessionDep) -> Cluster:
+    return store.update_cluster(session, namespace_id=namespace.namespace_id, cluster_id=cluster.cluster_id, data=data)
+
+
+@router.delete("/{cluster_id}", status_code=204, summary="Delete a cluster and its execution history")
+def delete_cluster(cluster: ClusterDep, session: SessionDep) -> Response:
+    store.delete_cluster(session, cluster_id=cluster.cluster_id)
+    return Response(status_code=204)

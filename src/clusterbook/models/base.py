@@ -1,0 +1,42 @@
+"""The base of every wire model: pydantic v2 plus the SDK-style helpers the seed contract shows."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict
+
+
+class WireModel(BaseModel):
+    """A JSON wire model with ``from_json``/``to_json``/``from_dict``/``to_dict``.
+
+    ``to_dict`` omits optional fields that were never set, so ``from_dict(d).to_dict() == d`` for any
+    document the server produced; a field explicitly set to ``None`` stays in as ``null``.
+    """
+
+    model_config = ConfigDict(populate_by_name=True, use_enum_values=True)
+
+    @classmethod
+    def from_dict(cls, obj: dict[str, Any] | None) -> Self | None:
+        """Build an instance from a plain dict (``None`` in, ``None`` out, like the generated SDKs)."""
+        if obj is None:
+            return None
+        return cls.model_validate(obj)
+
+    @classmethod
+    def from_json(cls, json_str: str) -> Self | None:
+        """Build an instance from a JSON document."""
+        return cls.from_dict(json.loads(json_str))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready dict, without optional fields that were never set."""
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+    def to_json(self) -> str:
+        """The JSON text of :meth:`to_dict`."""
+        return json.dumps(self.to_dict())
+
+    def to_str(self) -> str:
+        """A readable, indented JSON rendering for logs and terminals."""
+        return json.dumps(self.to_dict(), indent=2)

@@ -1,0 +1,123 @@
+"""Wire models of clusters (saved clustering configurations) and namespaces."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field, field_validator
+
+from clusterbook.models.base import WireModel
+from clusterbook.models.filters import parse_filter_tree
+from clusterbook.models.listing import PaginationResponse
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,127}$"
+
+
+class VectorConfig(WireModel):
+    """How a vector cluster runs: algorithm, its parameters, sampling and normalisation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    clustering_method: str = Field(default="kmeans", min_length=1, max_length=64)
+    algorithm_params: dict[str, Any] = Field(default_factory=dict)
+    sample_size: int | None = Field(default=None, ge=2)
+    normalize_features: bool = True
+
+
+class AttributeConfig(WireModel):
+    """How an attribute cluster groups documents: by one or more metadata attributes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    attributes: list[str] = Field(min_length=1)
+    hierarchical_grouping: bool = False
+
+
+class LLMLabelingConfig(WireModel):
+    """Optional LLM labeling of the clusters a run finds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    provider: str | None = None
+    model_name: str | None = None
+    include_summary: bool = True
+    include_keywords: bool = True
+
+
+class _ClusterFields(WireModel):
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("filters", check_fields=False)
+    @classmethod
+    def _valid_filters(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        parse_filter_tree(value)
+        return value
+
+
+class ClusterCreate(_ClusterFields):
+    """Body of ``POST /v1/clusters``."""
+
+    cluster_name: str = Field(pattern=NAME_PATTERN, description="Unique within the namespace.")
+    collection_ids: list[str] = Field(default_factory=list)
+    cluster_type: Literal["vector", "attribute"] = "vector"
+    vector_config: VectorConfig | None = None
+    attribute_config: AttributeConfig | None = None
+    filters: dict[str, Any] | None = None
+    llm_labeling: LLMLabelingConfig | None = None
+    description: str | None = Field(default=None, max_length=2000)
+
+
+class ClusterUpdate(_ClusterFields):
+    """Body of ``PATCH /v1/clusters/{id}``: only the fields present change; an explicit null clears."""
+
+    cluster_name: str | None = Field(default=None, pattern=NAME_PATTERN)
+    collection_ids: list[str] | None = None
+    vector_config: VectorConfig | None = None
+    attribute_config: AttributeConfig | None = None
+    filters: dict[str, Any] | None = None
+    llm_labeling: LLMLabelingConfig | None = None
+    description: str | None = Field(default=None, max_length=2000)
+
+
+class Cluster(WireModel):
+    """A saved cluster configuration."""
+
+    cluster_id: str
+    cluster_name: str
+    namespace_id: str
+    collection_ids: list[str]
+    cluster_type: Literal["vector", "attribute"]
+    vector_config: VectorConfig | None = None
+    attribute_config: AttributeConfig | None = None
+    filters: dict[str, Any] | None = None
+    llm_labeling: LLMLabelingConfig | None = None
+    description: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ListClustersResponse(WireModel):
+    """A page of clusters, in the same envelope as the execution listing."""
+
+    results: list[Cluster]
+    pagination: PaginationResponse
+    total_count: int
+    stats: None = None
+
+
+class NamespaceCreate(WireModel):
+    """Body of ``POST /v1/namespaces``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    namespace_name: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]{0,62}$")
+
+
+class Namespace(WireModel):
+    """A tenant scope: every cluster and run belongs to exactly one."""
+
+    namespace_id: str
+    namespace_name: str
+    created_at: datetime

@@ -1,0 +1,107 @@
+"""Wire models of the listing endpoints: the request body, pagination, stats and the envelope."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+from clusterbook.models.base import WireModel
+from clusterbook.models.executions import ClusterExecutionResult
+from clusterbook.models.filters import Node, parse_filter_tree
+
+
+def reject_unknown_keys(data: Any, accepted: tuple[str, ...], what: str) -> Any:
+    """Fail with the accepted keys named, instead of pydantic's bare 'extra inputs' message."""
+    if isinstance(data, dict):
+        unknown = sorted(set(data) - set(accepted))
+        if unknown:
+            raise ValueError(f"unknown {what} key {unknown[0]!r}; accepted keys: {', '.join(accepted)}")
+    return data
+
+
+class SortSpec(WireModel):
+    """Sort by one field; nulls always last, ties broken by run_id."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    field: str = Field(description="created_at, completed_at, num_clusters, num_points, metrics.*, status, duration …")
+    direction: Literal["asc", "desc"] = "desc"
+
+    @field_validator("direction", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+
+class ListRequestBase(WireModel):
+    """Filters, sort and search shared by every listing endpoint."""
+
+    filters: dict[str, Any] | None = Field(
+        default=None,
+        description="Logical filter tree: {operator: AND|OR, conditions: [...]}, {AND|OR|NOT: [...]} or {field: value}.",
+        examples=[{"operator": "AND", "conditions": [{"field": "status", "operator": "eq", "value": "completed"}]}],
+    )
+    sort: SortSpec | None = None
+    search: str | None = Field(
+        default=None, max_length=500, description="Case-insensitive partial match; whitespace-separated terms are AND-ed."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: Any) -> Any:
+        return reject_unknown_keys(data, tuple(cls.model_fields), "request body")
+
+    def filter_tree(self) -> Node | None:
+        """The validated filter tree (raises InvalidFilter naming the bad node)."""
+        return parse_filter_tree(self.filters)
+
+    def search_terms(self) -> list[str]:
+        """Lowercased, whitespace-separated search terms (empty when there is no search)."""
+        return [term.lower() for term in (self.search or "").split()]
+
+
+class ListClusterExecutionsRequest(ListRequestBase):
+    """Body of ``POST /v1/clusters/{cluster_id}/executions/list``; ``{}`` lists all, newest first."""
+
+    stats_scope: Literal["page", "all"] = Field(
+        default="page",
+        description="'page' (the contract): stats over the returned page. 'all': over the whole filtered set.",
+    )
+
+
+class ListClustersRequest(ListRequestBase):
+    """Body of ``POST /v1/clusters/list``."""
+
+
+class PaginationResponse(WireModel):
+    """Where this page sits: totals, and absolute URLs / a keyset cursor for the neighbours."""
+
+    total: int
+    page: int
+    page_size: int
+    total_pages: int
+    next_page: str | None = None
+    previous_page: str | None = None
+    next_cursor: str | None = Field(
+        default=None, description="Opaque keyset cursor for the next page; pass it back as ?cursor=."
+    )
+
+
+class ClusterExecutionListStats(WireModel):
+    """Aggregates over the current page (default) or the whole filtered set (stats_scope='all')."""
+
+    total_executions: int = 0
+    executions_by_status: dict[str, int] = Field(default_factory=dict)
+    avg_execution_time_ms: float = 0.0
+    total_documents_clustered: int = 0
+    avg_num_clusters: float = 0.0
+
+
+class ListClusterExecutionsResponse(WireModel):
+    """The execution-history page: results, pagination, total_count and stats."""
+
+    results: list[ClusterExecutionResult]
+    pagination: PaginationResponse
+    total_count: int
+    stats: ClusterExecutionListStats | None = None

@@ -1,0 +1,35 @@
+"""The one settings tree. Every value comes from ``CLUSTERBOOK_*`` environment variables or the CLI.
+
+Nothing here connects to anything; ``create_app(settings)`` and the CLI build engines from it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_database_url() -> str:
+    """An SQLite file in the working directory: the embedded default needs no other service."""
+    return f"sqlite:///{Path('clusterbook.db').resolve()}"
+
+
+class Settings(BaseSettings):
+    """Server configuration (environment prefix ``CLUSTERBOOK_``)."""
+
+    model_config = SettingsConfigDict(env_prefix="CLUSTERBOOK_", extra="ignore")
+
+    database_url: str = Field(default_factory=default_database_url)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_page_size: int = Field(default=100, ge=1, le=10_000)
+    default_page_size: int = Field(default=10, ge=1)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    secret_key: str | None = Field(
+        default=None,
+        description="Signs pagination cursors. When unset, a random key is generated once and kept in the database.",
+    )
+    sqlite_busy_timeout_ms: int = 30_000
+    log_level: str = "info"

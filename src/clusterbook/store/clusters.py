@@ -1,0 +1,82 @@
+"""Clusters (saved configurations): CRUD and the cluster list, always scoped to a namespace."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Row, delete, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from clusterbook.errors import Conflict
+from clusterbook.models.clusters import Cluster, ClusterCreate, ClusterUpdate
+from clusterbook.store.fields import CLUSTER_FIELDS
+from clusterbook.store.ids import new_id
+from clusterbook.store.listing import ListQuery, PageRequest, PageRows, compile_query, fetch_page
+from clusterbook.store.tables import clusters, executions
+
+_c = clusters.c
+
+
+def row_to_cluster(row: Row[Any]) -> Cluster:
+    return Cluster.model_validate(dict(row._mapping))
+
+
+def _name_taken(name: str) -> Conflict:
+    return Conflict(f"a cluster named {name!r} already exists in this namespace; choose another cluster_name")
+
+
+def create_cluster(session: Session, *, namespace_id: str, data: ClusterCreate) -> Cluster:
+    now = datetime.now(UTC)
+    values = {
+        **data.model_dump(mode="json"),
+        "cluster_id": new_id("clust"),
+        "namespace_id": namespace_id,
+        "created_at": now,
+        "updated_at": now,
+    }
+    try:
+        with session.begin_nested():
+            session.execute(insert(clusters).values(**values))
+    except IntegrityError as exc:
+        raise _name_taken(data.cluster_name) from exc
+    return read_cluster(session, namespace_id=namespace_id, cluster_ref=values["cluster_id"])  # type: ignore[return-value]
+
+
+def read_cluster(session: Session, *, namespace_id: str, cluster_ref: str) -> Cluster | None:
+    """A cluster of this namespace by id or by name; ``None`` when absent (or in another namespace)."""
+    row = session.execute(
+        select(clusters).where(
+            _c.namespace_id == namespace_id, or_(_c.cluster_id == cluster_ref, _c.cluster_name == cluster_ref)
+        )
+    ).first()
+    return row_to_cluster(row) if row else None
+
+
+def update_cluster(session: Session, *, namespace_id: str, cluster_id: str, data: ClusterUpdate) -> Cluster:
+    changes = {name: getattr(data, name) for name in data.model_fields_set}
+    if "cluster_name" in changes and changes["cluster_name"] is None:
+        changes.pop("cluster_name")
+    values = {
+        k: (v.model_dump(mode="json") if hasattr(v, "model_dump") else v) for k, v in changes.items()
+    }
+    values["updated_at"] = datetime.now(UTC)
+    try:
+        with session.begin_nested():
+            session.execute(update(clusters).where(_c.cluster_id == cluster_id).values(**values))
+    except IntegrityError as exc:
+        raise _name_taken(str(values.get("cluster_name"))) from exc
+    return read_cluster(session, namespace_id=namespace_id, cluster_ref=cluster_id)  # type: ignore[return-value]
+
+
+def delete_cluster(session: Session, *, cluster_id: str) -> None:
+    """Delete a cluster and its whole execution history in one transaction."""
+    session.execute(delete(executions).where(executions.c.cluster_id == cluster_id))
+    session.execute(delete(clusters).where(_c.cluster_id == cluster_id))
+
+
+def list_clusters(session: Session, *, namespace_id: str, query: ListQuery, page: PageRequest) -> tuple[list[Cluster], PageRows]:
+    compiled = compile_query(session, CLUSTER_FIELDS, _c.namespace_id == namespace_id, query)
+    fetched = fetch_page(session, CLUSTER_FIELDS, compiled, page)
+    return [row_to_cluster(row) for row in fetched.rows], fetched

@@ -1,0 +1,258 @@
+"""The one query compiler: validated filter trees, sorts, searches and keysets become SQL here.
+
+Nothing else in clusterbook builds WHERE or ORDER BY clauses from user input. Each field is
+resolved through the allow-list in ``fields.py``; each value is checked against the field's type
+and bound as a parameter, never spliced into SQL text.
+
+Semantics worth knowing: ``ne`` and ``nin`` are null-safe (a missing value is "not equal");
+ordering operators never match nulls; string comparisons ignore case unless ``case_sensitive``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, false, func, literal, not_, or_, select, true, tuple_
+from sqlalchemy.sql.elements import UnaryExpression
+
+from clusterbook.errors import ErrorLocation, InvalidFilter, InvalidSort
+from clusterbook.models.filters import Condition, Group, Node
+from clusterbook.models.listing import SortSpec
+from clusterbook.store.fields import FieldRegistry, FieldSpec
+from clusterbook.store.tables import executions_fts
+
+ORDERING_KINDS = {"number", "integer", "datetime"}
+TEXT_KINDS = {"string"}
+OPERATORS_BY_KIND = {
+    "string": ("eq", "ne", "in", "nin", "contains", "starts_with", "ends_with", "exists", "is_null"),
+    "enum": ("eq", "ne", "in", "nin", "exists", "is_null"),
+    "datetime": ("eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "exists", "is_null"),
+    "number": ("eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "exists", "is_null"),
+    "integer": ("eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "exists", "is_null"),
+}
+MAX_IN_VALUES = 1000
+
+
+@dataclass(frozen=True)
+class ResolvedSort:
+    """A sort resolved against the allow-list: the field and whether it runs descending."""
+
+    spec: FieldSpec
+    descending: bool
+
+    @property
+    def direction(self) -> str:
+        return "desc" if self.descending else "asc"
+
+
+def _bad(path: str, message: str) -> InvalidFilter:
+    return InvalidFilter(f"{path}: {message}", errors=[ErrorLocation(path, message)])
+
+
+# ---------------------------------------------------------------- values
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    """An ISO 8601 date or datetime; naive values are UTC. ``None`` when it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        try:
+            parsed = datetime.combine(date.fromisoformat(value.strip()), datetime.min.time())
+        except ValueError:
+            return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def coerce_value(spec: FieldSpec, value: Any, path: str, case_sensitive: bool) -> Any:
+    """Check one operand against the field's type and return it in the column's form."""
+    if spec.kind in ("number", "integer"):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _bad(path, f"field {spec.name!r} is numeric; give a number, not {type(value).__name__}")
+        if value != value or value in (float("inf"), float("-inf")):
+            raise _bad(path, "must be a finite number")
+        return value
+    if spec.kind == "datetime":
+        parsed = parse_datetime(value)
+        if parsed is None:
+            raise _bad(path, f"field {spec.name!r} is a timestamp; give an ISO 8601 string such as "
+                             "'2025-01-31T12:00:00Z'")  # fmt: skip
+        return parsed
+    if not isinstance(value, str):
+        raise _bad(path, f"field {spec.name!r} is text; give a string, not {type(value).__name__}")
+    if "\x00" in value:
+        raise _bad(path, "strings may not contain NUL characters")
+    if spec.kind == "enum":
+        lowered = value.lower()
+        if lowered not in spec.enum_values:
+            raise _bad(path, f"{value!r} is not a valid {spec.name}; accepted: {', '.join(spec.enum_values)}")
+        return lowered
+    return value if case_sensitive else value.lower()
+
+
+# ---------------------------------------------------------------- filters
+
+
+def compile_filter(node: Node | None, registry: FieldRegistry, dialect: str) -> ColumnElement[bool]:
+    """Turn a validated filter tree into one SQL boolean expression."""
+    if node is None:
+        return true()
+    if isinstance(node, Group):
+        parts = [compile_filter(child, registry, dialect) for child in node.children]
+        if not parts:
+            return true()
+        combined = and_(*parts) if node.op == "and" else or_(*parts)
+        return not_(combined) if node.negated else combined
+    return _compile_condition(node, registry, dialect)
+
+
+def _compile_condition(cond: Condition, registry: FieldRegistry, dialect: str) -> ColumnElement[bool]:
+    spec = registry.resolve(cond.field)
+    if spec is None:
+        raise _bad(
+            cond.at("field"),
+            f"unknown field {cond.field!r}; accepted: {', '.join(registry.filterable_names())}",
+        )
+    op = cond.operator
+    if op not in OPERATORS_BY_KIND[spec.kind]:
+        raise _bad(
+            cond.at("operator"),
+            f"operator {op!r} does not apply to {spec.kind} field {spec.name!r}; "
+            f"accepted: {', '.join(OPERATORS_BY_KIND[spec.kind])}",
+        )
+    value_path = cond.at("value")
+    column = spec.column
+    if op in ("exists", "is_null"):
+        if not isinstance(cond.value, bool):
+            raise _bad(value_path, f"operator {op!r} takes true or false")
+        present = column.is_not(None)
+        wants_present = cond.value if op == "exists" else not cond.value
+        return present if wants_present else column.is_(None)
+    if cond.value is None and op in ("eq", "ne"):
+        return column.is_(None) if op == "eq" else column.is_not(None)
+    if op in ("in", "nin"):
+        if not isinstance(cond.value, list) or not cond.value:
+            raise _bad(value_path, f"operator {op!r} takes a non-empty list of values")
+        if len(cond.value) > MAX_IN_VALUES:
+            raise _bad(value_path, f"at most {MAX_IN_VALUES} values in a list")
+        values = [coerce_value(spec, v, f"{value_path}[{i}]", cond.case_sensitive) for i, v in enumerate(cond.value)]
+        target = _folded(column, spec, cond.case_sensitive)
+        matched = target.in_(values)
+        return matched if op == "in" else or_(column.is_(None), not_(matched))
+    value = coerce_value(spec, cond.value, value_path, cond.case_sensitive)
+    target = _folded(column, spec, cond.case_sensitive)
+    if op == "eq":
+        return target == value
+    if op == "ne":
+        return or_(column.is_(None), target != value)
+    if op in ("gt", "gte", "lt", "lte"):
+        return {"gt": target > value, "gte": target >= value, "lt": target < value, "lte": target <= value}[op]
+    return _text_match(target, value, op, cond.case_sensitive, dialect)
+
+
+def _folded(column: Any, spec: FieldSpec, case_sensitive: bool) -> Any:
+    return func.lower(column) if spec.kind in TEXT_KINDS and not case_sensitive else column
+
+
+def escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def escape_glob(text: str) -> str:
+    return "".join(f"[{ch}]" if ch in "*?[]" else ch for ch in text)
+
+
+def _text_match(target: Any, value: str, op: str, case_sensitive: bool, dialect: str) -> ColumnElement[bool]:
+    if case_sensitive and dialect == "sqlite":
+        # SQLite's LIKE ignores ASCII case; GLOB is its case-sensitive pattern match.
+        body = escape_glob(value)
+        pattern = {"contains": f"*{body}*", "starts_with": f"{body}*", "ends_with": f"*{body}"}[op]
+        return target.op("GLOB")(literal(pattern))
+    body = escape_like(value)
+    pattern = {"contains": f"%{body}%", "starts_with": f"{body}%", "ends_with": f"%{body}"}[op]
+    return target.like(pattern, escape="\\")
+
+
+# ---------------------------------------------------------------- search
+
+
+def compile_search(terms: list[str], registry: FieldRegistry, dialect: str) -> ColumnElement[bool]:
+    """Case-insensitive substring match of every term (AND) over the registry's search text.
+
+    Executions use their substring index: FTS5 trigram on SQLite, pg_trgm GIN on PostgreSQL.
+    """
+    if not terms:
+        return true()
+    clauses = []
+    for raw_term in terms:
+        term = raw_term.replace("\x00", "")
+        if not term:
+            return false()
+        if registry.full_text and dialect == "sqlite":
+            fts = select(executions_fts.c.rowid).where(
+                executions_fts.c.search_text.op("GLOB")(literal(f"*{escape_glob(term)}*"))
+            )
+            clauses.append(registry.table.c.id.in_(fts))
+        elif registry.full_text:
+            clauses.append(registry.table.c.search_text.like(f"%{escape_like(term)}%", escape="\\"))
+        else:
+            pattern = f"%{escape_like(term)}%"
+            clauses.append(
+                or_(*(func.lower(func.coalesce(col, "")).like(pattern, escape="\\") for col in registry.search_columns))
+            )
+    return and_(*clauses)
+
+
+# ---------------------------------------------------------------- sort and keyset
+
+
+def resolve_sort(sort: SortSpec | None, registry: FieldRegistry) -> ResolvedSort:
+    """The requested sort, or the registry's default (created_at, newest first)."""
+    if sort is None:
+        spec = registry.fields[registry.default_sort]
+        return ResolvedSort(spec, True)
+    spec = registry.resolve(sort.field)
+    if spec is None or not spec.sortable:
+        message = f"cannot sort by {sort.field!r}; accepted: {', '.join(registry.sortable_names())}"
+        raise InvalidSort(f"sort.field: {message}", errors=[ErrorLocation("sort.field", message)])
+    return ResolvedSort(spec, sort.direction == "desc")
+
+
+def compile_order_by(sort: ResolvedSort, registry: FieldRegistry) -> list[UnaryExpression[Any]]:
+    """ORDER BY the field (nulls last in both directions), then the tie-breaker the same way."""
+    column, tie = sort.spec.column, registry.tiebreaker
+    primary = column.desc() if sort.descending else column.asc()
+    if sort.spec.nullable:
+        primary = primary.nulls_last()
+    return [primary, tie.desc() if sort.descending else tie.asc()]
+
+
+def compile_keyset(sort: ResolvedSort, registry: FieldRegistry, value: Any, tie_value: str) -> ColumnElement[bool]:
+    """Rows strictly after (value, tie_value) in the sort order: the next keyset page."""
+    column, tie = sort.spec.column, registry.tiebreaker
+    if value is None:
+        # Already among the trailing nulls: only later nulls remain.
+        return and_(column.is_(None), tie < tie_value if sort.descending else tie > tie_value)
+    pair, bound = tuple_(column, tie), tuple_(literal(value, column.type), literal(tie_value))
+    after = pair < bound if sort.descending else pair > bound
+    return or_(after, column.is_(None)) if sort.spec.nullable else after
+
+
+def sort_key_of(row: Any, sort: ResolvedSort, registry: FieldRegistry) -> tuple[Any, str]:
+    """The (value, tie-breaker) of a result row, as stored in a cursor."""
+    return getattr(row, sort.spec.column.name), getattr(row, registry.tiebreaker.name)
+
+
+__all__ = [
+    "ResolvedSort",
+    "compile_filter",
+    "compile_keyset",
+    "compile_order_by",
+    "compile_search",
+    "resolve_sort",
+    "sort_key_of",
+]

@@ -1,0 +1,227 @@
+"""Executions (runs): create, read, cancel, and the history listing with its stats."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, and_, case, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from clusterbook.errors import Conflict
+from clusterbook.models.executions import FINISHED_STATUSES, ClusterExecutionResult, ExecutionStatus
+from clusterbook.models.listing import ClusterExecutionListStats
+from clusterbook.store.fields import EXECUTION_FIELDS
+from clusterbook.store.ids import new_id
+from clusterbook.store.listing import ListQuery, PageRequest, compile_query, fetch_page
+from clusterbook.store.tables import executions
+
+_c = executions.c
+
+
+def build_search_text(run_id: str, error_message: str | None, centroids: Sequence[dict[str, Any]] | None) -> str:
+    """The lowercased text the history search matches: run id, error, centroid labels/summaries/keywords."""
+    parts = [run_id, error_message or ""]
+    for centroid in centroids or ():
+        parts.append(centroid.get("label") or "")
+        parts.append(centroid.get("summary") or "")
+        parts.extend(centroid.get("keywords") or ())
+    return "\n".join(p for p in parts if p).lower()
+
+
+def execution_values(*, namespace_id: str, cluster_id: str, **fields: Any) -> dict[str, Any]:
+    """A complete row for ``executions`` from wire-style fields (metrics as a dict, centroids as dicts)."""
+    run_id = fields.pop("run_id", None) or new_id("run")
+    metrics = fields.pop("metrics", None) or {}
+    centroids = fields.pop("centroids", None)
+    created_at = fields.pop("created_at", None) or datetime.now(UTC)
+    completed_at = fields.pop("completed_at", None)
+    duration = fields.pop("duration_ms", None)
+    if duration is None and completed_at is not None:
+        duration = (completed_at - created_at).total_seconds() * 1000.0
+    status = ExecutionStatus(fields.pop("status", ExecutionStatus.PENDING))
+    return {
+        "run_id": run_id,
+        "namespace_id": namespace_id,
+        "cluster_id": cluster_id,
+        "status": status.value,
+        "num_clusters": fields.pop("num_clusters", 0),
+        "num_points": fields.pop("num_points", 0),
+        "silhouette_score": metrics.get("silhouette_score"),
+        "davies_bouldin_index": metrics.get("davies_bouldin_index"),
+        "calinski_harabasz_score": metrics.get("calinski_harabasz_score"),
+        "centroids": centroids,
+        "created_at": created_at,
+        "completed_at": completed_at,
+        "duration_ms": duration,
+        "search_text": build_search_text(run_id, fields.get("error_message"), centroids),
+        **{key: fields.pop(key, None) for key in (
+            "run_name", "algorithm", "started_at", "error_message", "error_traceback", "llm_labeling_errors"
+        )},  # fmt: skip
+        **_reject_unknown(fields),
+    }
+
+
+def _reject_unknown(fields: dict[str, Any]) -> dict[str, Any]:
+    if fields:
+        raise TypeError(f"unknown execution fields: {sorted(fields)}")
+    return {}
+
+
+def create_execution(session: Session, *, namespace_id: str, cluster_id: str, **fields: Any) -> ClusterExecutionResult:
+    values = execution_values(namespace_id=namespace_id, cluster_id=cluster_id, **fields)
+    session.execute(insert(executions).values(**values))
+    return read_execution(session, cluster_id=cluster_id, run_id=values["run_id"])  # type: ignore[return-value]
+
+
+def insert_executions(session: Session, rows: Iterable[dict[str, Any]]) -> int:
+    """Bulk insert complete rows (from :func:`execution_values`); returns how many."""
+    batch = list(rows)
+    if batch:
+        session.execute(insert(executions), batch)
+    return len(batch)
+
+
+def row_to_result(row: Row[Any]) -> ClusterExecutionResult:
+    m = row._mapping
+    has_metrics = m["status"] == ExecutionStatus.COMPLETED.value or any(
+        m[k] is not None for k in ("silhouette_score", "davies_bouldin_index", "calinski_harabasz_score")
+    )
+    return ClusterExecutionResult(
+        run_id=m["run_id"],
+        cluster_id=m["cluster_id"],
+        status=m["status"],
+        num_clusters=m["num_clusters"],
+        num_points=m["num_points"],
+        created_at=m["created_at"],
+        metrics={
+            "silhouette_score": m["silhouette_score"],
+            "davies_bouldin_index": m["davies_bouldin_index"],
+            "calinski_harabasz_score": m["calinski_harabasz_score"],
+        }
+        if has_metrics
+        else None,
+        centroids=m["centroids"],
+        completed_at=m["completed_at"],
+        error_message=m["error_message"],
+        llm_labeling_errors=m["llm_labeling_errors"],
+        run_name=m["run_name"],
+        algorithm=m["algorithm"],
+        started_at=m["started_at"],
+        duration_ms=m["duration_ms"],
+        error_traceback=m["error_traceback"],
+    )
+
+
+def read_execution(session: Session, *, cluster_id: str, run_id: str) -> ClusterExecutionResult | None:
+    row = session.execute(select(executions).where(_c.cluster_id == cluster_id, _c.run_id == run_id)).first()
+    return row_to_result(row) if row else None
+
+
+def read_latest_execution(session: Session, *, cluster_id: str) -> ClusterExecutionResult | None:
+    row = session.execute(
+        select(executions)
+        .where(_c.cluster_id == cluster_id)
+        .order_by(_c.created_at.desc(), _c.run_id.desc())
+        .limit(1)
+    ).first()
+    return row_to_result(row) if row else None
+
+
+def cancel_execution(session: Session, *, cluster_id: str, run_id: str) -> ClusterExecutionResult | None:
+    """Move a pending/processing run to canceled; Conflict for a run that already ended."""
+    current = read_execution(session, cluster_id=cluster_id, run_id=run_id)
+    if current is None:
+        return None
+    if ExecutionStatus(current.status).is_terminal:
+        raise Conflict(
+            f"execution {run_id} already ended with status {current.status!r}; only pending or processing "
+            "runs can be canceled"
+        )
+    now = datetime.now(UTC)
+    session.execute(
+        update(executions)
+        .where(_c.run_id == run_id, _c.status.in_([ExecutionStatus.PENDING.value, ExecutionStatus.PROCESSING.value]))
+        .values(
+            status=ExecutionStatus.CANCELED.value,
+            completed_at=now,
+            duration_ms=(now - current.created_at).total_seconds() * 1000.0,
+        )
+    )
+    return read_execution(session, cluster_id=cluster_id, run_id=run_id)
+
+
+@dataclass(frozen=True)
+class ExecutionPage:
+    results: list[ClusterExecutionResult]
+    total: int
+    next_key: tuple[Any, str] | None
+    stats: ClusterExecutionListStats
+
+
+def list_executions(
+    session: Session, *, cluster_id: str, query: ListQuery, page: PageRequest, stats_scope: str = "page"
+) -> ExecutionPage:
+    """One page of a cluster's history, its total, and stats over the page or the whole filtered set."""
+    compiled = compile_query(session, EXECUTION_FIELDS, _c.cluster_id == cluster_id, query)
+    whole_set = stats_scope == "all"
+    fetched = fetch_page(session, EXECUTION_FIELDS, compiled, page, count=not whole_set)
+    results = [row_to_result(row) for row in fetched.rows]
+    if whole_set:
+        stats = aggregate_stats(session, compiled.where)
+        total = stats.total_executions
+    else:
+        stats = page_stats(results)
+        total = fetched.total or 0
+    return ExecutionPage(results, total, fetched.next_key, stats)
+
+
+def page_stats(results: Sequence[ClusterExecutionResult]) -> ClusterExecutionListStats:
+    """The contract's stats over the returned rows."""
+    by_status: dict[str, int] = {}
+    for r in results:
+        by_status[str(r.status)] = by_status.get(str(r.status), 0) + 1
+    durations = [r.duration_ms for r in results if r.status in FINISHED_STATUSES and r.duration_ms is not None]
+    return ClusterExecutionListStats(
+        total_executions=len(results),
+        executions_by_status=by_status,
+        avg_execution_time_ms=sum(durations) / len(durations) if durations else 0.0,
+        total_documents_clustered=sum(r.num_points for r in results),
+        avg_num_clusters=sum(r.num_clusters for r in results) / len(results) if results else 0.0,
+    )
+
+
+def aggregate_stats(session: Session, where: ColumnElement[bool]) -> ClusterExecutionListStats:
+    """The same stats as :func:`page_stats`, computed in the database over every matching row."""
+    finished = and_(_c.status.in_([s.value for s in FINISHED_STATUSES]), _c.duration_ms.is_not(None))
+    stmt = (
+        select(
+            _c.status,
+            func.count(),
+            func.coalesce(func.sum(_c.num_points), 0),
+            func.coalesce(func.sum(_c.num_clusters), 0),
+            func.sum(case((finished, _c.duration_ms), else_=None)),
+            func.count(case((finished, 1), else_=None)),
+        )
+        .where(where)
+        .group_by(_c.status)
+    )
+    by_status: dict[str, int] = {}
+    total = points = clusters_sum = finished_count = 0
+    duration_sum = 0.0
+    for status, count, n_points, n_clusters, dur_sum, dur_count in session.execute(stmt).all():
+        by_status[status] = int(count)
+        total += int(count)
+        points += int(n_points)
+        clusters_sum += int(n_clusters)
+        duration_sum += float(dur_sum or 0.0)
+        finished_count += int(dur_count)
+    return ClusterExecutionListStats(
+        total_executions=total,
+        executions_by_status=by_status,
+        avg_execution_time_ms=duration_sum / finished_count if finished_count else 0.0,
+        total_documents_clustered=points,
+        avg_num_clusters=clusters_sum / total if total else 0.0,
+    )

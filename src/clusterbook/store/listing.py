@@ -1,0 +1,116 @@
+"""Generic paged listing over a field registry: one SELECT for the page (offset or keyset) and one
+COUNT, both compiled by ``compiler.py``. Used by the execution history and the cluster list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, Select, and_, func, select
+from sqlalchemy.orm import Session
+
+from clusterbook.errors import InvalidCursor
+from clusterbook.models.filters import Node
+from clusterbook.models.listing import SortSpec
+from clusterbook.store.compiler import (
+    ResolvedSort,
+    compile_filter,
+    compile_keyset,
+    compile_order_by,
+    compile_search,
+    parse_datetime,
+    resolve_sort,
+    sort_key_of,
+)
+from clusterbook.store.fields import FieldRegistry, FieldSpec
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """What to list: a validated filter tree, a sort and lowercased search terms."""
+
+    filter: Node | None = None
+    sort: SortSpec | None = None
+    terms: tuple[str, ...] = ()
+    raw_filters: Any = None
+    """The filters exactly as sent; only used to fingerprint cursors."""
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """Which page: by offset, or (when ``after`` is set) the rows after a keyset position."""
+
+    page: int
+    page_size: int
+    offset: int
+    after: tuple[Any, str] | None = None
+
+
+@dataclass(frozen=True)
+class PageRows:
+    rows: list[Row[Any]]
+    total: int | None
+    next_key: tuple[Any, str] | None
+    """Sort key of the page's last row when more rows follow; the next cursor is made from it."""
+
+
+@dataclass(frozen=True)
+class CompiledQuery:
+    where: ColumnElement[bool]
+    sort: ResolvedSort
+
+
+def compile_query(
+    session: Session, registry: FieldRegistry, scope: ColumnElement[bool], query: ListQuery
+) -> CompiledQuery:
+    dialect = session.get_bind().dialect.name
+    where = and_(
+        scope,
+        compile_filter(query.filter, registry, dialect),
+        compile_search(list(query.terms), registry, dialect),
+    )
+    return CompiledQuery(where, resolve_sort(query.sort, registry))
+
+
+def fetch_page(
+    session: Session,
+    registry: FieldRegistry,
+    compiled: CompiledQuery,
+    page: PageRequest,
+    *,
+    count: bool = True,
+) -> PageRows:
+    """The rows of one page (+1 to learn whether more follow) and, unless told not to, the total."""
+    stmt: Select[Any] = select(registry.table).where(compiled.where)
+    if page.after is not None:
+        value, tie = page.after
+        stmt = stmt.where(compile_keyset(compiled.sort, registry, value, tie))
+    else:
+        stmt = stmt.offset(page.offset)
+    stmt = stmt.order_by(*compile_order_by(compiled.sort, registry)).limit(page.page_size + 1)
+    rows = list(session.execute(stmt).all())
+    has_more = len(rows) > page.page_size
+    rows = rows[: page.page_size]
+    total = None
+    if count:
+        total = session.execute(select(func.count()).select_from(registry.table).where(compiled.where)).scalar_one()
+    next_key = sort_key_of(rows[-1], compiled.sort, registry) if has_more and rows else None
+    return PageRows(rows, total, next_key)
+
+
+def key_to_json(value: Any) -> Any:
+    """A sort-key value as it travels inside a cursor."""
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def key_from_json(spec: FieldSpec, value: Any) -> Any:
+    """Back from a cursor to the column's type (the cursor is signed, so this is our own data)."""
+    if value is None:
+        return None
+    if spec.kind == "datetime":
+        parsed = parse_datetime(value)
+        if parsed is None:
+            raise InvalidCursor("cursor is malformed; start again without a cursor")
+        return parsed
+    return value
