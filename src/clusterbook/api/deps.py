@@ -42,9 +42,7 @@ def get_namespace(
 ) -> Namespace:
     ref = DEFAULT_NAMESPACE if x_namespace is None else x_namespace.strip()
     if not NAMESPACE_HEADER_PATTERN.match(ref):
-        raise InvalidRequest(
-            "X-Namespace must be a namespace name or id: 1-64 letters, digits, '-' or '_'"
-        )
+        raise InvalidRequest("X-Namespace must be a namespace name or id: 1-64 letters, digits, '-' or '_'")
     namespace = read_namespace(session, ref)
     if namespace is None:
         raise NotFound(f"namespace {ref!r} not found; create it with POST /v1/namespaces")

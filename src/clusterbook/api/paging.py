@@ -36,10 +36,14 @@ class PageParams:
 
 def page_params(
     page: Annotated[int | None, Query(description="1-indexed page number (default 1).")] = None,
-    page_size: Annotated[int | None, Query(description="Rows per page (default 10, at most the server maximum).")] = None,
+    page_size: Annotated[
+        int | None, Query(description="Rows per page (default 10, at most the server maximum).")
+    ] = None,
     limit: Annotated[int | None, Query(description="Alias of page_size, for offset paging.")] = None,
     offset: Annotated[int | None, Query(description="Rows to skip (instead of page).")] = None,
-    cursor: Annotated[str | None, Query(max_length=4096, description="pagination.next_cursor of the previous page.")] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=4096, description="pagination.next_cursor of the previous page.")
+    ] = None,
     include_total: Annotated[bool, Query(description="Accepted for compatibility; totals are always returned.")] = True,
 ) -> PageParams:
     return PageParams(page, page_size, limit, offset, cursor, include_total)
@@ -125,7 +129,12 @@ def pagination_block(
     if next_key is not None:
         next_cursor = encode_cursor(
             paging.key,
-            {"q": paging.query_fingerprint, "k": [key_to_json(next_key[0]), next_key[1]], "p": page.page + 1, "s": size},
+            {
+                "q": paging.query_fingerprint,
+                "k": [key_to_json(next_key[0]), next_key[1]],
+                "p": page.page + 1,
+                "s": size,
+            },
         )
     url = request.url
     next_url = prev_url = None

@@ -6,6 +6,7 @@ Validation errors also list each bad location. No stack trace or SQL ever reache
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -29,7 +30,7 @@ def problem_response(
     title: str,
     detail: str,
     errors: list[ErrorLocation] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {
         "type": f"/problems/{code}",
@@ -82,7 +83,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         errors = [ErrorLocation(_loc(tuple(e.get("loc", ()))), _message(e), str(e.get("type", "invalid"))) for e in raw]
         detail = "; ".join(f"{e.loc}: {e.message}" for e in errors[:5])
         return problem_response(
-            request, status=422, code="validation_error", title="Request validation failed", detail=detail, errors=errors
+            request,
+            status=422,
+            code="validation_error",
+            title="Request validation failed",
+            detail=detail,
+            errors=errors,
         )
 
     @app.exception_handler(StarletteHTTPException)

@@ -40,6 +40,7 @@ __all__ = [
     "Condition",
     "ExecutionStatus",
     "Group",
+    "parse_filter_tree",
     "LLMLabelingConfig",
     "ListClusterExecutionsRequest",
     "ListClusterExecutionsResponse",

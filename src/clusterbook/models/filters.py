@@ -42,7 +42,9 @@ OPERATOR_ALIASES: dict[str, str] = {
 
 CANONICAL_OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "contains", "starts_with",
                        "ends_with", "exists", "is_null")  # fmt: skip
-ACCEPTED_OPERATORS_TEXT = "==/eq, !=/ne, >/gt, >=/gte, </lt, <=/lte, in, nin, contains, starts_with, ends_with, exists, is_null"
+ACCEPTED_OPERATORS_TEXT = (
+    "==/eq, !=/ne, >/gt, >=/gte, </lt, <=/lte, in, nin, contains, starts_with, ends_with, exists, is_null"
+)
 LOGICAL_KEYS = ("AND", "OR", "NOT")
 
 
@@ -135,9 +137,7 @@ class _Parser:
         if not isinstance(items, list):
             raise _fail(f"{path}.conditions", "must be a list of conditions or groups")
         case = self._case(raw, path, case_sensitive)
-        children = tuple(
-            self.parse(item, f"{path}.conditions[{i}]", depth + 1, case) for i, item in enumerate(items)
-        )
+        children = tuple(self.parse(item, f"{path}.conditions[{i}]", depth + 1, case) for i, item in enumerate(items))
         kind = op.upper()
         if kind == "NOT":
             return Group("or", children, True, path)
@@ -153,9 +153,7 @@ class _Parser:
             if key in LOGICAL_KEYS:
                 if not isinstance(value, list):
                     raise _fail(key_path, f"{key} must be a list of conditions or groups")
-                children = tuple(
-                    self.parse(item, f"{key_path}[{i}]", depth + 1, case) for i, item in enumerate(value)
-                )
+                children = tuple(self.parse(item, f"{key_path}[{i}]", depth + 1, case) for i, item in enumerate(value))
                 op: Literal["and", "or"] = "and" if key == "AND" else "or"
                 parts.append(Group(op, children, key == "NOT", key_path))
             else:
@@ -165,7 +163,7 @@ class _Parser:
     def _shorthand(self, field: str, value: Any, path: str, case_sensitive: bool) -> list[Condition]:
         if isinstance(value, dict):
             if not value:
-                raise _fail(path, "empty operator object; use e.g. {\"gt\": 5}")
+                raise _fail(path, 'empty operator object; use e.g. {"gt": 5}')
             found = []
             for op_name, operand in value.items():
                 operator = canonical_operator(op_name, f"{path}.{op_name}")

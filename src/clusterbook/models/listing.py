@@ -44,8 +44,17 @@ class ListRequestBase(WireModel):
     )
     sort: SortSpec | None = None
     search: str | None = Field(
-        default=None, max_length=500, description="Case-insensitive partial match; whitespace-separated terms are AND-ed."
+        default=None,
+        max_length=500,
+        description="Case-insensitive partial match; whitespace-separated terms are AND-ed.",
     )
+
+    @field_validator("search")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        if value is not None and "\x00" in value:
+            raise ValueError("search may not contain NUL characters")
+        return value
 
     @model_validator(mode="before")
     @classmethod

@@ -58,9 +58,7 @@ def update_cluster(session: Session, *, namespace_id: str, cluster_id: str, data
     changes = {name: getattr(data, name) for name in data.model_fields_set}
     if "cluster_name" in changes and changes["cluster_name"] is None:
         changes.pop("cluster_name")
-    values = {
-        k: (v.model_dump(mode="json") if hasattr(v, "model_dump") else v) for k, v in changes.items()
-    }
+    values = {k: (v.model_dump(mode="json") if hasattr(v, "model_dump") else v) for k, v in changes.items()}
     values["updated_at"] = datetime.now(UTC)
     try:
         with session.begin_nested():
@@ -76,7 +74,9 @@ def delete_cluster(session: Session, *, cluster_id: str) -> None:
     session.execute(delete(clusters).where(_c.cluster_id == cluster_id))
 
 
-def list_clusters(session: Session, *, namespace_id: str, query: ListQuery, page: PageRequest) -> tuple[list[Cluster], PageRows]:
+def list_clusters(
+    session: Session, *, namespace_id: str, query: ListQuery, page: PageRequest
+) -> tuple[list[Cluster], PageRows]:
     compiled = compile_query(session, CLUSTER_FIELDS, _c.namespace_id == namespace_id, query)
     fetched = fetch_page(session, CLUSTER_FIELDS, compiled, page)
     return [row_to_cluster(row) for row in fetched.rows], fetched

@@ -10,11 +10,13 @@ ordering operators never match nulls; string comparisons ignore case unless ``ca
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, literal, not_, or_, select, true, tuple_
+from sqlalchemy import ColumnElement, and_, func, literal, not_, or_, select, true, tuple_
 from sqlalchemy.sql.elements import UnaryExpression
 
 from clusterbook.errors import ErrorLocation, InvalidFilter, InvalidSort
@@ -33,6 +35,13 @@ OPERATORS_BY_KIND = {
     "integer": ("eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "exists", "is_null"),
 }
 MAX_IN_VALUES = 1000
+COMPARISONS: dict[str, Callable[[Any, Any], ColumnElement[bool]]] = {
+    "eq": operator.eq,
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "lt": operator.lt,
+    "lte": operator.le,
+}
 
 
 @dataclass(frozen=True)
@@ -140,17 +149,14 @@ def _compile_condition(cond: Condition, registry: FieldRegistry, dialect: str) -
         if len(cond.value) > MAX_IN_VALUES:
             raise _bad(value_path, f"at most {MAX_IN_VALUES} values in a list")
         values = [coerce_value(spec, v, f"{value_path}[{i}]", cond.case_sensitive) for i, v in enumerate(cond.value)]
-        target = _folded(column, spec, cond.case_sensitive)
-        matched = target.in_(values)
+        matched: ColumnElement[bool] = _folded(column, spec, cond.case_sensitive).in_(values)
         return matched if op == "in" else or_(column.is_(None), not_(matched))
     value = coerce_value(spec, cond.value, value_path, cond.case_sensitive)
     target = _folded(column, spec, cond.case_sensitive)
-    if op == "eq":
-        return target == value
     if op == "ne":
         return or_(column.is_(None), target != value)
-    if op in ("gt", "gte", "lt", "lte"):
-        return {"gt": target > value, "gte": target >= value, "lt": target < value, "lte": target <= value}[op]
+    if op in COMPARISONS:
+        return COMPARISONS[op](target, value)
     return _text_match(target, value, op, cond.case_sensitive, dialect)
 
 
@@ -171,10 +177,12 @@ def _text_match(target: Any, value: str, op: str, case_sensitive: bool, dialect:
         # SQLite's LIKE ignores ASCII case; GLOB is its case-sensitive pattern match.
         body = escape_glob(value)
         pattern = {"contains": f"*{body}*", "starts_with": f"{body}*", "ends_with": f"*{body}"}[op]
-        return target.op("GLOB")(literal(pattern))
+        glob: ColumnElement[bool] = target.op("GLOB")(literal(pattern))
+        return glob
     body = escape_like(value)
     pattern = {"contains": f"%{body}%", "starts_with": f"{body}%", "ends_with": f"%{body}"}[op]
-    return target.like(pattern, escape="\\")
+    like: ColumnElement[bool] = target.like(pattern, escape="\\")
+    return like
 
 
 # ---------------------------------------------------------------- search
@@ -187,11 +195,9 @@ def compile_search(terms: list[str], registry: FieldRegistry, dialect: str) -> C
     """
     if not terms:
         return true()
-    clauses = []
+    clauses: list[ColumnElement[bool]] = []
     for raw_term in terms:
-        term = raw_term.replace("\x00", "")
-        if not term:
-            return false()
+        term = raw_term
         if registry.full_text and dialect == "sqlite":
             fts = select(executions_fts.c.rowid).where(
                 executions_fts.c.search_text.op("GLOB")(literal(f"*{escape_glob(term)}*"))
@@ -215,11 +221,11 @@ def resolve_sort(sort: SortSpec | None, registry: FieldRegistry) -> ResolvedSort
     if sort is None:
         spec = registry.fields[registry.default_sort]
         return ResolvedSort(spec, True)
-    spec = registry.resolve(sort.field)
-    if spec is None or not spec.sortable:
+    found = registry.resolve(sort.field)
+    if found is None or not found.sortable:
         message = f"cannot sort by {sort.field!r}; accepted: {', '.join(registry.sortable_names())}"
         raise InvalidSort(f"sort.field: {message}", errors=[ErrorLocation("sort.field", message)])
-    return ResolvedSort(spec, sort.direction == "desc")
+    return ResolvedSort(found, sort.direction == "desc")
 
 
 def compile_order_by(sort: ResolvedSort, registry: FieldRegistry) -> list[UnaryExpression[Any]]:

@@ -45,9 +45,7 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False, 
         try:
             import psycopg  # noqa: F401
         except ImportError as exc:  # pragma: no cover - depends on the install
-            raise InvalidRequest(
-                "PostgreSQL support needs the driver: pip install 'clusterbook[postgres]'"
-            ) from exc
+            raise InvalidRequest("PostgreSQL support needs the driver: pip install 'clusterbook[postgres]'") from exc
         return create_engine(url, echo=echo, pool_pre_ping=True, **kwargs)
     if parsed.get_backend_name() != "sqlite":
         raise InvalidRequest(f"unsupported database {parsed.get_backend_name()!r}; use sqlite:/// or postgresql://")

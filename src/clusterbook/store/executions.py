@@ -11,9 +11,16 @@ from sqlalchemy import ColumnElement, Row, and_, case, func, insert, select, upd
 from sqlalchemy.orm import Session
 
 from clusterbook.errors import Conflict
-from clusterbook.models.executions import FINISHED_STATUSES, ClusterExecutionResult, ExecutionStatus
+from clusterbook.models.executions import (
+    FINISHED_STATUSES,
+    ClusterExecutionMetrics,
+    ClusterExecutionResult,
+    ExecutionStatus,
+)
 from clusterbook.models.listing import ClusterExecutionListStats
+from clusterbook.store.db import is_sqlite
 from clusterbook.store.fields import EXECUTION_FIELDS
+from clusterbook.store.fulltext import PausedInsertTrigger
 from clusterbook.store.ids import new_id
 from clusterbook.store.listing import ListQuery, PageRequest, compile_query, fetch_page
 from clusterbook.store.tables import executions
@@ -28,7 +35,9 @@ def build_search_text(run_id: str, error_message: str | None, centroids: Sequenc
         parts.append(centroid.get("label") or "")
         parts.append(centroid.get("summary") or "")
         parts.extend(centroid.get("keywords") or ())
-    return "\n".join(p for p in parts if p).lower()
+    # Search terms never contain whitespace, so each distinct word once is enough to match them all.
+    words = " ".join(parts).lower().split()
+    return " ".join(dict.fromkeys(words))
 
 
 def execution_values(*, namespace_id: str, cluster_id: str, **fields: Any) -> dict[str, Any]:
@@ -57,9 +66,17 @@ def execution_values(*, namespace_id: str, cluster_id: str, **fields: Any) -> di
         "completed_at": completed_at,
         "duration_ms": duration,
         "search_text": build_search_text(run_id, fields.get("error_message"), centroids),
-        **{key: fields.pop(key, None) for key in (
-            "run_name", "algorithm", "started_at", "error_message", "error_traceback", "llm_labeling_errors"
-        )},  # fmt: skip
+        **{
+            key: fields.pop(key, None)
+            for key in (
+                "run_name",
+                "algorithm",
+                "started_at",
+                "error_message",
+                "error_traceback",
+                "llm_labeling_errors",
+            )
+        },  # fmt: skip
         **_reject_unknown(fields),
     }
 
@@ -79,7 +96,12 @@ def create_execution(session: Session, *, namespace_id: str, cluster_id: str, **
 def insert_executions(session: Session, rows: Iterable[dict[str, Any]]) -> int:
     """Bulk insert complete rows (from :func:`execution_values`); returns how many."""
     batch = list(rows)
-    if batch:
+    if not batch:
+        return 0
+    if is_sqlite(session):
+        with PausedInsertTrigger(session):
+            session.execute(insert(executions), batch)
+    else:
         session.execute(insert(executions), batch)
     return len(batch)
 
@@ -96,11 +118,11 @@ def row_to_result(row: Row[Any]) -> ClusterExecutionResult:
         num_clusters=m["num_clusters"],
         num_points=m["num_points"],
         created_at=m["created_at"],
-        metrics={
-            "silhouette_score": m["silhouette_score"],
-            "davies_bouldin_index": m["davies_bouldin_index"],
-            "calinski_harabasz_score": m["calinski_harabasz_score"],
-        }
+        metrics=ClusterExecutionMetrics(
+            silhouette_score=m["silhouette_score"],
+            davies_bouldin_index=m["davies_bouldin_index"],
+            calinski_harabasz_score=m["calinski_harabasz_score"],
+        )
         if has_metrics
         else None,
         centroids=m["centroids"],
@@ -122,10 +144,7 @@ def read_execution(session: Session, *, cluster_id: str, run_id: str) -> Cluster
 
 def read_latest_execution(session: Session, *, cluster_id: str) -> ClusterExecutionResult | None:
     row = session.execute(
-        select(executions)
-        .where(_c.cluster_id == cluster_id)
-        .order_by(_c.created_at.desc(), _c.run_id.desc())
-        .limit(1)
+        select(executions).where(_c.cluster_id == cluster_id).order_by(_c.created_at.desc(), _c.run_id.desc()).limit(1)
     ).first()
     return row_to_result(row) if row else None
 

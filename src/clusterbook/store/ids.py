@@ -5,9 +5,22 @@ from __future__ import annotations
 import secrets
 import string
 
-_ALPHABET = string.ascii_letters + string.digits
+_ALPHABET = string.digits + string.ascii_letters
+ID_LENGTH = 20
 
 
-def new_id(prefix: str, length: int = 20) -> str:
-    """A new id such as ``clust_…`` or ``run_…``; 20 random base-62 characters ≈ 119 bits."""
-    return f"{prefix}_{''.join(secrets.choice(_ALPHABET) for _ in range(length))}"
+def encode_base62(number: int, length: int = ID_LENGTH) -> str:
+    chars = []
+    for _ in range(length):
+        number, digit = divmod(number, 62)
+        chars.append(_ALPHABET[digit])
+    return "".join(chars)
+
+
+def new_id(prefix: str, random_bits: int | None = None) -> str:
+    """A new id such as ``clust_…`` or ``run_…``: 20 base-62 characters carrying 119 random bits.
+
+    ``random_bits`` lets the seeder make repeatable ids from its own generator.
+    """
+    bits = secrets.randbits(119) if random_bits is None else random_bits
+    return f"{prefix}_{encode_base62(bits)}"

@@ -36,9 +36,7 @@ clusters = Table(
     metadata,
     Column("id", PrimaryKey, primary_key=True, autoincrement=True),
     Column("cluster_id", String(40), nullable=False, unique=True),
-    Column(
-        "namespace_id", String(40), ForeignKey("namespaces.namespace_id", ondelete="CASCADE"), nullable=False
-    ),
+    Column("namespace_id", String(40), ForeignKey("namespaces.namespace_id", ondelete="CASCADE"), nullable=False),
     Column("cluster_name", String(128), nullable=False),
     Column("cluster_type", String(16), nullable=False),
     Column("collection_ids", JSONType, nullable=False),

@@ -37,7 +37,9 @@ def list_clusters(
     sort = resolve_sort(body.sort, CLUSTER_FIELDS)
     scope = {"ns": namespace.namespace_id, "list": "clusters"}
     paging = resolve_paging(params, settings, session, scope, query, sort)
-    results, fetched = store.list_clusters(session, namespace_id=namespace.namespace_id, query=query, page=paging.request)
+    results, fetched = store.list_clusters(
+        session, namespace_id=namespace.namespace_id, query=query, page=paging.request
+    )
     total = fetched.total or 0
     return ListClustersResponse(
         results=results,

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
+from clusterbook.store import fulltext
 from clusterbook.store.types import JSONType, UTCDateTime
 
 revision = "0001"
@@ -102,25 +103,12 @@ def upgrade() -> None:
 def _sqlite_sort_and_search() -> None:
     # SQLite keeps NULLs smallest, so one DESC index serves DESC NULLS LAST and ASC NULLS LAST.
     for column in NULLABLE_SORTS:
-        op.execute(f"CREATE INDEX ix_executions_cluster_{column} ON executions (cluster_id, {column} DESC, run_id DESC)")
+        op.execute(
+            f"CREATE INDEX ix_executions_cluster_{column} ON executions (cluster_id, {column} DESC, run_id DESC)"
+        )
     # Substring search: an FTS5 trigram index over the denormalised, lowercased search text.
-    op.execute(
-        "CREATE VIRTUAL TABLE executions_fts USING fts5("
-        "search_text, content='executions', content_rowid='id', tokenize='trigram', detail='none')"
-    )
-    op.execute(
-        "CREATE TRIGGER executions_fts_insert AFTER INSERT ON executions BEGIN "
-        "INSERT INTO executions_fts(rowid, search_text) VALUES (new.id, new.search_text); END"
-    )
-    op.execute(
-        "CREATE TRIGGER executions_fts_delete AFTER DELETE ON executions BEGIN "
-        "INSERT INTO executions_fts(executions_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text); END"
-    )
-    op.execute(
-        "CREATE TRIGGER executions_fts_update AFTER UPDATE OF search_text ON executions BEGIN "
-        "INSERT INTO executions_fts(executions_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text); "
-        "INSERT INTO executions_fts(rowid, search_text) VALUES (new.id, new.search_text); END"
-    )
+    for statement in fulltext.ALL_DDL:
+        op.execute(statement)
 
 
 def _postgres_sort_and_search() -> None:

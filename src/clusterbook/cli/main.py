@@ -1,0 +1,115 @@
+"""The ``clusterbook`` command line: serve the API, seed demo/benchmark data, run migrations.
+
+Server-side commands import the API and store lazily, so the CLI starts fast.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(help="clusterbook: self-hostable clustering with a fast execution history.", no_args_is_help=True)
+console = Console(stderr=True)
+
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option("--database-url", envvar="CLUSTERBOOK_DATABASE_URL", help="sqlite:///file.db or postgresql://…"),
+]
+DEMO_CLUSTERS = 3
+DEMO_EXECUTIONS = 300
+
+
+def _settings(database_url: str | None, **overrides: object):  # type: ignore[no-untyped-def]
+    from clusterbook.settings import Settings
+
+    values = {k: v for k, v in overrides.items() if v is not None}
+    if database_url:
+        values["database_url"] = database_url
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.", envvar="CLUSTERBOOK_HOST")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.", envvar="CLUSTERBOOK_PORT")] = None,
+    database_url: DatabaseOption = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Seed demo data first when the database has none.")] = False,
+) -> None:
+    """Run the HTTP API (migrating the database first)."""
+    import uvicorn
+
+    from clusterbook.api.app import create_app
+    from clusterbook.store.db import make_sessionmaker
+    from clusterbook.store.seed import count_executions, seed
+
+    settings = _settings(database_url, host=host, port=port)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    api = create_app(settings)
+    if demo:
+        factory = make_sessionmaker(api.state.engine)
+        with factory() as session:
+            existing = count_executions(session)
+        if existing == 0:
+            report = seed(factory, executions_count=DEMO_EXECUTIONS, clusters_count=DEMO_CLUSTERS, days=60)
+            console.print(
+                f"[green]demo data:[/] {report.executions} executions over {len(report.cluster_ids)} clusters"
+            )
+        else:
+            console.print(f"database already holds {existing} executions; not seeding demo data")
+    console.print(f"clusterbook on http://{settings.host}:{settings.port}  (database: {settings.database_url})")
+    uvicorn.run(api, host=settings.host, port=settings.port, log_level=settings.log_level)
+
+
+@app.command("seed")
+def seed_command(
+    executions: Annotated[int, typer.Option("--executions", min=1, help="How many executions to write.")],
+    clusters: Annotated[int, typer.Option("--clusters", min=1, help="Spread them over this many clusters.")] = 3,
+    namespace: Annotated[str, typer.Option("--namespace", help="Namespace (created if missing).")] = "default",
+    days: Annotated[int, typer.Option("--days", min=1, help="Spread created_at over this many days.")] = 180,
+    random_seed: Annotated[int, typer.Option("--seed", help="Random seed, for repeatable data.")] = 7,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Write realistic execution records in bulk (demos, benchmarks, load tests)."""
+    from rich.progress import Progress
+
+    from clusterbook.store.db import make_engine, make_sessionmaker, migrate
+    from clusterbook.store.seed import seed
+
+    settings = _settings(database_url)
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("seeding executions", total=executions)
+        report = seed(
+            make_sessionmaker(engine),
+            executions_count=executions,
+            clusters_count=clusters,
+            namespace=namespace,
+            days=days,
+            random_seed=random_seed,
+            progress=lambda n: progress.advance(task, n),
+        )
+    rate = report.executions / report.seconds if report.seconds else 0
+    console.print(
+        f"[green]wrote {report.executions:,} executions[/] over {len(report.cluster_ids)} clusters in namespace "
+        f"{report.namespace!r} in {report.seconds:.1f} s ({rate:,.0f}/s)"
+    )
+    for cluster_id in report.cluster_ids:
+        typer.echo(cluster_id)
+
+
+@app.command()
+def migrate(database_url: DatabaseOption = None) -> None:
+    """Bring the database schema up to date."""
+    from clusterbook.store.db import make_engine
+    from clusterbook.store.db import migrate as run_migrations
+
+    run_migrations(make_engine(_settings(database_url).database_url))
+    console.print("[green]database schema is up to date[/]")
+
+
+def main() -> None:  # pragma: no cover
+    app()

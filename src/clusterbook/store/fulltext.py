@@ -1,0 +1,56 @@
+"""SQLite's substring index for execution search: an FTS5 trigram table kept in step by triggers.
+
+The SQL lives here once; the initial migration creates it and bulk loads reuse the insert trigger
+definition to pause it while they index a whole batch with one statement (2-3× faster).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+CREATE_FTS_TABLE = (
+    "CREATE VIRTUAL TABLE executions_fts USING fts5("
+    "search_text, content='executions', content_rowid='id', tokenize='trigram', detail='none')"
+)
+CREATE_INSERT_TRIGGER = (
+    "CREATE TRIGGER executions_fts_insert AFTER INSERT ON executions BEGIN "
+    "INSERT INTO executions_fts(rowid, search_text) VALUES (new.id, new.search_text); END"
+)
+CREATE_DELETE_TRIGGER = (
+    "CREATE TRIGGER executions_fts_delete AFTER DELETE ON executions BEGIN "
+    "INSERT INTO executions_fts(executions_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text); END"
+)
+CREATE_UPDATE_TRIGGER = (
+    "CREATE TRIGGER executions_fts_update AFTER UPDATE OF search_text ON executions BEGIN "
+    "INSERT INTO executions_fts(executions_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text); "
+    "INSERT INTO executions_fts(rowid, search_text) VALUES (new.id, new.search_text); END"
+)
+ALL_DDL = (CREATE_FTS_TABLE, CREATE_INSERT_TRIGGER, CREATE_DELETE_TRIGGER, CREATE_UPDATE_TRIGGER)
+
+
+class PausedInsertTrigger:
+    """Inside one transaction: drop the per-row trigger, then index every new row in one statement.
+
+    The transaction holds SQLite's write lock throughout, so no other writer can slip a row in
+    while the trigger is absent; on rollback the trigger comes back with everything else.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.max_id = 0
+
+    def __enter__(self) -> PausedInsertTrigger:
+        self.session.execute(text("DROP TRIGGER executions_fts_insert"))
+        self.max_id = self.session.execute(text("SELECT coalesce(max(id), 0) FROM executions")).scalar_one()
+        return self
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        if exc_type is None:
+            self.session.execute(
+                text(
+                    "INSERT INTO executions_fts(rowid, search_text) SELECT id, search_text FROM executions WHERE id > :m"
+                ),
+                {"m": self.max_id},
+            )
+            self.session.execute(text(CREATE_INSERT_TRIGGER))

@@ -1,0 +1,267 @@
+"""Realistic execution histories for demos, benchmarks and load tests, written with bulk inserts.
+
+Every status appears; timestamps spread over months (in-flight runs only among the newest);
+metrics, centroids with labels, summaries and keywords; real-looking errors with tracebacks on
+failed runs; num_points spanning tiny to large collections.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from clusterbook.models.clusters import ClusterCreate, VectorConfig
+from clusterbook.store.clusters import create_cluster, read_cluster
+from clusterbook.store.executions import execution_values, insert_executions
+from clusterbook.store.ids import new_id
+from clusterbook.store.namespaces import ensure_namespace
+from clusterbook.store.tables import executions
+
+TOPICS: list[tuple[str, list[str], str]] = [
+    ("Billing & refunds", ["invoice", "refund", "charge", "payment", "billing"], "Customers asking about charges, refunds and invoices."),
+    ("Login problems", ["password", "login", "2fa", "locked", "reset"], "Users unable to sign in, reset passwords or pass two-factor checks."),
+    ("Shipping delays", ["delivery", "tracking", "shipping", "late", "courier"], "Orders that arrived late or whose tracking stopped updating."),
+    ("Product quality", ["broken", "defect", "quality", "return", "damaged"], "Complaints about damaged or defective items and return requests."),
+    ("Feature requests", ["feature", "request", "roadmap", "integration", "api"], "Suggestions for new features and integrations."),
+    ("Praise", ["great", "love", "thanks", "excellent", "recommend"], "Happy customers praising the product and the support team."),
+    ("Mobile app crashes", ["crash", "android", "ios", "freeze", "update"], "Reports of the mobile app crashing or freezing after updates."),
+    ("Pricing questions", ["price", "plan", "discount", "upgrade", "tier"], "Questions about plans, discounts and upgrading tiers."),
+    ("Data export", ["export", "csv", "download", "report", "backup"], "Requests to export data, download reports or take backups."),
+    ("Security concerns", ["phishing", "security", "breach", "suspicious", "fraud"], "Reports of suspicious activity, phishing and possible fraud."),
+    ("Onboarding", ["setup", "onboarding", "tutorial", "getting", "started"], "New users setting up accounts and looking for tutorials."),
+    ("Performance", ["slow", "latency", "timeout", "performance", "loading"], "Pages loading slowly, timeouts and latency complaints."),
+    ("Account deletion", ["delete", "account", "gdpr", "privacy", "remove"], "Requests to delete accounts and personal data under GDPR."),
+    ("Search relevance", ["search", "results", "relevance", "ranking", "query"], "Search returning irrelevant results or poor ranking."),
+    ("Notifications", ["email", "notification", "spam", "unsubscribe", "alerts"], "Too many emails or missing notifications and alerts."),
+    ("Accessibility", ["screen", "reader", "contrast", "keyboard", "accessibility"], "Accessibility issues with screen readers, contrast and keyboards."),
+]  # fmt: skip
+
+FAILURES: list[tuple[str, str]] = [
+    ("Insufficient documents for clustering: 1 document, need at least 2",
+     "clusterbook.engine.errors.InsufficientData"),
+    ("Vectors of collection col_support have dimension 384 but col_reviews has 768; re-embed one collection "
+     "or cluster them separately", "clusterbook.engine.errors.DimensionMismatch"),
+    ("Out of memory: spectral clustering needs an N×N affinity matrix (118,000 points ≈ 104 GiB); use "
+     "minibatch_kmeans or enable sampling", "MemoryError"),
+    ("hdbscan found no clusters: every point was labelled noise; lower min_cluster_size (now 250)",
+     "clusterbook.engine.errors.NoClustersFound"),
+    ("Worker lost: the worker processing this run stopped heartbeating 3 times; the run was retried "
+     "3 times and failed", "clusterbook.runner.errors.WorkerLost"),
+    ("Feature extractor not found: collection col_legacy has no text or vectors to embed",
+     "clusterbook.engine.errors.NoFeatures"),
+    ("Invalid parameter n_clusters=1 for kmeans: must be an integer between 2 and the number of documents",
+     "clusterbook.engine.errors.InvalidParameter"),
+    ("Timed out after 3600 s while running agglomerative on 52,000 points; sample the input or use kmeans",
+     "TimeoutError"),
+]  # fmt: skip
+
+ALGORITHMS = ["kmeans", "kmeans", "kmeans", "minibatch_kmeans", "hdbscan", "hdbscan", "agglomerative",
+              "gaussian_mixture", "dbscan", "spectral"]  # fmt: skip
+CLUSTER_NAMES = ["support-tickets", "product-reviews", "news-articles", "research-papers", "chat-transcripts",
+                 "app-store-reviews", "bug-reports", "survey-answers"]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SeedReport:
+    namespace: str
+    cluster_ids: list[str]
+    executions: int
+    seconds: float
+
+
+def _traceback(error_class: str, message: str, rng: random.Random) -> str:
+    line = rng.randint(40, 400)
+    return (
+        "Traceback (most recent call last):\n"
+        '  File "clusterbook/runner/worker.py", line 212, in run_execution\n'
+        "    result = engine.fit(vectors, config)\n"
+        f'  File "clusterbook/engine/pipeline.py", line {line}, in fit\n'
+        "    labels = algorithm.fit_predict(matrix)\n"
+        f"{error_class}: {message}"
+    )
+
+
+def _centroids(rng: random.Random, k: int, num_points: int) -> list[dict[str, Any]]:
+    weights = [rng.random() + 0.2 for _ in range(k)]
+    scale = num_points / sum(weights)
+    sizes = sorted((max(1, int(w * scale)) for w in weights), reverse=True)
+    topics = rng.sample(TOPICS, min(k, len(TOPICS)))
+    out = []
+    for i, size in enumerate(sizes):
+        label, words, summary = topics[i % len(topics)]
+        keywords = rng.sample(words, 3)
+        out.append({
+            "cluster_id": f"cl_{i}",
+            "num_members": size,
+            "label": label if i < len(topics) else f"{label} ({i // len(topics) + 1})",
+            "summary": summary,
+            "keywords": keywords,
+        })  # fmt: skip
+    return out
+
+
+def fake_execution(
+    rng: random.Random, *, namespace_id: str, cluster_id: str, created_at: datetime, in_flight_ok: bool
+) -> dict[str, Any]:
+    """One realistic execution row (see module docstring)."""
+    roll = rng.random()
+    if in_flight_ok and roll < 0.35:
+        status = "pending" if roll < 0.15 else "processing"
+    else:
+        roll = rng.random()
+        status = "completed" if roll < 0.83 else "failed" if roll < 0.95 else "canceled"
+    num_points = int(min(250_000, max(2, rng.lognormvariate(7.5, 1.6))))
+    algorithm = rng.choice(ALGORITHMS)
+    fields: dict[str, Any] = {
+        "run_id": new_id("run", rng.getrandbits(119)),
+        "status": status,
+        "algorithm": algorithm,
+        "num_points": num_points,
+        "created_at": created_at,
+        "run_name": f"{rng.choice(['nightly', 'manual', 'backfill', 'tuning', 'scheduled'])}-{created_at:%Y%m%d}",
+    }
+    expected_ms = 600 + 40 * math.sqrt(num_points) * (3 if algorithm in ("spectral", "agglomerative") else 1)
+    if status != "pending":
+        fields["started_at"] = created_at + timedelta(milliseconds=rng.uniform(20, 3000))
+    if status == "completed":
+        k = rng.randint(2, 12) if num_points > 12 else 2
+        fields["num_clusters"] = k
+        silhouette = None if rng.random() < 0.02 else round(min(0.95, max(-0.2, rng.gauss(0.42, 0.17))), 4)
+        fields["metrics"] = {
+            "silhouette_score": silhouette,
+            "davies_bouldin_index": round(rng.uniform(0.3, 2.8), 4),
+            "calinski_harabasz_score": round(rng.lognormvariate(5.5, 1.0), 2),
+        }
+        fields["centroids"] = _centroids(rng, k, num_points)
+        fields["completed_at"] = created_at + timedelta(milliseconds=expected_ms * rng.uniform(0.6, 1.8))
+        if rng.random() < 0.03:
+            fields["llm_labeling_errors"] = [
+                '{"error": "LLM API timeout for 2 clusters", "clusters": ["cl_1", "cl_3"]}'
+            ]
+    elif status == "failed":
+        message, error_class = rng.choice(FAILURES)
+        fields["error_message"] = message
+        fields["error_traceback"] = _traceback(error_class, message, rng)
+        fields["completed_at"] = created_at + timedelta(milliseconds=expected_ms * rng.uniform(0.05, 1.0))
+    elif status == "canceled":
+        fields["completed_at"] = created_at + timedelta(milliseconds=expected_ms * rng.uniform(0.05, 0.5))
+    return execution_values(namespace_id=namespace_id, cluster_id=cluster_id, **fields)
+
+
+def ensure_clusters(session: Session, namespace_id: str, count: int) -> list[str]:
+    ids = []
+    for i in range(count):
+        name = CLUSTER_NAMES[i % len(CLUSTER_NAMES)] + ("" if i < len(CLUSTER_NAMES) else f"-{i // len(CLUSTER_NAMES)}")
+        found = read_cluster(session, namespace_id=namespace_id, cluster_ref=name)
+        if found is None:
+            found = create_cluster(
+                session,
+                namespace_id=namespace_id,
+                data=ClusterCreate(
+                    cluster_name=name,
+                    collection_ids=[f"col_{name.replace('-', '_')}"],
+                    vector_config=VectorConfig(clustering_method="kmeans", algorithm_params={"n_clusters": 8}),
+                    description=f"Demo cluster over {name.replace('-', ' ')}",
+                ),
+            )
+        ids.append(found.cluster_id)
+    return ids
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """Everything a worker process needs to generate one batch, reproducibly."""
+
+    namespace_id: str
+    cluster_ids: tuple[str, ...]
+    total: int
+    batch_size: int
+    days: int
+    now: datetime
+    random_seed: int
+
+
+def generate_batch(plan: BatchPlan, batch_no: int) -> list[dict[str, Any]]:
+    """Rows ``batch_no * batch_size …`` of the history, oldest first, spread evenly over the days.
+
+    Each batch has its own generator (seeded by seed and batch number), so batches can be made in
+    parallel processes and the whole history is still the same for the same seed.
+    """
+    rng = random.Random(plan.random_seed * 1_000_003 + batch_no)
+    span = timedelta(days=plan.days).total_seconds()
+    in_flight_tail = max(3, plan.total // 200)
+    start = batch_no * plan.batch_size
+    rows = []
+    for i in range(start, min(plan.total, start + plan.batch_size)):
+        created = plan.now - timedelta(seconds=span * (1 - (i + rng.random()) / plan.total))
+        rows.append(fake_execution(
+            rng,
+            namespace_id=plan.namespace_id,
+            cluster_id=plan.cluster_ids[i % len(plan.cluster_ids)],
+            created_at=created,
+            in_flight_ok=i >= plan.total - in_flight_tail,
+        ))  # fmt: skip
+    return rows
+
+
+def _batch_worker(args: tuple[BatchPlan, int]) -> list[dict[str, Any]]:
+    return generate_batch(*args)
+
+
+def seed(
+    factory: sessionmaker[Session],
+    *,
+    executions_count: int,
+    clusters_count: int = 3,
+    namespace: str = "default",
+    days: int = 180,
+    batch_size: int = 10_000,
+    random_seed: int = 7,
+    progress: Callable[[int], None] | None = None,
+) -> SeedReport:
+    """Write ``executions_count`` executions over ``clusters_count`` clusters in bulk batches.
+
+    Large seeds generate batches in a helper process while the main process inserts, so the
+    database (the bottleneck) never waits for Python.
+    """
+    started = time.perf_counter()
+    with factory() as session, session.begin():
+        ns = ensure_namespace(session, name=namespace)
+        cluster_ids = ensure_clusters(session, ns.namespace_id, clusters_count)
+    plan = BatchPlan(ns.namespace_id, tuple(cluster_ids), executions_count, batch_size, days, datetime.now(UTC),
+                     random_seed)  # fmt: skip
+    jobs = [(plan, n) for n in range(math.ceil(executions_count / batch_size))]
+    written = 0
+    if len(jobs) <= 2:
+        batches: Iterator[list[dict[str, Any]]] = (generate_batch(*job) for job in jobs)
+        written = _insert_all(factory, batches, progress)
+    else:
+        with multiprocessing.get_context("spawn").Pool(processes=max(1, (os.cpu_count() or 2) - 1)) as pool:
+            written = _insert_all(factory, pool.imap(_batch_worker, jobs), progress)
+    return SeedReport(namespace, cluster_ids, written, time.perf_counter() - started)
+
+
+def _insert_all(
+    factory: sessionmaker[Session], batches: Iterable[list[dict[str, Any]]], progress: Callable[[int], None] | None
+) -> int:
+    written = 0
+    for batch in batches:
+        with factory() as session, session.begin():
+            written += insert_executions(session, batch)
+        if progress:
+            progress(len(batch))
+    return written
+
+
+def count_executions(session: Session) -> int:
+    return int(session.execute(select(func.count()).select_from(executions)).scalar_one())

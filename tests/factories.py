@@ -1,0 +1,77 @@
+"""Small factories for tests: make_cluster / make_execution with overridable fields."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from clusterbook.models.clusters import Cluster, ClusterCreate
+from clusterbook.models.executions import ClusterExecutionResult
+from clusterbook.store.clusters import create_cluster
+from clusterbook.store.executions import create_execution, execution_values, insert_executions
+from clusterbook.store.namespaces import ensure_namespace
+
+BASE_TIME = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def make_cluster(factory: sessionmaker[Session], namespace: str = "default", **overrides: Any) -> Cluster:
+    data = {"cluster_name": f"cluster-{random.randrange(10**9)}", **overrides}
+    with factory() as session, session.begin():
+        ns = ensure_namespace(session, name=namespace)
+        return create_cluster(session, namespace_id=ns.namespace_id, data=ClusterCreate(**data))
+
+
+def make_execution(factory: sessionmaker[Session], cluster: Cluster, **fields: Any) -> ClusterExecutionResult:
+    with factory() as session, session.begin():
+        return create_execution(session, namespace_id=cluster.namespace_id, cluster_id=cluster.cluster_id, **fields)
+
+
+def completed_fields(i: int, **overrides: Any) -> dict[str, Any]:
+    """A completed run created ``i`` minutes after BASE_TIME, with metrics and two centroids."""
+    created = BASE_TIME + timedelta(minutes=i)
+    return {
+        "status": "completed",
+        "created_at": created,
+        "completed_at": created + timedelta(seconds=2 + i % 7),
+        "num_clusters": 2 + i % 5,
+        "num_points": 100 + 10 * i,
+        "metrics": {
+            "silhouette_score": round(0.1 + (i % 9) / 10, 2),
+            "davies_bouldin_index": 1.0 + i % 3,
+            "calinski_harabasz_score": 100.0 + i,
+        },  # fmt: skip
+        "centroids": [
+            {
+                "cluster_id": "cl_0",
+                "num_members": 60 + i,
+                "label": "Billing",
+                "summary": "Invoices and refunds",
+                "keywords": ["invoice", "refund"],
+            },  # fmt: skip
+            {
+                "cluster_id": "cl_1",
+                "num_members": 40,
+                "label": "Login",
+                "summary": "Password resets",
+                "keywords": ["password", "2fa"],
+            },  # fmt: skip
+        ],
+        "algorithm": "kmeans",
+        **overrides,
+    }
+
+
+def make_history(factory: sessionmaker[Session], cluster: Cluster, count: int, **overrides: Any) -> list[str]:
+    """``count`` completed runs, one minute apart; returns their run ids oldest first."""
+    rows = [
+        execution_values(
+            namespace_id=cluster.namespace_id, cluster_id=cluster.cluster_id, **completed_fields(i, **overrides)
+        )
+        for i in range(count)
+    ]
+    with factory() as session, session.begin():
+        insert_executions(session, rows)
+    return [row["run_id"] for row in rows]
