@@ -47,6 +47,7 @@ def serve(
 
     settings = _settings(database_url, host=host, port=port)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     api = create_app(settings)
     if demo:
         factory = make_sessionmaker(api.state.engine)

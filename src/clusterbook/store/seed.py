@@ -131,8 +131,9 @@ def fake_execution(
         "run_name": f"{rng.choice(['nightly', 'manual', 'backfill', 'tuning', 'scheduled'])}-{created_at:%Y%m%d}",
     }
     expected_ms = 600 + 40 * math.sqrt(num_points) * (3 if algorithm in ("spectral", "agglomerative") else 1)
+    started = created_at
     if status != "pending":
-        fields["started_at"] = created_at + timedelta(milliseconds=rng.uniform(20, 3000))
+        fields["started_at"] = started = created_at + timedelta(milliseconds=rng.uniform(20, 3000))
     if status == "completed":
         k = rng.randint(2, 12) if num_points > 12 else 2
         fields["num_clusters"] = k
@@ -143,7 +144,7 @@ def fake_execution(
             "calinski_harabasz_score": round(rng.lognormvariate(5.5, 1.0), 2),
         }
         fields["centroids"] = _centroids(rng, k, num_points)
-        fields["completed_at"] = created_at + timedelta(milliseconds=expected_ms * rng.uniform(0.6, 1.8))
+        fields["completed_at"] = started + timedelta(milliseconds=expected_ms * rng.uniform(0.6, 1.8))
         if rng.random() < 0.03:
             fields["llm_labeling_errors"] = [
                 '{"error": "LLM API timeout for 2 clusters", "clusters": ["cl_1", "cl_3"]}'
@@ -152,9 +153,9 @@ def fake_execution(
         message, error_class = rng.choice(FAILURES)
         fields["error_message"] = message
         fields["error_traceback"] = _traceback(error_class, message, rng)
-        fields["completed_at"] = created_at + timedelta(milliseconds=expected_ms * rng.uniform(0.05, 1.0))
+        fields["completed_at"] = started + timedelta(milliseconds=expected_ms * rng.uniform(0.05, 1.0))
     elif status == "canceled":
-        fields["completed_at"] = created_at + timedelta(milliseconds=expected_ms * rng.uniform(0.05, 0.5))
+        fields["completed_at"] = started + timedelta(milliseconds=expected_ms * rng.uniform(0.05, 0.5))
     return execution_values(namespace_id=namespace_id, cluster_id=cluster_id, **fields)
 
 

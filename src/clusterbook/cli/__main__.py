@@ -1,0 +1,5 @@
+"""``python -m clusterbook.cli``: the same as the ``clusterbook`` command."""
+
+from clusterbook.cli.main import app
+
+app()

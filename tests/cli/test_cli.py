@@ -1,0 +1,118 @@
+"""The command line as a user runs it: real subprocesses, a real server, a real SQLite file."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from clusterbook.store.db import make_engine, make_sessionmaker
+from clusterbook.store.seed import count_executions
+
+CLI = [sys.executable, "-m", "clusterbook.cli"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _count(url: str) -> int:
+    engine = make_engine(url)
+    with make_sessionmaker(engine)() as session:
+        total = count_executions(session)
+    engine.dispose()
+    return total
+
+
+def test_seed_command_writes_the_requested_number_of_runs(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'seed.db'}"
+    done = subprocess.run(
+        [*CLI, "seed", "--executions", "250", "--clusters", "2", "--namespace", "team-a", "--database-url", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    cluster_ids = done.stdout.split()
+    assert len(cluster_ids) == 2 and all(c.startswith("clust_") for c in cluster_ids)
+    assert "wrote 250 executions" in done.stderr
+    assert _count(url) == 250
+
+
+def test_seed_command_rejects_a_zero_count(tmp_path: Path):
+    done = subprocess.run(
+        [*CLI, "seed", "--executions", "0", "--database-url", f"sqlite:///{tmp_path / 'x.db'}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "--executions" in done.stderr
+
+
+def _serve(url: str, port: int, *extra: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "CLUSTERBOOK_LOG_LEVEL": "warning"}
+    return subprocess.Popen(
+        [*CLI, "serve", "--port", str(port), "--database-url", url, *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    proc.terminate()
+    proc.communicate(timeout=30)
+
+
+def _wait_healthy(base: str, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"server exited: {proc.stdout.read() if proc.stdout else ''}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    pytest.fail("server did not become healthy")
+
+
+def test_serve_demo_starts_with_demo_data_once(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    for _ in range(2):  # the second start must not seed again
+        port = _free_port()
+        base = f"http://127.0.0.1:{port}"
+        proc = _serve(url, port, "--demo")
+        try:
+            _wait_healthy(base, proc)
+            clusters = httpx.post(f"{base}/v1/clusters/list", json={}).json()
+            assert clusters["total_count"] == 3
+            first = clusters["results"][0]["cluster_id"]
+            history = httpx.post(f"{base}/v1/clusters/{first}/executions/list", json={}).json()
+            assert history["total_count"] > 50
+            assert len(history["results"]) == 10
+        finally:
+            _stop(proc)
+        assert _count(url) == 300
+
+
+def test_serve_creates_the_schema_on_a_fresh_database(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    port = _free_port()
+    proc = _serve(url, port)
+    try:
+        _wait_healthy(f"http://127.0.0.1:{port}", proc)
+        body = httpx.post(f"http://127.0.0.1:{port}/v1/clusters/list", json={}).json()
+        assert body["total_count"] == 0 and body["results"] == []
+    finally:
+        _stop(proc)
