@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from clusterbook.models.base import WireModel
 from clusterbook.models.filters import parse_filter_tree
@@ -67,6 +67,14 @@ class ClusterCreate(_ClusterFields):
     filters: dict[str, Any] | None = None
     llm_labeling: LLMLabelingConfig | None = None
     description: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _config_matches_type(self) -> ClusterCreate:
+        if self.cluster_type == "attribute" and self.attribute_config is None:
+            raise ValueError("cluster_type 'attribute' needs attribute_config: {\"attributes\": [\"metadata field\", ...]}")
+        if self.cluster_type == "vector" and self.attribute_config is not None:
+            raise ValueError("attribute_config applies only to cluster_type 'attribute'; drop it or change cluster_type")
+        return self
 
 
 class ClusterUpdate(_ClusterFields):
