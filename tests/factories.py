@@ -6,6 +6,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from clusterbook.models.clusters import Cluster, ClusterCreate
@@ -13,6 +14,7 @@ from clusterbook.models.executions import ClusterExecutionResult
 from clusterbook.store.clusters import create_cluster
 from clusterbook.store.executions import create_execution, execution_values, insert_executions
 from clusterbook.store.namespaces import ensure_namespace
+from clusterbook.store.tables import executions
 
 BASE_TIME = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -75,3 +77,24 @@ def make_history(factory: sessionmaker[Session], cluster: Cluster, count: int, *
     with factory() as session, session.begin():
         insert_executions(session, rows)
     return [row["run_id"] for row in rows]
+
+
+def make_runs(factory: sessionmaker[Session], cluster: Cluster, specs: list[dict[str, Any]]) -> list[str]:
+    """Insert executions with exactly the given fields (bulk); returns their run ids in order."""
+    rows = [
+        execution_values(namespace_id=cluster.namespace_id, cluster_id=cluster.cluster_id, **dict(spec))
+        for spec in specs
+    ]
+    with factory() as session, session.begin():
+        insert_executions(session, rows)
+    return [row["run_id"] for row in rows]
+
+
+def count_runs(factory: sessionmaker[Session], cluster_id: str) -> int:
+    """How many executions the database holds for ``cluster_id`` (checks deletes behind the API's back)."""
+    with factory() as session:
+        return int(
+            session.execute(
+                select(func.count()).select_from(executions).where(executions.c.cluster_id == cluster_id)
+            ).scalar_one()
+        )

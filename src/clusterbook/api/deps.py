@@ -24,13 +24,17 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed on success, rolled back entirely on any error."""
+    """One transaction per request: committed on success, rolled back entirely on any error.
+
+    Used with ``scope="function"`` so the commit happens before the response is sent: a client
+    that gets a 201 and asks again at once must see what it just wrote.
+    """
     factory = request.app.state.sessionmaker
     with factory() as session, session.begin():
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 

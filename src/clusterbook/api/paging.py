@@ -145,6 +145,9 @@ def pagination_block(
             prev_url = str(url.include_query_params(offset=max(start - size, 0)))
     else:
         base = url.remove_query_params("cursor")
+        if page.after is not None:
+            # a cursor request may omit page_size (the cursor carries it); the page links must not
+            base = base.remove_query_params("limit").include_query_params(page_size=size)
         if next_cursor is not None:
             next_url = (
                 str(url.include_query_params(cursor=next_cursor))

@@ -71,9 +71,13 @@ class ClusterCreate(_ClusterFields):
     @model_validator(mode="after")
     def _config_matches_type(self) -> ClusterCreate:
         if self.cluster_type == "attribute" and self.attribute_config is None:
-            raise ValueError("cluster_type 'attribute' needs attribute_config: {\"attributes\": [\"metadata field\", ...]}")
+            raise ValueError(
+                'cluster_type \'attribute\' needs attribute_config: {"attributes": ["metadata field", ...]}'
+            )
         if self.cluster_type == "vector" and self.attribute_config is not None:
-            raise ValueError("attribute_config applies only to cluster_type 'attribute'; drop it or change cluster_type")
+            raise ValueError(
+                "attribute_config applies only to cluster_type 'attribute'; drop it or change cluster_type"
+            )
         return self
 
 

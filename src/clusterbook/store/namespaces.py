@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import insert, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from clusterbook.errors import Conflict
 from clusterbook.models.clusters import Namespace
 from clusterbook.store.ids import new_id
 from clusterbook.store.tables import namespaces
@@ -25,7 +27,11 @@ def read_namespace(session: Session, name_or_id: str) -> Namespace | None:
 
 def create_namespace(session: Session, *, name: str) -> Namespace:
     values = {"namespace_id": new_id("ns"), "namespace_name": name, "created_at": datetime.now(UTC)}
-    session.execute(insert(namespaces).values(**values))
+    try:
+        with session.begin_nested():
+            session.execute(insert(namespaces).values(**values))
+    except IntegrityError as exc:  # created concurrently by another request
+        raise Conflict(f"namespace {name!r} already exists") from exc
     return Namespace.model_validate(values)
 
 
