@@ -221,3 +221,11 @@ def test_a_write_is_committed_before_its_response_arrives(http, session_factory)
         with session_factory() as session:
             found = read_cluster(session, namespace_id=created["namespace_id"], cluster_ref=created["cluster_id"])
         assert found is not None and found.description == "changed", i
+
+
+def test_cluster_name_shaped_like_an_id_is_refused(http):
+    """Clusters are addressed by id or name, so a name may not take the id prefix."""
+    response = http.post("/v1/clusters", json={"cluster_name": "clust_abc"})
+    assert response.status_code == 422
+    assert "clust_" in response.json()["errors"][0]["message"]
+    assert http.post("/v1/clusters/list", json={}).json()["total_count"] == 0

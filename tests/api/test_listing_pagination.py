@@ -98,7 +98,7 @@ def test_page_size_above_the_maximum_is_refused_naming_it(http, history):
     assert len(ok_list(http, cluster.cluster_id, page_size=100)["results"]) == 25
     body = assert_invalid(post_list(http, cluster.cluster_id, page_size=101), "query.page_size", "100")
     assert "100" in body["detail"]
-    assert_invalid(post_list(http, cluster.cluster_id, limit=1000), "query.page_size", "100")
+    assert_invalid(post_list(http, cluster.cluster_id, limit=1000), "query.limit", "100")
     assert_invalid(post_list(http, cluster.cluster_id, page_size=0), "query.page_size")
     assert_invalid(post_list(http, cluster.cluster_id, page=0), "query.page", "1-indexed")
     assert_invalid(post_list(http, cluster.cluster_id, page=-3), "query.page")

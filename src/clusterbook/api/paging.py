@@ -80,7 +80,8 @@ def resolve_paging(
         size = params.limit
     maximum = settings.max_page_size
     if size is not None and not 1 <= size <= maximum:
-        raise _bad("query.page_size", f"must be between 1 and {maximum} (the maximum page size)")
+        name = "limit" if params.limit is not None and params.page_size is None else "page_size"
+        raise _bad(f"query.{name}", f"must be between 1 and {maximum} (the maximum page size)")
     if params.page is not None and not 1 <= params.page <= MAX_PAGE:
         raise _bad("query.page", f"must be between 1 and {MAX_PAGE} (pages are 1-indexed)")
     if params.offset is not None and not 0 <= params.offset <= MAX_PAGE * maximum:

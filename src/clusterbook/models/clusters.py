@@ -49,6 +49,15 @@ class LLMLabelingConfig(WireModel):
 class _ClusterFields(WireModel):
     model_config = ConfigDict(extra="forbid")
 
+    @field_validator("cluster_name", check_fields=False)
+    @classmethod
+    def _not_an_id(cls, value: str | None) -> str | None:
+        # Clusters are addressed by id or name in one path segment; a name shaped like an id could
+        # shadow another cluster.
+        if value is not None and value.startswith("clust_"):
+            raise ValueError("cluster_name may not start with 'clust_' (that prefix is reserved for cluster ids)")
+        return value
+
     @field_validator("filters", check_fields=False)
     @classmethod
     def _valid_filters(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
