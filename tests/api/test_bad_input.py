@@ -79,7 +79,7 @@ def test_null_body_and_null_members_mean_defaults(http, cluster):
         ({"page_size": 1000}, "query.page_size", ["100"]),
         ({"page_size": 0}, "query.page_size", []),
         ({"page_size": "ten"}, "query.page_size", []),
-        ({"limit": -5}, "query.page_size", []),
+        ({"limit": -5}, "query.limit", []),
         ({"offset": "x"}, "query.offset", []),
         ({"include_total": "perhaps"}, "query.include_total", []),
     ],

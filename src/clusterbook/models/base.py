@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Self
+from datetime import UTC, datetime
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+
+def _zone_aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+UTCDatetime = Annotated[datetime, AfterValidator(_zone_aware)]
+"""A timestamp that always carries a zone: one without is taken to be UTC, an explicit offset is
+kept (so documents round-trip exactly). The server itself only ever sends UTC."""
 
 
 class WireModel(BaseModel):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from clusterbook.models.base import WireModel
+from clusterbook.models.base import UTCDatetime, WireModel
 from clusterbook.models.filters import parse_filter_tree
 from clusterbook.models.listing import PaginationResponse
 
@@ -115,8 +114,8 @@ class Cluster(WireModel):
     filters: dict[str, Any] | None = None
     llm_labeling: LLMLabelingConfig | None = None
     description: str | None = None
-    created_at: datetime
-    updated_at: datetime
+    created_at: UTCDatetime
+    updated_at: UTCDatetime
 
 
 class ListClustersResponse(WireModel):
@@ -141,4 +140,4 @@ class Namespace(WireModel):
 
     namespace_id: str
     namespace_name: str
-    created_at: datetime
+    created_at: UTCDatetime

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 
 from pydantic import Field
 
-from clusterbook.models.base import WireModel
+from clusterbook.models.base import UTCDatetime, WireModel
 
 
 class ExecutionStatus(StrEnum):
@@ -59,16 +58,16 @@ class ClusterExecutionResult(WireModel):
     status: ExecutionStatus
     num_clusters: int
     num_points: int
-    created_at: datetime
+    created_at: UTCDatetime
     metrics: ClusterExecutionMetrics | None = None
     centroids: list[ClusterExecutionCentroid] | None = None
-    completed_at: datetime | None = None
+    completed_at: UTCDatetime | None = None
     error_message: str | None = None
     llm_labeling_errors: list[str] | None = None
     # clusterbook additions
     run_name: str | None = None
     algorithm: str | None = None
-    started_at: datetime | None = None
+    started_at: UTCDatetime | None = None
     duration_ms: float | None = Field(
         default=None, description="completed_at - created_at in milliseconds, set when the run ends."
     )
