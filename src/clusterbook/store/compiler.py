@@ -6,6 +6,8 @@ and bound as a parameter, never spliced into SQL text.
 
 Semantics worth knowing: ``ne`` and ``nin`` are null-safe (a missing value is "not equal");
 ordering operators never match nulls; string comparisons ignore case unless ``case_sensitive``.
+Every condition is plainly true or false, never SQL's unknown, so ``NOT`` around a condition that
+does not match a null value matches that row.
 """
 
 from __future__ import annotations
@@ -16,13 +18,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal, not_, or_, select, true, tuple_
+from sqlalchemy import BigInteger, ColumnElement, Float, and_, func, literal, not_, or_, select, true, tuple_
 from sqlalchemy.sql.elements import UnaryExpression
 
 from clusterbook.errors import ErrorLocation, InvalidFilter, InvalidSort
 from clusterbook.models.filters import Condition, Group, Node
 from clusterbook.models.listing import SortSpec
+from clusterbook.store import fulltext
 from clusterbook.store.fields import FieldRegistry, FieldSpec
+from clusterbook.store.fulltext import phrase
 from clusterbook.store.tables import executions_fts
 
 ORDERING_KINDS = {"number", "integer", "datetime"}
@@ -74,7 +78,10 @@ def parse_datetime(value: Any) -> datetime | None:
             parsed = datetime.combine(date.fromisoformat(value.strip()), datetime.min.time())
         except ValueError:
             return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    try:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00 is past year 9999 in UTC
+        return None
 
 
 def coerce_value(spec: FieldSpec, value: Any, path: str, case_sensitive: bool) -> Any:
@@ -82,8 +89,16 @@ def coerce_value(spec: FieldSpec, value: Any, path: str, case_sensitive: bool) -
     if spec.kind in ("number", "integer"):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise _bad(path, f"field {spec.name!r} is numeric; give a number, not {type(value).__name__}")
+        if isinstance(value, int) and (spec.kind == "number" or not -(2**63) <= value < 2**63):
+            # Metrics are floats; beyond 64 bits no driver binds an integer (SQLite raises), a float compares the same.
+            try:
+                value = float(value)
+            except OverflowError:
+                raise _bad(path, "must be a finite number") from None
         if value != value or value in (float("inf"), float("-inf")):
             raise _bad(path, "must be a finite number")
+        if spec.kind == "integer" and isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+            value = int(value)
         return value
     if spec.kind == "datetime":
         parsed = parse_datetime(value)
@@ -149,15 +164,30 @@ def _compile_condition(cond: Condition, registry: FieldRegistry, dialect: str) -
         if len(cond.value) > MAX_IN_VALUES:
             raise _bad(value_path, f"at most {MAX_IN_VALUES} values in a list")
         values = [coerce_value(spec, v, f"{value_path}[{i}]", cond.case_sensitive) for i, v in enumerate(cond.value)]
-        matched: ColumnElement[bool] = _folded(column, spec, cond.case_sensitive).in_(values)
-        return matched if op == "in" else or_(column.is_(None), not_(matched))
+        bound = [_bound(spec, v) for v in values]
+        matched: ColumnElement[bool] = _folded(column, spec, cond.case_sensitive).in_(bound)
+        return _known(spec, matched) if op == "in" else or_(column.is_(None), not_(matched))
     value = coerce_value(spec, cond.value, value_path, cond.case_sensitive)
     target = _folded(column, spec, cond.case_sensitive)
     if op == "ne":
-        return or_(column.is_(None), target != value)
+        return or_(column.is_(None), target != _bound(spec, value))
     if op in COMPARISONS:
-        return COMPARISONS[op](target, value)
-    return _text_match(target, value, op, cond.case_sensitive, dialect)
+        return _known(spec, COMPARISONS[op](target, _bound(spec, value)))
+    return _known(spec, _text_match(target, value, op, cond.case_sensitive, dialect))
+
+
+def _bound(spec: FieldSpec, value: Any) -> Any:
+    """A numeric operand bound in its own type. In the column's type, PostgreSQL would get
+    ``0.5::INTEGER`` (rounded to 0) or ``2147483648::INTEGER`` (out of range)."""
+    if spec.kind in ("number", "integer"):
+        return literal(value, BigInteger() if isinstance(value, int) else Float())
+    return value
+
+
+def _known(spec: FieldSpec, matched: ColumnElement[bool]) -> ColumnElement[bool]:
+    """False, never NULL, when the field is null: SQL's three-valued logic would otherwise make
+    ``NOT (silhouette > 0.5)`` drop the runs without a silhouette instead of keeping them."""
+    return and_(spec.column.is_not(None), matched) if spec.nullable else matched
 
 
 def _folded(column: Any, spec: FieldSpec, case_sensitive: bool) -> Any:
@@ -198,11 +228,12 @@ def compile_search(terms: list[str], registry: FieldRegistry, dialect: str) -> C
     clauses: list[ColumnElement[bool]] = []
     for raw_term in terms:
         term = raw_term
-        if registry.full_text and dialect == "sqlite":
-            fts = select(executions_fts.c.rowid).where(
-                executions_fts.c.search_text.op("GLOB")(literal(f"*{escape_glob(term)}*"))
-            )
+        if registry.full_text and dialect == "sqlite" and len(term) >= fulltext.MIN_INDEXED_TERM:
+            fts = select(executions_fts.c.rowid).where(executions_fts.c.search_text.op("MATCH")(phrase(term)))
             clauses.append(registry.table.c.id.in_(fts))
+        elif registry.full_text and dialect == "sqlite":
+            # Too short for a trigram: a plain (case-sensitive) substring test on the lowercased text.
+            clauses.append(func.instr(registry.table.c.search_text, literal(term)) > 0)
         elif registry.full_text:
             clauses.append(registry.table.c.search_text.like(f"%{escape_like(term)}%", escape="\\"))
         else:

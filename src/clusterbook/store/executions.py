@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, case, func, insert, select, update
+from sqlalchemy import JSON, ColumnElement, Row, and_, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from clusterbook.errors import Conflict
@@ -24,6 +25,7 @@ from clusterbook.store.fulltext import PausedInsertTrigger
 from clusterbook.store.ids import new_id
 from clusterbook.store.listing import ListQuery, PageRequest, compile_query, fetch_page
 from clusterbook.store.tables import executions
+from clusterbook.store.types import UTCDateTime
 
 _c = executions.c
 
@@ -102,8 +104,31 @@ def insert_executions(session: Session, rows: Iterable[dict[str, Any]]) -> int:
         with PausedInsertTrigger(session):
             session.execute(insert(executions), batch)
     else:
-        session.execute(insert(executions), batch)
+        _copy_into_postgres(session, batch)
     return len(batch)
+
+
+_COPY_COLUMNS = tuple(c.name for c in executions.columns if c.name != "id")
+_JSON_COLUMNS = frozenset(c.name for c in executions.columns if isinstance(c.type, JSON))
+_TIME_COLUMNS = frozenset(c.name for c in executions.columns if isinstance(c.type, UTCDateTime))
+
+
+def _copy_into_postgres(session: Session, batch: list[dict[str, Any]]) -> None:
+    """PostgreSQL's COPY: several times faster than multi-row INSERTs for large batches."""
+
+    def cell(name: str, value: Any) -> Any:
+        if name in _JSON_COLUMNS:  # like SQLAlchemy's JSON type: Python None becomes JSON null
+            return json.dumps(value)
+        if value is None:
+            return None
+        if name in _TIME_COLUMNS:
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+        return value
+
+    driver: Any = session.connection().connection.driver_connection  # a psycopg 3 connection
+    with driver.cursor() as cursor, cursor.copy(f"COPY executions ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy:
+        for row in batch:
+            copy.write_row([cell(name, row.get(name)) for name in _COPY_COLUMNS])
 
 
 def row_to_result(row: Row[Any]) -> ClusterExecutionResult:

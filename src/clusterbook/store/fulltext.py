@@ -11,8 +11,20 @@ from sqlalchemy.orm import Session
 
 CREATE_FTS_TABLE = (
     "CREATE VIRTUAL TABLE executions_fts USING fts5("
-    "search_text, content='executions', content_rowid='id', tokenize='trigram', detail='none')"
+    "search_text, content='executions', content_rowid='id', tokenize='trigram case_sensitive 1')"
 )
+"""Case-sensitive trigrams over the already lowercased text, with positions (detail=full): a quoted
+phrase query is then an exact substring match answered from the index alone. (With detail='none'
+and GLOB, SQLite re-read every candidate row's text from ``executions``: seconds for a common term.)"""
+MIN_INDEXED_TERM = 3
+"""Shorter terms have no trigram; they are matched against the text directly."""
+
+
+def phrase(term: str) -> str:
+    """An FTS5 query matching ``term`` as an exact substring (a quoted phrase of its trigrams)."""
+    return '"' + term.replace('"', '""') + '"'
+
+
 CREATE_INSERT_TRIGGER = (
     "CREATE TRIGGER executions_fts_insert AFTER INSERT ON executions BEGIN "
     "INSERT INTO executions_fts(rowid, search_text) VALUES (new.id, new.search_text); END"

@@ -85,6 +85,15 @@ def upgrade() -> None:
     op.create_index(
         "ix_executions_cluster_status_created", "executions", ["cluster_id", "status", "created_at", "run_id"]
     )
+    # COUNT(*) of a history reads the narrowest index on cluster_id, and on SQLite a search probes
+    # (cluster_id, rowid) here instead of fetching every matching row.
+    op.create_index("ix_executions_cluster", "executions", ["cluster_id"])
+    # stats_scope "all": every column the aggregate reads, so it never touches the table rows.
+    op.create_index(
+        "ix_executions_cluster_stats",
+        "executions",
+        ["cluster_id", "status", "num_points", "num_clusters", "duration_ms"],
+    )
     op.create_table(
         "server_state",
         sa.Column("key", sa.String(64), primary_key=True),
@@ -106,6 +115,11 @@ def _sqlite_sort_and_search() -> None:
         op.execute(
             f"CREATE INDEX ix_executions_cluster_{column} ON executions (cluster_id, {column} DESC, run_id DESC)"
         )
+    # The history UI's usual metric view: completed runs, best silhouette first (page and count).
+    op.execute(
+        "CREATE INDEX ix_executions_cluster_status_silhouette "
+        "ON executions (cluster_id, status, silhouette_score DESC, run_id DESC)"
+    )
     # Substring search: an FTS5 trigram index over the denormalised, lowercased search text.
     for statement in fulltext.ALL_DDL:
         op.execute(statement)
@@ -119,6 +133,10 @@ def _postgres_sort_and_search() -> None:
         )
     op.execute(
         "CREATE INDEX ix_executions_cluster_silhouette_score_asc ON executions (cluster_id, silhouette_score, run_id)"
+    )
+    op.execute(
+        "CREATE INDEX ix_executions_cluster_status_silhouette "
+        "ON executions (cluster_id, status, silhouette_score DESC NULLS LAST, run_id DESC)"
     )
     op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     op.execute("CREATE INDEX ix_executions_search ON executions USING gin (search_text gin_trgm_ops)")

@@ -1,0 +1,418 @@
+"""Latency of the execution-history listing at scale, through the real app over real HTTP.
+
+Seeds N executions (default 1,000,000, all in ONE cluster: the hard case) into SQLite and/or
+PostgreSQL with ``clusterbook.store.seed.seed``, serves the app with uvicorn on a free localhost
+port, and prints p50/p95 latency of the listing scenarios the history UI leans on:
+
+    default first page · status+silhouette filter sorted by silhouette · page 1000 by offset
+    · page 1000 by cursor · a common and a rare search term · stats_scope "all"
+
+Usage::
+
+    python benchmarks/bench_list.py                                  # 1M rows, both databases
+    python benchmarks/bench_list.py --executions 100000 --databases sqlite
+    python benchmarks/bench_list.py --reuse --explain                # re-measure, print query plans
+
+Timing figures are printed, never asserted: this is a benchmark, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+import uvicorn
+from sqlalchemy import Engine, event
+
+from clusterbook.api.app import create_app
+from clusterbook.settings import Settings
+from clusterbook.store.db import make_engine, make_sessionmaker, migrate, normalise_url
+from clusterbook.store.seed import seed
+from clusterbook.store.tables import clusters, executions
+
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+NAMESPACE = "default"
+PAGE_SIZE = 10
+DEEP_PAGE = 1000
+
+
+# ---------------------------------------------------------------- the live server
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LiveServer:
+    """uvicorn serving the real app (``create_app``) on a free localhost port, in a thread."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.port = _free_port()
+        self.app = create_app(settings)
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def engine(self) -> Engine:
+        engine: Engine = self.app.state.engine
+        return engine
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("benchmark server did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.engine.dispose()
+
+
+@contextmanager
+def captured_sql(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
+    """Every statement (with its parameters) the engine runs inside the block."""
+    seen: list[tuple[str, Any]] = []
+
+    def before(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+
+
+# ---------------------------------------------------------------- databases
+
+
+@dataclass
+class Target:
+    name: str
+    url: str
+    describe: str
+    size: Callable[[Engine], int]
+    reset: Callable[[], None]
+    seed_seconds: float | None = None
+    seeded_rows: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def sqlite_target(path: Path) -> Target:
+    def reset() -> None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+    def size(_engine: Engine) -> int:
+        return sum(Path(f"{path}{s}").stat().st_size for s in ("", "-wal") if Path(f"{path}{s}").exists())
+
+    return Target("sqlite", f"sqlite:///{path}", f"SQLite file {path}", size, reset)
+
+
+def postgres_target(base_url: str, schema: str) -> Target:
+    base_url = normalise_url(base_url)
+    sep = "&" if "?" in base_url else "?"
+    url = f"{base_url}{sep}options=-csearch_path%3D{schema},public"
+
+    def reset() -> None:
+        admin = make_engine(base_url)
+        with admin.begin() as conn:
+            # pg_trgm lives in public so every schema (and the migration's IF NOT EXISTS) finds it.
+            conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public"))
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        admin.dispose()
+
+    def size(engine: Engine) -> int:
+        with engine.connect() as conn:
+            return int(
+                conn.execute(
+                    sa.text(
+                        "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+                        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = :s AND c.relkind = 'r'"
+                    ),
+                    {"s": schema},
+                ).scalar_one()
+            )
+
+    return Target("postgres", url, f"PostgreSQL schema {schema!r} at {base_url}", size, reset)
+
+
+def prepare(target: Target, executions_count: int, clusters_count: int, reuse: bool) -> str:
+    """Seed (unless reusing a database that already holds the rows); return the biggest cluster's id."""
+    if not reuse:
+        target.reset()
+    engine = make_engine(target.url)
+    migrate(engine)
+    with engine.connect() as conn:
+        existing = conn.execute(sa.select(sa.func.count()).select_from(executions)).scalar_one()
+    if reuse and existing >= executions_count:
+        print(f"  reusing {existing:,} existing executions (no seeding)")
+    else:
+        if existing:
+            print(f"  database holds {existing:,} executions, fewer than asked: reseeding from scratch")
+            engine.dispose()
+            target.reset()
+            engine = make_engine(target.url)
+            migrate(engine)
+        done = [0]
+        last = [time.perf_counter()]
+
+        def progress(n: int) -> None:
+            done[0] += n
+            if time.perf_counter() - last[0] > 15:
+                last[0] = time.perf_counter()
+                print(f"    … {done[0]:,} rows", flush=True)
+
+        report = seed(
+            make_sessionmaker(engine),
+            executions_count=executions_count,
+            clusters_count=clusters_count,
+            namespace=NAMESPACE,
+            progress=progress,
+        )
+        target.seed_seconds = report.seconds
+        target.seeded_rows = report.executions
+        print(
+            f"  seeded {report.executions:,} executions over {clusters_count} cluster(s) in {report.seconds:.1f} s "
+            f"({report.executions / report.seconds:,.0f} rows/s)"
+        )
+    with engine.connect() as conn:
+        cluster_id = conn.execute(
+            sa.select(executions.c.cluster_id)
+            .join(clusters, clusters.c.cluster_id == executions.c.cluster_id)
+            .group_by(executions.c.cluster_id)
+            .order_by(sa.func.count().desc())
+            .limit(1)
+        ).scalar_one()
+        in_cluster = conn.execute(
+            sa.select(sa.func.count()).select_from(executions).where(executions.c.cluster_id == cluster_id)
+        ).scalar_one()
+    target.extra["cluster_rows"] = in_cluster
+    target.extra["db_bytes"] = target.size(engine)
+    engine.dispose()
+    return str(cluster_id)
+
+
+# ---------------------------------------------------------------- scenarios
+
+
+@dataclass
+class Scenario:
+    name: str
+    body: dict[str, Any]
+    params: dict[str, Any] = field(default_factory=dict)
+    setup: Callable[[Scenario], None] | None = None
+    """Runs once, untimed, before the scenario is measured (e.g. walking to a cursor)."""
+
+
+@dataclass
+class Result:
+    name: str
+    p50: float
+    p95: float
+    best: float
+    total: int
+    returned: int
+
+
+SILHOUETTE_FILTER: dict[str, Any] = {
+    "filters": {
+        "operator": "AND",
+        "conditions": [
+            {"field": "status", "operator": "==", "value": "completed"},
+            {"field": "metrics.silhouette_score", "operator": ">", "value": 0.5},
+        ],
+    },
+    "sort": {"field": "metrics.silhouette_score", "direction": "desc"},
+}
+
+
+def scenarios(client: httpx.Client, path: str, walk: bool) -> list[Scenario]:
+    first = client.post(path, json={}).raise_for_status().json()
+    if not first["results"]:
+        raise SystemExit("the benchmark cluster has no executions")
+    # A rare term: part of one specific run id (matches that run alone, or almost).
+    rare = first["results"][min(4, len(first["results"]) - 1)]["run_id"].removeprefix("run_")[:10].lower()
+
+    def walk_to_deep_page(scenario: Scenario) -> None:
+        # Page N-1 by number hands out the same signed cursor for page N that walking N-1 pages by
+        # cursor would (same query fingerprint, same last row), in one request instead of N-1.
+        if walk:  # the literal way: N-1 requests, each following the previous next_cursor
+            cursor = None
+            for _ in range(DEEP_PAGE - 1):
+                params = {"page_size": PAGE_SIZE} if cursor is None else {"cursor": cursor}
+                cursor = (
+                    client.post(path, params=params, json={}).raise_for_status().json()["pagination"]["next_cursor"]
+                )
+                if cursor is None:
+                    break
+        else:
+            before = client.post(path, params={"page": DEEP_PAGE - 1}, json={}).raise_for_status().json()
+            cursor = before["pagination"]["next_cursor"]
+        if cursor is None:
+            raise SystemExit(f"fewer than {DEEP_PAGE} pages: seed more executions")
+        by_cursor = client.post(path, params={"cursor": cursor}, json={}).raise_for_status().json()
+        by_page = client.post(path, params={"page": DEEP_PAGE}, json={}).raise_for_status().json()
+        if [r["run_id"] for r in by_cursor["results"]] != [r["run_id"] for r in by_page["results"]]:
+            raise SystemExit(f"page {DEEP_PAGE} by cursor differs from page {DEEP_PAGE} by number")
+        scenario.params = {"cursor": cursor}
+
+    return [
+        Scenario("default first page", {}),
+        Scenario("completed & silhouette>0.5, by silhouette desc", SILHOUETTE_FILTER),
+        Scenario(f"page {DEEP_PAGE} by offset (?page={DEEP_PAGE})", {}, {"page": DEEP_PAGE}),
+        Scenario(f"page {DEEP_PAGE} by cursor", {}, setup=walk_to_deep_page),
+        Scenario('search common term "refund"', {"search": "refund"}),
+        Scenario(f'search rare term "{rare}"', {"search": rare}),
+        Scenario('stats_scope "all"', {"stats_scope": "all"}),
+    ]
+
+
+def percentile(samples: list[float], pct: float) -> float:
+    ordered = sorted(samples)
+    rank = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def measure(client: httpx.Client, path: str, scenario: Scenario, repeat: int) -> Result:
+    if scenario.setup:
+        scenario.setup(scenario)
+    for _ in range(2):  # warm caches and the connection pool
+        client.post(path, params=scenario.params, json=scenario.body).raise_for_status()
+    samples = []
+    body: dict[str, Any] = {}
+    for _ in range(repeat):
+        started = time.perf_counter()
+        response = client.post(path, params=scenario.params, json=scenario.body)
+        elapsed = (time.perf_counter() - started) * 1000
+        body = response.raise_for_status().json()
+        samples.append(elapsed)
+    return Result(
+        scenario.name,
+        percentile(samples, 50),
+        percentile(samples, 95),
+        min(samples),
+        int(body["total_count"]),
+        len(body["results"]),
+    )
+
+
+def explain(server: LiveServer, client: httpx.Client, path: str, scenario: Scenario) -> None:
+    """Print the plan of every listing statement one request of this scenario runs."""
+    with captured_sql(server.engine) as statements:
+        client.post(path, params=scenario.params, json=scenario.body).raise_for_status()
+    sqlite = server.engine.dialect.name == "sqlite"
+    prefix = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) "
+    print(f"\n  --- plans: {scenario.name}")
+    with server.engine.connect() as conn:
+        for statement, parameters in statements:
+            if "FROM executions" not in statement:
+                continue
+            print("  SQL: " + " ".join(statement.split())[:400])
+            rows = conn.exec_driver_sql(prefix + statement, parameters).all()
+            for row in rows:
+                print("    " + (f"{row[1]:>3} {row[3]}" if sqlite else str(row[0])))
+
+
+# ---------------------------------------------------------------- report
+
+
+def print_table(target: Target, results: list[Result]) -> None:
+    base = results[0].p50
+    width = max(len(r.name) for r in results) + 2
+    print(
+        f"\n  {'scenario':<{width}} {'p50 ms':>9} {'p95 ms':>9} {'min ms':>9} {'x first':>8} {'total':>10} {'rows':>5}"
+    )
+    print("  " + "-" * (width + 56))
+    for r in results:
+        print(
+            f"  {r.name:<{width}} {r.p50:>9.1f} {r.p95:>9.1f} {r.best:>9.1f} {r.p50 / base:>8.1f} "
+            f"{r.total:>10,} {r.returned:>5}"
+        )
+    by_name = {r.name.split(" (")[0]: r for r in results}
+    offset, cursor = by_name.get(f"page {DEEP_PAGE} by offset"), by_name.get(f"page {DEEP_PAGE} by cursor")
+    if offset and cursor:
+        print(
+            f"\n  page {DEEP_PAGE}: cursor p50 {cursor.p50:.1f} ms vs offset p50 {offset.p50:.1f} ms "
+            f"→ offset/cursor = {offset.p50 / cursor.p50:.1f}×"
+        )
+    stats = next((r for r in results if r.name.startswith("stats_scope")), None)
+    if stats:
+        print(f"  stats_scope all vs default first page: {stats.p50 / base:.1f}×")
+    print(f"  database size: {target.extra['db_bytes'] / 2**20:,.0f} MiB ({target.describe})")
+
+
+def run(target: Target, args: argparse.Namespace) -> None:
+    print(f"\n=== {target.name}: {target.describe}")
+    cluster_id = prepare(target, args.executions, args.clusters, args.reuse)
+    print(f"  benchmark cluster {cluster_id} holds {target.extra['cluster_rows']:,} executions")
+    settings = Settings(database_url=target.url, secret_key="bench-signing-key")
+    with LiveServer(settings) as server, httpx.Client(base_url=server.url, timeout=300) as client:
+        path = f"/v1/clusters/{cluster_id}/executions/list"
+        results = []
+        for scenario in scenarios(client, path, args.walk):
+            result = measure(client, path, scenario, args.repeat)
+            print(f"  {result.name}: p50 {result.p50:.1f} ms, p95 {result.p95:.1f} ms", flush=True)
+            results.append(result)
+            if args.explain:
+                explain(server, client, path, scenario)
+    print_table(target, results)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--executions", type=int, default=1_000_000, help="rows to seed (default 1,000,000)")
+    parser.add_argument("--clusters", type=int, default=1, help="spread them over this many clusters (default 1)")
+    parser.add_argument("--repeat", type=int, default=30, help="timed requests per scenario (default 30)")
+    parser.add_argument("--databases", default="sqlite,postgres", help="comma-separated: sqlite, postgres")
+    parser.add_argument("--sqlite-path", type=Path, default=None, help="SQLite file (default: in the temp dir)")
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL, help=f"default {DEFAULT_POSTGRES_URL}")
+    parser.add_argument("--postgres-schema", default="bench", help="schema to seed into (dropped unless --reuse)")
+    parser.add_argument("--reuse", action="store_true", help="skip seeding when the database already holds the rows")
+    parser.add_argument(
+        "--walk", action="store_true", help=f"reach page {DEEP_PAGE}'s cursor by walking every page (slow at 1M)"
+    )
+    parser.add_argument("--explain", action="store_true", help="print the query plan of every scenario's SQL")
+    args = parser.parse_args()
+
+    wanted = [name.strip() for name in args.databases.split(",") if name.strip()]
+    unknown = set(wanted) - {"sqlite", "postgres"}
+    if unknown:
+        parser.error(f"unknown database(s) {sorted(unknown)}; accepted: sqlite, postgres")
+    sqlite_path = args.sqlite_path or Path(tempfile.gettempdir()) / f"clusterbook-bench-{args.executions}.db"
+    print(
+        f"clusterbook listing benchmark: {args.executions:,} executions over {args.clusters} cluster(s), "
+        f"{args.repeat} timed requests per scenario, page size {PAGE_SIZE}, {os.cpu_count()} CPUs"
+    )
+    for name in wanted:
+        target = (
+            sqlite_target(sqlite_path) if name == "sqlite" else postgres_target(args.postgres_url, args.postgres_schema)
+        )
+        run(target, args)
+
+
+if __name__ == "__main__":
+    main()
