@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,10 +30,9 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
-import uvicorn
 from sqlalchemy import Engine, event
 
-from clusterbook.api.app import create_app
+from clusterbook.api.background import BackgroundServer
 from clusterbook.settings import Settings
 from clusterbook.store.db import make_engine, make_sessionmaker, migrate, normalise_url
 from clusterbook.store.seed import seed
@@ -45,49 +42,6 @@ DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 NAMESPACE = "default"
 PAGE_SIZE = 10
 DEEP_PAGE = 1000
-
-
-# ---------------------------------------------------------------- the live server
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class LiveServer:
-    """uvicorn serving the real app (``create_app``) on a free localhost port, in a thread."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.port = _free_port()
-        self.app = create_app(settings)
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def engine(self) -> Engine:
-        engine: Engine = self.app.state.engine
-        return engine
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("benchmark server did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-        self.engine.dispose()
 
 
 @contextmanager
@@ -320,7 +274,7 @@ def measure(client: httpx.Client, path: str, scenario: Scenario, repeat: int) ->
     )
 
 
-def explain(server: LiveServer, client: httpx.Client, path: str, scenario: Scenario) -> None:
+def explain(server: BackgroundServer, client: httpx.Client, path: str, scenario: Scenario) -> None:
     """Print the plan of every listing statement one request of this scenario runs."""
     with captured_sql(server.engine) as statements:
         client.post(path, params=scenario.params, json=scenario.body).raise_for_status()
@@ -370,7 +324,7 @@ def run(target: Target, args: argparse.Namespace) -> None:
     cluster_id = prepare(target, args.executions, args.clusters, args.reuse)
     print(f"  benchmark cluster {cluster_id} holds {target.extra['cluster_rows']:,} executions")
     settings = Settings(database_url=target.url, secret_key="bench-signing-key")
-    with LiveServer(settings) as server, httpx.Client(base_url=server.url, timeout=300) as client:
+    with BackgroundServer(settings) as server, httpx.Client(base_url=server.url, timeout=300) as client:
         path = f"/v1/clusters/{cluster_id}/executions/list"
         results = []
         for scenario in scenarios(client, path, args.walk):

@@ -10,20 +10,16 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import sqlalchemy as sa
-import uvicorn
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from clusterbook.api.app import create_app
+from clusterbook.api.background import BackgroundServer
 from clusterbook.settings import Settings
 from clusterbook.store.db import make_engine, make_sessionmaker, migrate
 
@@ -124,54 +120,19 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
         yield s
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class LiveServer:
-    """uvicorn serving the real app on a free localhost port, in a background thread."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.port = _free_port()
-        self.app = create_app(settings)
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("test server did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-        self.app.state.engine.dispose()
-
-
 @pytest.fixture
 def server_settings(db_url: str) -> Settings:
     return Settings(database_url=db_url, secret_key="test-signing-key")
 
 
 @pytest.fixture
-def live_server(server_settings: Settings) -> Iterator[LiveServer]:
-    with LiveServer(server_settings) as server:
+def live_server(server_settings: Settings) -> Iterator[BackgroundServer]:
+    with BackgroundServer(server_settings) as server:
         yield server
 
 
 @pytest.fixture
-def http(live_server: LiveServer) -> Iterator[httpx.Client]:
+def http(live_server: BackgroundServer) -> Iterator[httpx.Client]:
     """An HTTP client talking to the live server over a real socket."""
     with httpx.Client(base_url=live_server.url, timeout=30) as client:
         yield client

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from clusterbook.api.background import BackgroundServer
 from clusterbook.settings import Settings
 from tests.api.helpers import (
     assert_invalid,
@@ -22,7 +23,6 @@ from tests.api.helpers import (
     query_of,
     walk_by_cursor,
 )
-from tests.conftest import LiveServer
 from tests.factories import BASE_TIME, completed_fields, make_cluster, make_history, make_runs
 
 
@@ -109,7 +109,7 @@ def test_the_maximum_page_size_is_configurable(session_factory, db_url):
     cluster = make_cluster(session_factory)
     make_history(session_factory, cluster, 6)
     with (
-        LiveServer(Settings(database_url=db_url, secret_key="k", max_page_size=5)) as server,
+        BackgroundServer(Settings(database_url=db_url, secret_key="k", max_page_size=5)) as server,
         httpx.Client(base_url=server.url) as http,
     ):
         assert len(ok_list(http, cluster.cluster_id, page_size=5)["results"]) == 5
@@ -287,12 +287,12 @@ def test_tampered_or_bogus_cursors_are_refused(http, history):
 def test_cursor_signed_by_another_server_key_is_refused(session_factory, db_url, history):
     cluster, _ = history
     with (
-        LiveServer(Settings(database_url=db_url, secret_key="one key")) as first,
+        BackgroundServer(Settings(database_url=db_url, secret_key="one key")) as first,
         httpx.Client(base_url=first.url) as http,
     ):
         cursor = ok_list(http, cluster.cluster_id, page_size=5)["pagination"]["next_cursor"]
     with (
-        LiveServer(Settings(database_url=db_url, secret_key="another key")) as second,
+        BackgroundServer(Settings(database_url=db_url, secret_key="another key")) as second,
         httpx.Client(base_url=second.url) as http,
     ):
         assert_problem(post_list(http, cluster.cluster_id, cursor=cursor), 400, "invalid_cursor")
@@ -301,9 +301,9 @@ def test_cursor_signed_by_another_server_key_is_refused(session_factory, db_url,
 def test_cursor_survives_a_restart_without_a_configured_key(session_factory, db_url, history):
     """Without CLUSTERBOOK_SECRET_KEY the signing key is kept in the database, so cursors outlive a restart."""
     cluster, newest_first = history
-    with LiveServer(Settings(database_url=db_url)) as first, httpx.Client(base_url=first.url) as http:
+    with BackgroundServer(Settings(database_url=db_url)) as first, httpx.Client(base_url=first.url) as http:
         cursor = ok_list(http, cluster.cluster_id, page_size=5)["pagination"]["next_cursor"]
-    with LiveServer(Settings(database_url=db_url)) as second, httpx.Client(base_url=second.url) as http:
+    with BackgroundServer(Settings(database_url=db_url)) as second, httpx.Client(base_url=second.url) as http:
         assert ids(ok_list(http, cluster.cluster_id, cursor=cursor)) == newest_first[5:10]
 
 

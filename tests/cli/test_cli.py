@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,16 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from clusterbook.api.background import free_port
 from clusterbook.store.db import make_engine, make_sessionmaker
 from clusterbook.store.seed import count_executions
 
 CLI = [sys.executable, "-m", "clusterbook.cli"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _count(url: str) -> int:
@@ -90,7 +84,7 @@ def _wait_healthy(base: str, proc: subprocess.Popen[str]) -> None:
 def test_serve_demo_starts_with_demo_data_once(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     for _ in range(2):  # the second start must not seed again
-        port = _free_port()
+        port = free_port()
         base = f"http://127.0.0.1:{port}"
         proc = _serve(url, port, "--demo")
         try:
@@ -108,7 +102,7 @@ def test_serve_demo_starts_with_demo_data_once(tmp_path: Path):
 
 def test_serve_creates_the_schema_on_a_fresh_database(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
-    port = _free_port()
+    port = free_port()
     proc = _serve(url, port)
     try:
         _wait_healthy(f"http://127.0.0.1:{port}", proc)
