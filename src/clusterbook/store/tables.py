@@ -15,7 +15,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from clusterbook.store.types import JSONType, UTCDateTime
+from clusterbook.store.types import IdentifierType, JSONType, UTCDateTime
 
 metadata = MetaData()
 
@@ -26,7 +26,7 @@ namespaces = Table(
     "namespaces",
     metadata,
     Column("id", PrimaryKey, primary_key=True, autoincrement=True),
-    Column("namespace_id", String(40), nullable=False, unique=True),
+    Column("namespace_id", IdentifierType, nullable=False, unique=True),
     Column("namespace_name", String(64), nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
 )
@@ -35,8 +35,8 @@ clusters = Table(
     "clusters",
     metadata,
     Column("id", PrimaryKey, primary_key=True, autoincrement=True),
-    Column("cluster_id", String(40), nullable=False, unique=True),
-    Column("namespace_id", String(40), ForeignKey("namespaces.namespace_id", ondelete="CASCADE"), nullable=False),
+    Column("cluster_id", IdentifierType, nullable=False, unique=True),
+    Column("namespace_id", IdentifierType, ForeignKey("namespaces.namespace_id", ondelete="CASCADE"), nullable=False),
     Column("cluster_name", String(128), nullable=False),
     Column("cluster_type", String(16), nullable=False),
     Column("collection_ids", JSONType, nullable=False),
@@ -54,9 +54,9 @@ executions = Table(
     "executions",
     metadata,
     Column("id", PrimaryKey, primary_key=True, autoincrement=True),
-    Column("run_id", String(40), nullable=False, unique=True),
-    Column("namespace_id", String(40), nullable=False),
-    Column("cluster_id", String(40), ForeignKey("clusters.cluster_id", ondelete="CASCADE"), nullable=False),
+    Column("run_id", IdentifierType, nullable=False, unique=True),
+    Column("namespace_id", IdentifierType, nullable=False),
+    Column("cluster_id", IdentifierType, ForeignKey("clusters.cluster_id", ondelete="CASCADE"), nullable=False),
     Column("status", String(16), nullable=False),
     Column("run_name", String(200)),
     Column("algorithm", String(64)),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime
+from sqlalchemy import JSON, DateTime, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -38,3 +38,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 """JSON everywhere, JSONB on PostgreSQL."""
+
+
+IdentifierType = String(40).with_variant(String(40, collation="C"), "postgresql")
+"""Public ids (``run_…``, ``clust_…``) compare bytewise on both databases, so the ``run_id``
+tie-break orders rows the same on SQLite and on a PostgreSQL of any locale."""

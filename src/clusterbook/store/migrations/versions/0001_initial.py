@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from clusterbook.store import fulltext
-from clusterbook.store.types import JSONType, UTCDateTime
+from clusterbook.store.types import IdentifierType, JSONType, UTCDateTime
 
 revision = "0001"
 down_revision = None
@@ -28,17 +28,17 @@ def upgrade() -> None:
     namespaces = op.create_table(
         "namespaces",
         sa.Column("id", PK, primary_key=True, autoincrement=True),
-        sa.Column("namespace_id", sa.String(40), nullable=False, unique=True),
+        sa.Column("namespace_id", IdentifierType, nullable=False, unique=True),
         sa.Column("namespace_name", sa.String(64), nullable=False, unique=True),
         sa.Column("created_at", UTCDateTime, nullable=False),
     )
     op.create_table(
         "clusters",
         sa.Column("id", PK, primary_key=True, autoincrement=True),
-        sa.Column("cluster_id", sa.String(40), nullable=False, unique=True),
+        sa.Column("cluster_id", IdentifierType, nullable=False, unique=True),
         sa.Column(
             "namespace_id",
-            sa.String(40),
+            IdentifierType,
             sa.ForeignKey("namespaces.namespace_id", ondelete="CASCADE"),
             nullable=False,
         ),
@@ -58,10 +58,10 @@ def upgrade() -> None:
     op.create_table(
         "executions",
         sa.Column("id", PK, primary_key=True, autoincrement=True),
-        sa.Column("run_id", sa.String(40), nullable=False, unique=True),
-        sa.Column("namespace_id", sa.String(40), nullable=False),
+        sa.Column("run_id", IdentifierType, nullable=False, unique=True),
+        sa.Column("namespace_id", IdentifierType, nullable=False),
         sa.Column(
-            "cluster_id", sa.String(40), sa.ForeignKey("clusters.cluster_id", ondelete="CASCADE"), nullable=False
+            "cluster_id", IdentifierType, sa.ForeignKey("clusters.cluster_id", ondelete="CASCADE"), nullable=False
         ),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("run_name", sa.String(200)),
