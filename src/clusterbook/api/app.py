@@ -12,7 +12,7 @@ from clusterbook.api.limits import BodySizeLimit, BodyTooLarge
 from clusterbook.api.problems import install_problem_handlers, problem_response
 from clusterbook.api.routes import clusters, executions, namespaces
 from clusterbook.settings import Settings
-from clusterbook.store.db import make_engine, make_sessionmaker, migrate
+from clusterbook.store.db import make_engine, make_sessionmaker, migrate, refresh_statistics
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +23,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     engine = make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     if run_migrations:
         migrate(engine)
+        refresh_statistics(engine)
     app = FastAPI(
         title="clusterbook",
         version=__version__,

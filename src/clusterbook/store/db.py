@@ -90,6 +90,31 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
+def refresh_statistics(engine: Engine, *, after_bulk_load: bool = False) -> None:
+    """Keep the query planners informed; without statistics they guess badly at scale.
+
+    After a bulk load: ANALYZE (sampled on SQLite) and, on PostgreSQL, VACUUM so counts can use
+    index-only scans. At server start: SQLite gets a sampled ANALYZE once, when it has never had
+    one, and the cheap ``PRAGMA optimize`` otherwise; PostgreSQL leaves it to autovacuum.
+    """
+    with engine.connect() as conn:
+        if conn.dialect.name != "sqlite":
+            if after_bulk_load:
+                conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM (ANALYZE) executions")
+            return
+        conn.exec_driver_sql("PRAGMA analysis_limit = 1000")
+        conn.exec_driver_sql("ANALYZE" if after_bulk_load or _history_never_analyzed(conn) else "PRAGMA optimize")
+        conn.commit()
+
+
+def _history_never_analyzed(conn: Any) -> bool:
+    """True when executions hold rows but SQLite has no statistics about them yet."""
+    has_stats_table = conn.exec_driver_sql("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'").scalar()
+    if has_stats_table and conn.exec_driver_sql("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'executions'").scalar():
+        return False
+    return bool(conn.exec_driver_sql("SELECT EXISTS (SELECT 1 FROM executions)").scalar())
+
+
 def alembic_config(engine: Engine) -> Any:
     from alembic.config import Config
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clusterbook.models.clusters import ClusterCreate, VectorConfig
 from clusterbook.store.clusters import create_cluster, read_cluster
+from clusterbook.store.db import refresh_statistics
 from clusterbook.store.executions import execution_values, insert_executions
 from clusterbook.store.ids import new_id
 from clusterbook.store.namespaces import ensure_namespace
@@ -249,7 +250,7 @@ def seed(
     else:
         with multiprocessing.get_context("spawn").Pool(processes=max(1, (os.cpu_count() or 2) - 1)) as pool:
             written = _insert_all(factory, pool.imap(_batch_worker, jobs), progress)
-    refresh_planner_statistics(factory)
+    refresh_statistics(factory.kw["bind"], after_bulk_load=True)
     return SeedReport(namespace, cluster_ids, written, time.perf_counter() - started)
 
 
@@ -263,22 +264,6 @@ def _insert_all(
         if progress:
             progress(len(batch))
     return written
-
-
-def refresh_planner_statistics(factory: sessionmaker[Session]) -> None:
-    """After a bulk load: fresh planner statistics, and on PostgreSQL a vacuumed visibility map.
-
-    Without them the planners guess: PostgreSQL sorted the whole history for an offset page and
-    counted through the heap instead of an index-only scan until autovacuum caught up.
-    """
-    engine = factory.kw["bind"]
-    with engine.connect() as conn:
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("PRAGMA analysis_limit = 1000")
-            conn.exec_driver_sql("ANALYZE")
-            conn.commit()
-        else:
-            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM (ANALYZE) executions")
 
 
 def count_executions(session: Session) -> int:
