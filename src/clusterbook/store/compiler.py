@@ -29,7 +29,6 @@ from clusterbook.store.fields import FieldRegistry, FieldSpec
 from clusterbook.store.fulltext import phrase
 from clusterbook.store.tables import executions_fts
 
-ORDERING_KINDS = {"number", "integer", "datetime"}
 TEXT_KINDS = {"string"}
 OPERATORS_BY_KIND = {
     "string": ("eq", "ne", "in", "nin", "contains", "starts_with", "ends_with", "exists", "is_null"),
@@ -226,8 +225,7 @@ def compile_search(terms: list[str], registry: FieldRegistry, dialect: str) -> C
     if not terms:
         return true()
     clauses: list[ColumnElement[bool]] = []
-    for raw_term in terms:
-        term = raw_term
+    for term in terms:
         if registry.full_text and dialect == "sqlite" and len(term) >= fulltext.MIN_INDEXED_TERM:
             fts = select(executions_fts.c.rowid).where(executions_fts.c.search_text.op("MATCH")(phrase(term)))
             clauses.append(registry.table.c.id.in_(fts))
