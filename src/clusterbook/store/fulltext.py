@@ -25,6 +25,24 @@ def phrase(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
+def estimate_matches(session: Session, terms: list[str]) -> int | None:
+    """An upper bound of the runs (of every cluster) matching all indexed terms, from the index
+    alone; ``None`` when no term is long enough to be indexed."""
+    counts = [
+        session.execute(
+            text("SELECT count(*) FROM executions_fts WHERE executions_fts MATCH :q"), {"q": phrase(term)}
+        ).scalar_one()
+        for term in terms
+        if len(term) >= MIN_INDEXED_TERM
+    ]
+    return min(counts) if counts else None
+
+
+def history_size(session: Session) -> int:
+    """The number of executions ever written (the largest rowid): instant, and an upper bound."""
+    return int(session.execute(text("SELECT coalesce(max(id), 0) FROM executions")).scalar_one())
+
+
 CREATE_INSERT_TRIGGER = (
     "CREATE TRIGGER executions_fts_insert AFTER INSERT ON executions BEGIN "
     "INSERT INTO executions_fts(rowid, search_text) VALUES (new.id, new.search_text); END"

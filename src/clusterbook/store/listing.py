@@ -24,6 +24,7 @@ from clusterbook.store.compiler import (
     sort_key_of,
 )
 from clusterbook.store.fields import FieldRegistry, FieldSpec
+from clusterbook.store.fulltext import estimate_matches, history_size
 
 
 @dataclass(frozen=True)
@@ -59,18 +60,34 @@ class PageRows:
 class CompiledQuery:
     where: ColumnElement[bool]
     sort: ResolvedSort
+    walk_where: ColumnElement[bool] | None = None
+    """SQLite search only: the same condition, phrased so the page walks the sort index."""
+    search_matches: int = 0
+    history_rows: int = 0
+
+    def page_where(self, page: PageRequest) -> ColumnElement[bool]:
+        """The condition for the page query: walk the sort index when the searched terms are so
+        common that walking finds a page sooner than sorting every match would
+        (rows walked ≈ (offset + size) · history / matches, against ≈ matches sorted)."""
+        if self.walk_where is None:
+            return self.where
+        walked = (page.offset + page.page_size + 1) * self.history_rows
+        return self.walk_where if walked < self.search_matches**2 else self.where
 
 
 def compile_query(
     session: Session, registry: FieldRegistry, scope: ColumnElement[bool], query: ListQuery
 ) -> CompiledQuery:
     dialect = session.get_bind().dialect.name
-    where = and_(
-        scope,
-        compile_filter(query.filter, registry, dialect),
-        compile_search(list(query.terms), registry, dialect),
-    )
-    return CompiledQuery(where, resolve_sort(query.sort, registry))
+    terms = list(query.terms)
+    base = and_(scope, compile_filter(query.filter, registry, dialect))
+    where = and_(base, compile_search(terms, registry, dialect))
+    sort = resolve_sort(query.sort, registry)
+    matches = estimate_matches(session, terms) if registry.full_text and dialect == "sqlite" else None
+    if matches is None:
+        return CompiledQuery(where, sort)
+    walk_where = and_(base, compile_search(terms, registry, dialect, walk_sort_index=True))
+    return CompiledQuery(where, sort, walk_where, matches, history_size(session))
 
 
 def fetch_page(
@@ -82,7 +99,7 @@ def fetch_page(
     count: bool = True,
 ) -> PageRows:
     """The rows of one page (+1 to learn whether more follow) and, unless told not to, the total."""
-    stmt: Select[Any] = select(registry.table).where(compiled.where)
+    stmt: Select[Any] = select(registry.table).where(compiled.page_where(page))
     if page.after is not None:
         value, tie = page.after
         stmt = stmt.where(compile_keyset(compiled.sort, registry, value, tie))
