@@ -58,7 +58,6 @@ class Paging:
     """A resolved page request plus what is needed to sign the next cursor."""
 
     request: PageRequest
-    scope: dict[str, Any]
     query_fingerprint: str
     key: bytes
     by_offset: bool
@@ -109,13 +108,13 @@ def resolve_paging(
         after = (key_from_json(sort.spec, raw_value), str(tie))
         page_number = int(payload["p"])
         request = PageRequest(page_number, size, (page_number - 1) * size, after)
-        return Paging(request, scope, fp(size), key, by_offset=False)
+        return Paging(request, fp(size), key, by_offset=False)
     size = size or settings.default_page_size
     if params.offset is not None:
         request = PageRequest(params.offset // size + 1, size, params.offset)
-        return Paging(request, scope, fp(size), key, by_offset=True)
+        return Paging(request, fp(size), key, by_offset=True)
     page_number = params.page or 1
-    return Paging(PageRequest(page_number, size, (page_number - 1) * size), scope, fp(size), key, by_offset=False)
+    return Paging(PageRequest(page_number, size, (page_number - 1) * size), fp(size), key, by_offset=False)
 
 
 def pagination_block(
