@@ -12,7 +12,8 @@ from clusterbook.api.limits import BodySizeLimit, BodyTooLarge
 from clusterbook.api.problems import install_problem_handlers, problem_response
 from clusterbook.api.routes import clusters, executions, namespaces
 from clusterbook.settings import Settings
-from clusterbook.store.db import make_engine, make_sessionmaker, migrate, refresh_statistics
+from clusterbook.store.cursors import load_signing_key
+from clusterbook.store.db import make_engine, make_sessionmaker, migrate, refresh_statistics, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,9 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    # Loaded (or created and committed) once at start: every request signs and checks cursors with it.
+    with transaction(app.state.sessionmaker) as session:
+        app.state.cursor_key = load_signing_key(session, settings.secret_key)
     install_problem_handlers(app)
 
     @app.exception_handler(BodyTooLarge)

@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Query, Request
-from sqlalchemy.orm import Session
 
 from clusterbook.errors import ErrorLocation, InvalidPagination
 from clusterbook.models.listing import PaginationResponse
 from clusterbook.settings import Settings
 from clusterbook.store.compiler import ResolvedSort
-from clusterbook.store.cursors import check_cursor_query, encode_cursor, fingerprint, load_signing_key, verify_cursor
+from clusterbook.store.cursors import check_cursor_query, encode_cursor, fingerprint, verify_cursor
 from clusterbook.store.listing import ListQuery, PageRequest, key_from_json, key_to_json
 
 MAX_PAGE = 10**9
@@ -66,7 +65,7 @@ class Paging:
 def resolve_paging(
     params: PageParams,
     settings: Settings,
-    session: Session,
+    key: bytes,
     scope: dict[str, Any],
     query: ListQuery,
     sort: ResolvedSort,
@@ -87,7 +86,6 @@ def resolve_paging(
         raise _bad("query.offset", f"must be between 0 and {MAX_PAGE * maximum}")
     if params.page is not None and params.offset is not None:
         raise _bad("query.offset", "give page or offset, not both")
-    key = load_signing_key(session, settings.secret_key)
 
     def fp(page_size: int) -> str:
         return fingerprint({

@@ -36,7 +36,7 @@ def list_clusters(
     query = ListQuery(body.filter_tree(), body.sort, tuple(body.search_terms()), body.filters)
     sort = resolve_sort(body.sort, CLUSTER_FIELDS)
     scope = {"ns": namespace.namespace_id, "list": "clusters"}
-    paging = resolve_paging(params, settings, session, scope, query, sort)
+    paging = resolve_paging(params, settings, request.app.state.cursor_key, scope, query, sort)
     results, fetched = store.list_clusters(
         session, namespace_id=namespace.namespace_id, query=query, page=paging.request
     )

@@ -42,7 +42,7 @@ def list_cluster_executions(
     query = ListQuery(body.filter_tree(), body.sort, tuple(body.search_terms()), body.filters)
     sort = resolve_sort(body.sort, EXECUTION_FIELDS)
     scope = {"ns": namespace.namespace_id, "cluster": cluster.cluster_id, "list": "executions"}
-    paging = resolve_paging(params, settings, session, scope, query, sort)
+    paging = resolve_paging(params, settings, request.app.state.cursor_key, scope, query, sort)
     page = store.list_executions(
         session, cluster_id=cluster.cluster_id, query=query, page=paging.request, stats_scope=body.stats_scope
     )
