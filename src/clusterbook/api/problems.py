@@ -15,10 +15,12 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from clusterbook.errors import ClusterbookError, ErrorLocation
+from clusterbook.models.filters import MAX_DEPTH
 
 logger = logging.getLogger(__name__)
 
 PROBLEM_TYPE = "application/problem+json"
+FASTAPI_BODY_PARSE_FAILURE = "There was an error parsing the body"
 HTTP_TITLES = {400: "Bad request", 404: "Not found", 405: "Method not allowed", 413: "Payload too large"}
 
 
@@ -95,6 +97,17 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == FASTAPI_BODY_PARSE_FAILURE:
+            # FastAPI's answer when the JSON parser itself gives up (in practice: recursion depth).
+            return problem_response(
+                request,
+                status=422,
+                code="validation_error",
+                title="Request validation failed",
+                detail="the request body is nested too deeply to parse; filter trees may be at most "
+                f"{MAX_DEPTH} levels deep",
+                errors=[ErrorLocation("body", "nested too deeply", "too_deep")],
+            )
         title = HTTP_TITLES.get(exc.status_code, "Error")
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         detail = exc.detail if isinstance(exc.detail, str) else title
