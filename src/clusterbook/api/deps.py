@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
@@ -15,6 +15,7 @@ from clusterbook.settings import Settings
 from clusterbook.store.clusters import read_cluster
 from clusterbook.store.namespaces import DEFAULT_NAMESPACE, read_namespace
 
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 NAMESPACE_HEADER_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
 
 
@@ -23,13 +24,22 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+def writes_database(endpoint: Endpoint) -> Endpoint:
+    """Mark a route that writes. On SQLite its transaction then takes the write lock as it begins
+    (``BEGIN IMMEDIATE``), waiting its turn, instead of failing with "database is locked" when it
+    turns from reading to writing while another request writes."""
+    endpoint.writes_database = True  # type: ignore[attr-defined]
+    return endpoint
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """One transaction per request: committed on success, rolled back entirely on any error.
 
     Used with ``scope="function"`` so the commit happens before the response is sent: a client
     that gets a 201 and asks again at once must see what it just wrote.
     """
-    factory = request.app.state.sessionmaker
+    writes = getattr(request.scope.get("endpoint"), "writes_database", False)
+    factory = request.app.state.write_sessionmaker if writes else request.app.state.sessionmaker
     with factory() as session, session.begin():
         yield session
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Request, Response
 
-from clusterbook.api.deps import ClusterDep, NamespaceDep, SessionDep, SettingsDep
+from clusterbook.api.deps import ClusterDep, NamespaceDep, SessionDep, SettingsDep, writes_database
 from clusterbook.api.paging import PageParams, page_params, pagination_block, resolve_paging
 from clusterbook.models.clusters import Cluster, ClusterCreate, ClusterUpdate, ListClustersResponse
 from clusterbook.models.listing import ListClustersRequest
@@ -19,6 +19,7 @@ router = APIRouter(prefix="/v1/clusters", tags=["clusters"])
 
 
 @router.post("", response_model=Cluster, status_code=201, summary="Create a cluster configuration")
+@writes_database
 def create_cluster(data: ClusterCreate, namespace: NamespaceDep, session: SessionDep) -> Cluster:
     return store.create_cluster(session, namespace_id=namespace.namespace_id, data=data)
 
@@ -54,11 +55,13 @@ def get_cluster(cluster: ClusterDep) -> Cluster:
 
 
 @router.patch("/{cluster_id}", response_model=Cluster, summary="Change a cluster's configuration")
+@writes_database
 def update_cluster(data: ClusterUpdate, cluster: ClusterDep, namespace: NamespaceDep, session: SessionDep) -> Cluster:
     return store.update_cluster(session, namespace_id=namespace.namespace_id, cluster_id=cluster.cluster_id, data=data)
 
 
 @router.delete("/{cluster_id}", status_code=204, summary="Delete a cluster and its execution history")
+@writes_database
 def delete_cluster(cluster: ClusterDep, session: SessionDep) -> Response:
     store.delete_cluster(session, cluster_id=cluster.cluster_id)
     return Response(status_code=204)

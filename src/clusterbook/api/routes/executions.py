@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Request
 
-from clusterbook.api.deps import ClusterDep, NamespaceDep, SessionDep, SettingsDep
+from clusterbook.api.deps import ClusterDep, NamespaceDep, SessionDep, SettingsDep, writes_database
 from clusterbook.api.paging import PageParams, page_params, pagination_block, resolve_paging
 from clusterbook.errors import NotFound
 from clusterbook.models.executions import ClusterExecutionResult
@@ -76,6 +76,7 @@ def get_execution(run_id: str, cluster: ClusterDep, session: SessionDep) -> Clus
     response_model=ClusterExecutionResult,
     summary="Cancel a pending or processing execution (409 when it already ended)",
 )
+@writes_database
 def cancel_execution(run_id: str, cluster: ClusterDep, session: SessionDep) -> ClusterExecutionResult:
     found = store.cancel_execution(session, cluster_id=cluster.cluster_id, run_id=run_id)
     if found is None:

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from sqlalchemy import text
 
 from clusterbook import __version__
-from clusterbook.api.deps import SessionDep
+from clusterbook.api.deps import SessionDep, writes_database
 from clusterbook.errors import Conflict
 from clusterbook.models.clusters import Namespace, NamespaceCreate
 from clusterbook.store.namespaces import create_namespace, list_namespaces, read_namespace
@@ -17,6 +17,7 @@ router = APIRouter(tags=["namespaces"])
 
 
 @router.post("/v1/namespaces", response_model=Namespace, status_code=201, summary="Create a namespace")
+@writes_database
 def post_namespace(data: NamespaceCreate, session: SessionDep) -> Namespace:
     if read_namespace(session, data.namespace_name) is not None:
         raise Conflict(f"namespace {data.namespace_name!r} already exists")
