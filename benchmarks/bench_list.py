@@ -34,7 +34,7 @@ from sqlalchemy import Engine, event
 
 from clusterbook.api.background import BackgroundServer
 from clusterbook.settings import Settings
-from clusterbook.store.db import make_engine, make_sessionmaker, migrate, normalise_url
+from clusterbook.store.db import make_engine, migrate, normalise_url
 from clusterbook.store.seed import seed
 from clusterbook.store.tables import clusters, executions
 
@@ -141,7 +141,7 @@ def prepare(target: Target, executions_count: int, clusters_count: int, reuse: b
                 print(f"    … {done[0]:,} rows", flush=True)
 
         report = seed(
-            make_sessionmaker(engine),
+            engine,
             executions_count=executions_count,
             clusters_count=clusters_count,
             namespace=NAMESPACE,

@@ -21,9 +21,9 @@ def _all_runs(session_factory, cluster_id, total):
     return page.results
 
 
-def test_seed_writes_every_status_with_realistic_fields(session_factory):
+def test_seed_writes_every_status_with_realistic_fields(engine, session_factory):
     # Several small batches, so the parallel batch generator is exercised too.
-    report = seed(session_factory, executions_count=1200, clusters_count=2, batch_size=300, days=90)
+    report = seed(engine, executions_count=1200, clusters_count=2, batch_size=300, days=90)
     assert report.executions == 1200
     runs = [r for cid in report.cluster_ids for r in _all_runs(session_factory, cid, 1200)]
     assert len(runs) == 1200
@@ -50,8 +50,8 @@ def test_seed_writes_every_status_with_realistic_fields(session_factory):
     assert len({r.num_points for r in runs}) > 100
 
 
-def test_seeded_rows_are_searchable(session_factory):
-    report = seed(session_factory, executions_count=200, clusters_count=1)
+def test_seeded_rows_are_searchable(engine, session_factory):
+    report = seed(engine, executions_count=200, clusters_count=1)
     with session_factory() as session:
         page = list_executions(
             session,
@@ -70,7 +70,7 @@ def test_seed_is_repeatable_for_the_same_random_seed(tmp_path):
         engine = make_engine(f"sqlite:///{path}")
         migrate(engine)
         factory = make_sessionmaker(engine)
-        report = seed(factory, executions_count=50, clusters_count=1, random_seed=3)
+        report = seed(engine, executions_count=50, clusters_count=1, random_seed=3)
         runs = _all_runs(factory, report.cluster_ids[0], 50)
         engine.dispose()
         return [(r.run_id, r.status, r.num_points) for r in runs]

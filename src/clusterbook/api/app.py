@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
-    app.state.write_sessionmaker = make_sessionmaker(engine.execution_options(sqlite_begin="BEGIN IMMEDIATE"))
+    app.state.write_sessionmaker = make_sessionmaker(engine, writes=True)
     # Loaded (or created and committed) once at start: every request signs and checks cursors with it.
     with transaction(app.state.sessionmaker) as session:
         app.state.cursor_key = load_signing_key(session, settings.secret_key)

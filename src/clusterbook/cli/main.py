@@ -54,7 +54,7 @@ def serve(
         with factory() as session:
             existing = count_executions(session)
         if existing == 0:
-            report = seed(factory, executions_count=DEMO_EXECUTIONS, clusters_count=DEMO_CLUSTERS, days=60)
+            report = seed(api.state.engine, executions_count=DEMO_EXECUTIONS, clusters_count=DEMO_CLUSTERS, days=60)
             console.print(
                 f"[green]demo data:[/] {report.executions} executions over {len(report.cluster_ids)} clusters"
             )
@@ -76,7 +76,7 @@ def seed_command(
     """Write realistic execution records in bulk (demos, benchmarks, load tests)."""
     from rich.progress import Progress
 
-    from clusterbook.store.db import make_engine, make_sessionmaker, migrate
+    from clusterbook.store.db import make_engine, migrate
     from clusterbook.store.seed import seed
 
     settings = _settings(database_url)
@@ -85,7 +85,7 @@ def seed_command(
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("seeding executions", total=executions)
         report = seed(
-            make_sessionmaker(engine),
+            engine,
             executions_count=executions,
             clusters_count=clusters,
             namespace=namespace,

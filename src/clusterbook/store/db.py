@@ -79,8 +79,12 @@ def is_sqlite(engine_or_session: Engine | Session) -> bool:
     return bind.dialect.name == "sqlite"
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def make_sessionmaker(engine: Engine, *, writes: bool = False) -> sessionmaker[Session]:
+    """Sessions for ``engine``. ``writes=True``: on SQLite each transaction takes the write lock as
+    it begins (``BEGIN IMMEDIATE``), so one that reads before it writes waits its turn instead of
+    failing with "database is locked" when another writer got in between."""
+    bind = engine.execution_options(sqlite_begin="BEGIN IMMEDIATE") if writes else engine
+    return sessionmaker(bind, expire_on_commit=False)
 
 
 @contextmanager

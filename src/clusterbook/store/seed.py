@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from clusterbook.models.clusters import ClusterCreate, VectorConfig
 from clusterbook.store.clusters import create_cluster, read_cluster
-from clusterbook.store.db import refresh_statistics
+from clusterbook.store.db import make_sessionmaker, refresh_statistics
 from clusterbook.store.executions import execution_values, insert_executions
 from clusterbook.store.ids import new_id
 from clusterbook.store.namespaces import ensure_namespace
@@ -221,7 +221,7 @@ def _batch_worker(args: tuple[BatchPlan, int]) -> list[dict[str, Any]]:
 
 
 def seed(
-    factory: sessionmaker[Session],
+    engine: Engine,
     *,
     executions_count: int,
     clusters_count: int = 3,
@@ -237,6 +237,7 @@ def seed(
     database (the bottleneck) never waits for Python.
     """
     started = time.perf_counter()
+    factory = make_sessionmaker(engine, writes=True)  # safe beside a running server
     with factory() as session, session.begin():
         ns = ensure_namespace(session, name=namespace)
         cluster_ids = ensure_clusters(session, ns.namespace_id, clusters_count)
@@ -250,7 +251,7 @@ def seed(
     else:
         with multiprocessing.get_context("spawn").Pool(processes=max(1, (os.cpu_count() or 2) - 1)) as pool:
             written = _insert_all(factory, pool.imap(_batch_worker, jobs), progress)
-    refresh_statistics(factory.kw["bind"], after_bulk_load=True)
+    refresh_statistics(engine, after_bulk_load=True)
     return SeedReport(namespace, cluster_ids, written, time.perf_counter() - started)
 
 
