@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from clusterbook import __version__
 from clusterbook.api.limits import BodySizeLimit, BodyTooLarge
-from clusterbook.api.problems import install_problem_handlers, problem_response
+from clusterbook.api.problems import install_problem_handlers, payload_too_large
 from clusterbook.api.routes import clusters, executions, namespaces
 from clusterbook.settings import Settings
 from clusterbook.store.cursors import load_signing_key
@@ -41,13 +41,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
 
     @app.exception_handler(BodyTooLarge)
     async def _too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
-        return problem_response(
-            request,
-            status=413,
-            code="payload_too_large",
-            title="Payload too large",
-            detail=f"request bodies may be at most {settings.max_body_bytes} bytes",
-        )
+        return payload_too_large(request.url.path, settings.max_body_bytes)
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(namespaces.router)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from clusterbook.api.problems import RAW_BODY_KEY, payload_too_large
 
 
 class BodyTooLarge(Exception):
@@ -28,14 +27,20 @@ class BodySizeLimit:
             return
         seen = 0
         started = False
+        chunks: list[bytes] = []
 
         async def counting_receive() -> Message:
             nonlocal seen
             message = await receive()
             if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
+                chunk = message.get("body", b"")
+                seen += len(chunk)
                 if seen > self.max_bytes:
                     raise BodyTooLarge
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    # Kept (bounded by the limit) so an error handler can say why a body did not parse.
+                    scope[RAW_BODY_KEY] = b"".join(chunks)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -51,23 +56,7 @@ class BodySizeLimit:
                 await self._refuse(scope, send)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
-        body: dict[str, Any] = {
-            "type": "/problems/payload_too_large",
-            "title": "Payload too large",
-            "status": 413,
-            "detail": f"request bodies may be at most {self.max_bytes} bytes",
-            "instance": scope.get("path", ""),
-            "code": "payload_too_large",
-        }
-        data = json.dumps(body).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(data)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": data})
+        async def no_body() -> Message:
+            return {"type": "http.disconnect"}
+
+        await payload_too_large(scope.get("path", ""), self.max_bytes)(scope, no_body, send)

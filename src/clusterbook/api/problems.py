@@ -5,6 +5,7 @@ Validation errors also list each bad location. No stack trace or SQL ever reache
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -20,8 +21,26 @@ from clusterbook.models.filters import MAX_DEPTH
 logger = logging.getLogger(__name__)
 
 PROBLEM_TYPE = "application/problem+json"
+RAW_BODY_KEY = "clusterbook.raw_body"
+"""Where the body-size middleware leaves the raw body, so an error handler can say why it did not parse."""
 FASTAPI_BODY_PARSE_FAILURE = "There was an error parsing the body"
 HTTP_TITLES = {400: "Bad request", 404: "Not found", 405: "Method not allowed", 413: "Payload too large"}
+
+
+def problem_body(
+    *, status: int, code: str, title: str, detail: str, instance: str, errors: list[ErrorLocation] | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": f"/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        "code": code,
+    }
+    if errors:
+        body["errors"] = [e.to_dict() for e in errors]
+    return body
 
 
 def problem_response(
@@ -34,17 +53,19 @@ def problem_response(
     errors: list[ErrorLocation] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
-    body: dict[str, Any] = {
-        "type": f"/problems/{code}",
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "instance": request.url.path,
-        "code": code,
-    }
-    if errors:
-        body["errors"] = [e.to_dict() for e in errors]
+    body = problem_body(status=status, code=code, title=title, detail=detail, instance=request.url.path, errors=errors)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_TYPE, headers=headers)
+
+
+def payload_too_large(instance: str, max_bytes: int) -> JSONResponse:
+    body = problem_body(
+        status=413,
+        code="payload_too_large",
+        title="Payload too large",
+        detail=f"request bodies may be at most {max_bytes} bytes",
+        instance=instance,
+    )
+    return JSONResponse(body, status_code=413, media_type=PROBLEM_TYPE)
 
 
 def _loc(parts: tuple[Any, ...]) -> str:
@@ -64,6 +85,33 @@ def _message(error: dict[str, Any]) -> str:
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)
     return message
+
+
+def too_deep_response(request: Request) -> JSONResponse:
+    return problem_response(
+        request,
+        status=422,
+        code="validation_error",
+        title="Request validation failed",
+        detail=f"the request body is nested too deeply to parse; filter trees may be at most {MAX_DEPTH} levels deep",
+        errors=[ErrorLocation("body", "nested too deeply", "too_deep")],
+    )
+
+
+def _unparsable_body(request: Request) -> JSONResponse:
+    """Say why the JSON parser gave up on a body FastAPI could not read (it only says that it did)."""
+    raw = request.scope.get(RAW_BODY_KEY, b"")
+    try:
+        json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        reason = "the request body is not valid UTF-8; send JSON text encoded as UTF-8"
+    except RecursionError:
+        return too_deep_response(request)
+    except ValueError as exc:
+        reason = f"the request body is not valid JSON: {exc}"
+    else:
+        reason = "the request body could not be read as JSON"
+    return problem_response(request, status=400, code="invalid_json", title="Malformed JSON", detail=reason)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -98,16 +146,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400 and exc.detail == FASTAPI_BODY_PARSE_FAILURE:
-            # FastAPI's answer when the JSON parser itself gives up (in practice: recursion depth).
-            return problem_response(
-                request,
-                status=422,
-                code="validation_error",
-                title="Request validation failed",
-                detail="the request body is nested too deeply to parse; filter trees may be at most "
-                f"{MAX_DEPTH} levels deep",
-                errors=[ErrorLocation("body", "nested too deeply", "too_deep")],
-            )
+            return _unparsable_body(request)
         title = HTTP_TITLES.get(exc.status_code, "Error")
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         detail = exc.detail if isinstance(exc.detail, str) else title
@@ -119,13 +158,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RecursionError)
     async def _too_deep(request: Request, exc: RecursionError) -> JSONResponse:
-        return problem_response(
-            request,
-            status=422,
-            code="validation_error",
-            title="Request validation failed",
-            detail="the request body is nested too deeply; filter trees may be at most 8 levels deep",
-        )
+        return too_deep_response(request)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -9,6 +9,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from clusterbook.models.base import UTCDatetime, WireModel
 from clusterbook.models.filters import parse_filter_tree
 from clusterbook.models.listing import PaginationResponse
+from clusterbook.models.storable import unstorable_reason
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,127}$"
 
@@ -45,8 +46,24 @@ class LLMLabelingConfig(WireModel):
     include_keywords: bool = True
 
 
+def check_type_config(cluster_type: str, attribute_config: object) -> None:
+    """Attribute clusters need an attribute_config; vector clusters may not have one."""
+    if cluster_type == "attribute" and attribute_config is None:
+        raise ValueError('cluster_type \'attribute\' needs attribute_config: {"attributes": ["metadata field", ...]}')
+    if cluster_type == "vector" and attribute_config is not None:
+        raise ValueError("attribute_config applies only to cluster_type 'attribute'; drop it or change cluster_type")
+
+
 class _ClusterFields(WireModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        reason = unstorable_reason(data, "body") if isinstance(data, dict) else None
+        if reason:
+            raise ValueError(reason)
+        return data
 
     @field_validator("cluster_name", check_fields=False)
     @classmethod
@@ -90,7 +107,8 @@ class ClusterCreate(_ClusterFields):
 
 
 class ClusterUpdate(_ClusterFields):
-    """Body of ``PATCH /v1/clusters/{id}``: only the fields present change; an explicit null clears."""
+    """Body of ``PATCH /v1/clusters/{id}``: only the fields present change; an explicit null clears
+    an optional field (``cluster_name`` and ``collection_ids`` cannot be cleared)."""
 
     cluster_name: str | None = Field(default=None, pattern=NAME_PATTERN)
     collection_ids: list[str] | None = None
@@ -99,6 +117,13 @@ class ClusterUpdate(_ClusterFields):
     filters: dict[str, Any] | None = None
     llm_labeling: LLMLabelingConfig | None = None
     description: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _required_stay_set(self) -> ClusterUpdate:
+        for name in ("cluster_name", "collection_ids"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null; leave it out to keep the current value")
+        return self
 
 
 class Cluster(WireModel):

@@ -22,6 +22,9 @@ from clusterbook.errors import ErrorLocation, InvalidFilter
 
 MAX_DEPTH = 8
 MAX_CONDITIONS = 100
+MAX_VALUES = 5000
+"""Operands in the whole tree (each list element counts): keeps every statement far below
+PostgreSQL's 65,535 bound parameters."""
 
 OPERATOR_ALIASES: dict[str, str] = {
     "==": "eq", "eq": "eq", "=": "eq",
@@ -84,6 +87,7 @@ def _fail(path: str, message: str) -> InvalidFilter:
 class _Parser:
     def __init__(self) -> None:
         self.conditions = 0
+        self.values = 0
 
     def parse(self, raw: Any, path: str, depth: int, case_sensitive: bool) -> Node:
         if depth > MAX_DEPTH:
@@ -105,10 +109,13 @@ class _Parser:
             raise _fail(f"{path}.case_sensitive", "must be true or false")
         return value
 
-    def _count(self, path: str) -> None:
+    def _count(self, path: str, operand: Any) -> None:
         self.conditions += 1
         if self.conditions > MAX_CONDITIONS:
             raise _fail(path, f"filter has more than {MAX_CONDITIONS} conditions; simplify it")
+        self.values += len(operand) if isinstance(operand, list) else 1
+        if self.values > MAX_VALUES:
+            raise _fail(path, f"filter has more than {MAX_VALUES} values in all; simplify it")
 
     def _condition(self, raw: dict[str, Any], path: str, case_sensitive: bool) -> Condition:
         unknown = set(raw) - {"field", "operator", "value", "case_sensitive"}
@@ -122,7 +129,7 @@ class _Parser:
         if "value" not in raw and operator not in ("exists", "is_null"):
             raise _fail(f"{path}.value", f"missing; operator {operator!r} needs a value")
         value = raw.get("value", True)
-        self._count(path)
+        self._count(path, value)
         return Condition(field, operator, value, self._case(raw, path, case_sensitive), path)
 
     def _operator_group(self, raw: dict[str, Any], path: str, depth: int, case_sensitive: bool) -> Group:
@@ -167,10 +174,10 @@ class _Parser:
             found = []
             for op_name, operand in value.items():
                 operator = canonical_operator(op_name, f"{path}.{op_name}")
-                self._count(path)
+                self._count(path, operand)
                 found.append(Condition(field, operator, operand, case_sensitive, f"{path}.{op_name}", True))
             return found
-        self._count(path)
+        self._count(path, value)
         if value is None:
             return [Condition(field, "is_null", True, case_sensitive, path, True)]
         if isinstance(value, list):

@@ -10,6 +10,8 @@ from clusterbook.models.base import WireModel
 from clusterbook.models.executions import ClusterExecutionResult
 from clusterbook.models.filters import Node, parse_filter_tree
 
+MAX_SEARCH_TERMS = 16
+
 
 def reject_unknown_keys(data: Any, accepted: tuple[str, ...], what: str) -> Any:
     """Fail with the accepted keys named, instead of pydantic's bare 'extra inputs' message."""
@@ -54,6 +56,8 @@ class ListRequestBase(WireModel):
     def _no_nul(cls, value: str | None) -> str | None:
         if value is not None and "\x00" in value:
             raise ValueError("search may not contain NUL characters")
+        if value is not None and len(set(value.lower().split())) > MAX_SEARCH_TERMS:
+            raise ValueError(f"search may have at most {MAX_SEARCH_TERMS} distinct terms")
         return value
 
     @model_validator(mode="before")
@@ -66,8 +70,8 @@ class ListRequestBase(WireModel):
         return parse_filter_tree(self.filters)
 
     def search_terms(self) -> list[str]:
-        """Lowercased, whitespace-separated search terms (empty when there is no search)."""
-        return [term.lower() for term in (self.search or "").split()]
+        """Distinct lowercased, whitespace-separated search terms (empty when there is no search)."""
+        return list(dict.fromkeys(term.lower() for term in (self.search or "").split()))
 
 
 class ListClusterExecutionsRequest(ListRequestBase):

@@ -9,8 +9,9 @@ from sqlalchemy import Row, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from clusterbook.errors import Conflict
-from clusterbook.models.clusters import Cluster, ClusterCreate, ClusterUpdate
+from clusterbook.errors import Conflict, ErrorLocation, ValidationFailed
+from clusterbook.models.clusters import Cluster, ClusterCreate, ClusterUpdate, check_type_config
+from clusterbook.models.storable import is_storable_ref
 from clusterbook.store.fields import CLUSTER_FIELDS
 from clusterbook.store.ids import new_id
 from clusterbook.store.listing import ListQuery, PageRequest, PageRows, compile_query, fetch_page
@@ -46,6 +47,8 @@ def create_cluster(session: Session, *, namespace_id: str, data: ClusterCreate) 
 
 def read_cluster(session: Session, *, namespace_id: str, cluster_ref: str) -> Cluster | None:
     """A cluster of this namespace by id or by name; ``None`` when absent (or in another namespace)."""
+    if not is_storable_ref(cluster_ref):
+        return None
     row = session.execute(
         select(clusters).where(
             _c.namespace_id == namespace_id, or_(_c.cluster_id == cluster_ref, _c.cluster_name == cluster_ref)
@@ -55,9 +58,15 @@ def read_cluster(session: Session, *, namespace_id: str, cluster_ref: str) -> Cl
 
 
 def update_cluster(session: Session, *, namespace_id: str, cluster_id: str, data: ClusterUpdate) -> Cluster:
+    """Apply the fields present in ``data``; the result must still be a consistent cluster."""
     changes = {name: getattr(data, name) for name in data.model_fields_set}
-    if "cluster_name" in changes and changes["cluster_name"] is None:
-        changes.pop("cluster_name")
+    current = read_cluster(session, namespace_id=namespace_id, cluster_ref=cluster_id)
+    if current is not None:
+        merged = current.model_copy(update=changes)
+        try:
+            check_type_config(merged.cluster_type, merged.attribute_config)
+        except ValueError as exc:
+            raise ValidationFailed(str(exc), errors=[ErrorLocation("attribute_config", str(exc))]) from exc
     values = {k: (v.model_dump(mode="json") if hasattr(v, "model_dump") else v) for k, v in changes.items()}
     values["updated_at"] = datetime.now(UTC)
     try:

@@ -19,6 +19,7 @@ from clusterbook.models.executions import (
     ExecutionStatus,
 )
 from clusterbook.models.listing import ClusterExecutionListStats
+from clusterbook.models.storable import is_storable_ref
 from clusterbook.store.db import is_sqlite
 from clusterbook.store.fields import EXECUTION_FIELDS
 from clusterbook.store.fulltext import PausedInsertTrigger
@@ -163,6 +164,8 @@ def row_to_result(row: Row[Any]) -> ClusterExecutionResult:
 
 
 def read_execution(session: Session, *, cluster_id: str, run_id: str) -> ClusterExecutionResult | None:
+    if not is_storable_ref(run_id):
+        return None
     row = session.execute(select(executions).where(_c.cluster_id == cluster_id, _c.run_id == run_id)).first()
     return row_to_result(row) if row else None
 

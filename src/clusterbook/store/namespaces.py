@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from clusterbook.errors import Conflict
 from clusterbook.models.clusters import Namespace
+from clusterbook.models.storable import is_storable_ref
 from clusterbook.store.ids import new_id
 from clusterbook.store.tables import namespaces
 
@@ -17,6 +18,8 @@ DEFAULT_NAMESPACE = "default"
 
 
 def read_namespace(session: Session, name_or_id: str) -> Namespace | None:
+    if not is_storable_ref(name_or_id):
+        return None
     row = session.execute(
         select(namespaces).where(
             or_(namespaces.c.namespace_name == name_or_id, namespaces.c.namespace_id == name_or_id)
