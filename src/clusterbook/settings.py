@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -33,3 +33,14 @@ class Settings(BaseSettings):
     )
     sqlite_busy_timeout_ms: int = 30_000
     log_level: str = "info"
+
+    @model_validator(mode="after")
+    def _default_page_fits(self) -> Settings:
+        if self.default_page_size > self.max_page_size:
+            if "default_page_size" in self.model_fields_set:
+                raise ValueError(
+                    f"CLUSTERBOOK_DEFAULT_PAGE_SIZE ({self.default_page_size}) exceeds "
+                    f"CLUSTERBOOK_MAX_PAGE_SIZE ({self.max_page_size})"
+                )
+            self.default_page_size = self.max_page_size  # only the maximum was lowered
+        return self

@@ -110,3 +110,22 @@ def test_serve_creates_the_schema_on_a_fresh_database(tmp_path: Path):
         assert body["total_count"] == 0 and body["results"] == []
     finally:
         _stop(proc)
+
+
+def test_cli_errors_are_one_line_without_a_traceback(tmp_path: Path):
+    cases = [
+        ([*CLI, "migrate", "--database-url", "mysql://somewhere/db"], "unsupported database"),
+        ([*CLI, "migrate", "--database-url", "postgresql://nobody@127.0.0.1:1/none"], "database error"),
+        ([*CLI, "seed", "--executions", "5", "--namespace", "Bad Name!", "--database-url", f"sqlite:///{tmp_path / 'a.db'}"],
+         "--namespace"),
+    ]  # fmt: skip
+    for command, expected in cases:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert done.returncode != 0, command
+        assert expected in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr + done.stdout
+    env = {**os.environ, "CLUSTERBOOK_DEFAULT_PAGE_SIZE": "500"}
+    done = subprocess.run(
+        [*CLI, "migrate", "--database-url", f"sqlite:///{tmp_path / 'b.db'}"], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 1 and "CLUSTERBOOK_DEFAULT_PAGE_SIZE" in done.stderr and "Traceback" not in done.stderr

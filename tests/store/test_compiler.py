@@ -404,3 +404,29 @@ def test_unknown_sort_field_names_the_accepted_set(session_factory: sessionmaker
         _list(session_factory, history, {"sort": {"field": "created_at; DROP TABLE executions", "direction": "asc"}})
     assert caught.value.errors[0].loc == "sort.field"
     assert "accepted: created_at" in caught.value.errors[0].message
+
+
+def test_not_around_a_case_sensitive_text_match(session_factory):
+    """GLOB (SQLite's case-sensitive match) must be a boolean SQL expression that NOT can wrap."""
+    from clusterbook.models.filters import parse_filter_tree
+    from clusterbook.store.executions import list_executions
+    from clusterbook.store.listing import ListQuery, PageRequest
+    from tests.factories import make_cluster, make_history
+
+    cluster = make_cluster(session_factory)
+    runs = make_history(session_factory, cluster, 2, error_message="Billing failed")
+    raw = {"NOT": [{"field": "error_message", "operator": "contains", "value": "Billing"}], "case_sensitive": True}
+    lower = {"NOT": [{"field": "error_message", "operator": "contains", "value": "billing"}], "case_sensitive": True}
+    with session_factory() as session:
+
+        def matching(tree):
+            page = list_executions(
+                session,
+                cluster_id=cluster.cluster_id,
+                query=ListQuery(filter=parse_filter_tree(tree)),
+                page=PageRequest(1, 10, 0),
+            )
+            return sorted(r.run_id for r in page.results)
+
+        assert matching(raw) == []
+        assert matching(lower) == sorted(runs)

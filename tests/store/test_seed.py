@@ -76,3 +76,18 @@ def test_seed_is_repeatable_for_the_same_random_seed(tmp_path):
         return [(r.run_id, r.status, r.num_points) for r in runs]
 
     assert fingerprint(tmp_path / "a.db") == fingerprint(tmp_path / "b.db")
+
+
+def test_seeded_failures_agree_with_their_runs(engine, session_factory):
+    report = seed(engine, executions_count=1500, clusters_count=1, batch_size=1500)
+    failed = [r for r in _all_runs(session_factory, report.cluster_ids[0], 1500) if r.status == "failed"]
+    assert len(failed) > 50
+    for run in failed:
+        message = run.error_message or ""
+        if message.startswith("Insufficient documents"):
+            assert run.num_points == 1
+        if message.startswith(("Out of memory", "Timed out")):
+            assert f"{run.num_points:,} points" in message
+            assert run.algorithm in message
+        if message.startswith("hdbscan"):
+            assert run.algorithm == "hdbscan"

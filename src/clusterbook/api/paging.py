@@ -14,10 +14,11 @@ from typing import Annotated, Any
 from fastapi import Query, Request
 
 from clusterbook.errors import ErrorLocation, InvalidPagination
-from clusterbook.models.listing import PaginationResponse
+from clusterbook.models.listing import ListRequestBase, PaginationResponse
 from clusterbook.settings import Settings
-from clusterbook.store.compiler import ResolvedSort
+from clusterbook.store.compiler import ResolvedSort, resolve_sort
 from clusterbook.store.cursors import check_cursor_query, encode_cursor, fingerprint, verify_cursor
+from clusterbook.store.fields import FieldRegistry
 from clusterbook.store.listing import ListQuery, PageRequest, key_from_json, key_to_json
 
 MAX_PAGE = 10**9
@@ -113,6 +114,20 @@ def resolve_paging(
         return Paging(request, fp(size), key, by_offset=True)
     page_number = params.page or 1
     return Paging(PageRequest(page_number, size, (page_number - 1) * size), fp(size), key, by_offset=False)
+
+
+def prepare_listing(
+    request: Request,
+    params: PageParams,
+    body: ListRequestBase,
+    registry: FieldRegistry,
+    scope: dict[str, Any],
+) -> tuple[ListQuery, Paging]:
+    """The validated query of a listing body and its page (checking any cursor against both)."""
+    query = ListQuery(body.filter_tree(), body.sort, tuple(body.search_terms()), body.filters)
+    sort = resolve_sort(body.sort, registry)
+    paging = resolve_paging(params, request.app.state.settings, request.app.state.cursor_key, scope, query, sort)
+    return query, paging
 
 
 def pagination_block(

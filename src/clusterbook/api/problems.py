@@ -80,7 +80,7 @@ def _loc(parts: tuple[Any, ...]) -> str:
 
 def _message(error: dict[str, Any]) -> str:
     if tuple(error.get("loc", ())) == ("body",) and error.get("type") == "model_attributes_type":
-        return 'the request body must be a JSON object, such as {} or {"filters": {...}}'
+        return 'the request body must be a JSON object sent as Content-Type: application/json, such as {} or {"filters": {...}}'
     message = str(error.get("msg", "invalid value"))
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)

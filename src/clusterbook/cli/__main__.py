@@ -1,5 +1,5 @@
 """``python -m clusterbook.cli``: the same as the ``clusterbook`` command."""
 
-from clusterbook.cli.main import app
+from clusterbook.cli.main import main
 
-app()
+main()

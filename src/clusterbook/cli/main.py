@@ -11,7 +11,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-app = typer.Typer(help="clusterbook: self-hostable clustering with a fast execution history.", no_args_is_help=True)
+app = typer.Typer(
+    help="clusterbook: self-hostable clustering with a fast execution history.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 console = Console(stderr=True)
 
 DatabaseOption = Annotated[
@@ -64,11 +68,23 @@ def serve(
     uvicorn.run(api, host=settings.host, port=settings.port, log_level=settings.log_level)
 
 
+def _namespace_name(value: str) -> str:
+    import re
+
+    from clusterbook.models.clusters import NAMESPACE_NAME_PATTERN
+
+    if not re.match(NAMESPACE_NAME_PATTERN, value):
+        raise typer.BadParameter("1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit")
+    return value
+
+
 @app.command("seed")
 def seed_command(
     executions: Annotated[int, typer.Option("--executions", min=1, help="How many executions to write.")],
     clusters: Annotated[int, typer.Option("--clusters", min=1, help="Spread them over this many clusters.")] = 3,
-    namespace: Annotated[str, typer.Option("--namespace", help="Namespace (created if missing).")] = "default",
+    namespace: Annotated[
+        str, typer.Option("--namespace", help="Namespace (created if missing).", callback=_namespace_name)
+    ] = "default",
     days: Annotated[int, typer.Option("--days", min=1, help="Spread created_at over this many days.")] = 180,
     random_seed: Annotated[int, typer.Option("--seed", help="Random seed, for repeatable data.")] = 7,
     database_url: DatabaseOption = None,
@@ -112,5 +128,22 @@ def migrate(database_url: DatabaseOption = None) -> None:
     console.print("[green]database schema is up to date[/]")
 
 
-def main() -> None:  # pragma: no cover
-    app()
+def main() -> None:
+    """Entry point: expected failures print one line and exit 1, never a traceback."""
+    from pydantic import ValidationError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from clusterbook.errors import ClusterbookError
+
+    try:
+        app()
+    except ClusterbookError as exc:
+        console.print(f"[red]error:[/] {exc.message}")
+        raise SystemExit(1) from None
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+        console.print(f"[red]invalid configuration:[/] {problems}")
+        raise SystemExit(1) from None
+    except SQLAlchemyError as exc:
+        console.print(f"[red]database error:[/] {str(exc.orig if hasattr(exc, 'orig') else exc).splitlines()[0]}")
+        raise SystemExit(1) from None

@@ -12,6 +12,7 @@ from clusterbook.models.listing import PaginationResponse
 from clusterbook.models.storable import unstorable_reason
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,127}$"
+NAMESPACE_NAME_PATTERN = r"^[a-z0-9][a-z0-9_\-]{0,62}$"
 
 
 class VectorConfig(WireModel):
@@ -157,7 +158,7 @@ class NamespaceCreate(WireModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    namespace_name: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]{0,62}$")
+    namespace_name: str = Field(pattern=NAMESPACE_NAME_PATTERN)
 
 
 class Namespace(WireModel):

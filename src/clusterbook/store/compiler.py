@@ -206,7 +206,7 @@ def _text_match(target: Any, value: str, op: str, case_sensitive: bool, dialect:
         # SQLite's LIKE ignores ASCII case; GLOB is its case-sensitive pattern match.
         body = escape_glob(value)
         pattern = {"contains": f"*{body}*", "starts_with": f"{body}*", "ends_with": f"*{body}"}[op]
-        glob: ColumnElement[bool] = target.op("GLOB")(literal(pattern))
+        glob: ColumnElement[bool] = target.op("GLOB", is_comparison=True)(literal(pattern))
         return glob
     body = escape_like(value)
     pattern = {"contains": f"%{body}%", "starts_with": f"{body}%", "ends_with": f"%{body}"}[op]
@@ -233,7 +233,9 @@ def compile_search(
     clauses: list[ColumnElement[bool]] = []
     for term in terms:
         if registry.full_text and dialect == "sqlite" and len(term) >= fulltext.MIN_INDEXED_TERM:
-            fts = select(executions_fts.c.rowid).where(executions_fts.c.search_text.op("MATCH")(phrase(term)))
+            fts = select(executions_fts.c.rowid).where(
+                executions_fts.c.search_text.op("MATCH", is_comparison=True)(phrase(term))
+            )
             # "id + 0" keeps SQLite from using the rowid lookup to drive the query.
             row_id = registry.table.c.id + 0 if walk_sort_index else registry.table.c.id
             clauses.append(row_id.in_(fts))

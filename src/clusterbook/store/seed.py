@@ -47,23 +47,24 @@ TOPICS: list[tuple[str, list[str], str]] = [
     ("Accessibility", ["screen", "reader", "contrast", "keyboard", "accessibility"], "Accessibility issues with screen readers, contrast and keyboards."),
 ]  # fmt: skip
 
-FAILURES: list[tuple[str, str]] = [
+FAILURES: list[tuple[str, str, int | None]] = [
+    # (message template, exception class, the number of points the failure implies, if any)
     ("Insufficient documents for clustering: 1 document, need at least 2",
-     "clusterbook.engine.errors.InsufficientData"),
+     "clusterbook.engine.errors.InsufficientData", 1),
     ("Vectors of collection col_support have dimension 384 but col_reviews has 768; re-embed one collection "
-     "or cluster them separately", "clusterbook.engine.errors.DimensionMismatch"),
-    ("Out of memory: spectral clustering needs an N×N affinity matrix (118,000 points ≈ 104 GiB); use "
-     "minibatch_kmeans or enable sampling", "MemoryError"),
+     "or cluster them separately", "clusterbook.engine.errors.DimensionMismatch", None),
+    ("Out of memory: {algorithm} needs an N×N affinity matrix ({n:,} points ≈ {gib:,.0f} GiB); use "
+     "minibatch_kmeans or enable sampling", "MemoryError", 60_000),
     ("hdbscan found no clusters: every point was labelled noise; lower min_cluster_size (now 250)",
-     "clusterbook.engine.errors.NoClustersFound"),
+     "clusterbook.engine.errors.NoClustersFound", None),
     ("Worker lost: the worker processing this run stopped heartbeating 3 times; the run was retried "
-     "3 times and failed", "clusterbook.runner.errors.WorkerLost"),
+     "3 times and failed", "clusterbook.runner.errors.WorkerLost", None),
     ("Feature extractor not found: collection col_legacy has no text or vectors to embed",
-     "clusterbook.engine.errors.NoFeatures"),
-    ("Invalid parameter n_clusters=1 for kmeans: must be an integer between 2 and the number of documents",
-     "clusterbook.engine.errors.InvalidParameter"),
-    ("Timed out after 3600 s while running agglomerative on 52,000 points; sample the input or use kmeans",
-     "TimeoutError"),
+     "clusterbook.engine.errors.NoFeatures", None),
+    ("Invalid parameter n_clusters=1 for {algorithm}: must be an integer between 2 and the number of documents",
+     "clusterbook.engine.errors.InvalidParameter", None),
+    ("Timed out after 3600 s while running {algorithm} on {n:,} points; sample the input or use kmeans",
+     "TimeoutError", 40_000),
 ]  # fmt: skip
 
 ALGORITHMS = ["kmeans", "kmeans", "kmeans", "minibatch_kmeans", "hdbscan", "hdbscan", "agglomerative",
@@ -151,7 +152,18 @@ def fake_execution(
                 '{"error": "LLM API timeout for 2 clusters", "clusters": ["cl_1", "cl_3"]}'
             ]
     elif status == "failed":
-        message, error_class = rng.choice(FAILURES)
+        template, error_class, implied_points = rng.choice(FAILURES)
+        if implied_points == 1:
+            fields["num_points"] = 1
+        elif implied_points is not None:  # memory and time limits: the quadratic algorithms at scale
+            fields["num_points"] = max(num_points, rng.randint(implied_points, 4 * implied_points))
+            fields["algorithm"] = algorithm = rng.choice(["spectral", "agglomerative"])
+        if "n_clusters" in template and algorithm in ("hdbscan", "dbscan"):
+            fields["algorithm"] = algorithm = "kmeans"
+        if template.startswith("hdbscan"):
+            fields["algorithm"] = algorithm = "hdbscan"
+        n = fields["num_points"]
+        message = template.format(algorithm=algorithm, n=n, gib=n * n * 8 / 2**30)
         fields["error_message"] = message
         fields["error_traceback"] = _traceback(error_class, message, rng)
         fields["completed_at"] = started + timedelta(milliseconds=expected_ms * rng.uniform(0.05, 1.0))

@@ -6,14 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Request, Response
 
-from clusterbook.api.deps import ClusterDep, NamespaceDep, SessionDep, SettingsDep, writes_database
-from clusterbook.api.paging import PageParams, page_params, pagination_block, resolve_paging
+from clusterbook.api.deps import ClusterDep, NamespaceDep, SessionDep, writes_database
+from clusterbook.api.paging import PageParams, page_params, pagination_block, prepare_listing
 from clusterbook.models.clusters import Cluster, ClusterCreate, ClusterUpdate, ListClustersResponse
 from clusterbook.models.listing import ListClustersRequest
 from clusterbook.store import clusters as store
-from clusterbook.store.compiler import resolve_sort
 from clusterbook.store.fields import CLUSTER_FIELDS
-from clusterbook.store.listing import ListQuery
 
 router = APIRouter(prefix="/v1/clusters", tags=["clusters"])
 
@@ -29,15 +27,11 @@ def list_clusters(
     request: Request,
     namespace: NamespaceDep,
     session: SessionDep,
-    settings: SettingsDep,
     params: Annotated[PageParams, Depends(page_params)],
     body: Annotated[ListClustersRequest | None, Body()] = None,
 ) -> ListClustersResponse:
-    body = body or ListClustersRequest()
-    query = ListQuery(body.filter_tree(), body.sort, tuple(body.search_terms()), body.filters)
-    sort = resolve_sort(body.sort, CLUSTER_FIELDS)
     scope = {"ns": namespace.namespace_id, "list": "clusters"}
-    paging = resolve_paging(params, settings, request.app.state.cursor_key, scope, query, sort)
+    query, paging = prepare_listing(request, params, body or ListClustersRequest(), CLUSTER_FIELDS, scope)
     results, fetched = store.list_clusters(
         session, namespace_id=namespace.namespace_id, query=query, page=paging.request
     )

@@ -6,15 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Request
 
-from clusterbook.api.deps import ClusterDep, NamespaceDep, SessionDep, SettingsDep, writes_database
-from clusterbook.api.paging import PageParams, page_params, pagination_block, resolve_paging
+from clusterbook.api.deps import ClusterDep, NamespaceDep, SessionDep, writes_database
+from clusterbook.api.paging import PageParams, page_params, pagination_block, prepare_listing
 from clusterbook.errors import NotFound
 from clusterbook.models.executions import ClusterExecutionResult
 from clusterbook.models.listing import ListClusterExecutionsRequest, ListClusterExecutionsResponse
 from clusterbook.store import executions as store
-from clusterbook.store.compiler import resolve_sort
 from clusterbook.store.fields import EXECUTION_FIELDS
-from clusterbook.store.listing import ListQuery
 
 router = APIRouter(prefix="/v1/clusters/{cluster_id}", tags=["executions"])
 
@@ -34,15 +32,12 @@ def list_cluster_executions(
     cluster: ClusterDep,
     namespace: NamespaceDep,
     session: SessionDep,
-    settings: SettingsDep,
     params: Annotated[PageParams, Depends(page_params)],
     body: Annotated[ListClusterExecutionsRequest | None, Body()] = None,
 ) -> ListClusterExecutionsResponse:
     body = body or ListClusterExecutionsRequest()
-    query = ListQuery(body.filter_tree(), body.sort, tuple(body.search_terms()), body.filters)
-    sort = resolve_sort(body.sort, EXECUTION_FIELDS)
     scope = {"ns": namespace.namespace_id, "cluster": cluster.cluster_id, "list": "executions"}
-    paging = resolve_paging(params, settings, request.app.state.cursor_key, scope, query, sort)
+    query, paging = prepare_listing(request, params, body, EXECUTION_FIELDS, scope)
     page = store.list_executions(
         session, cluster_id=cluster.cluster_id, query=query, page=paging.request, stats_scope=body.stats_scope
     )
