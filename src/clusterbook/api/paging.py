@@ -102,12 +102,13 @@ def resolve_paging(
             raise _bad("query.cursor", "a cursor already says where to continue; drop page and offset")
         payload = verify_cursor(key, params.cursor)
         size = size or int(payload["s"])
-        check_cursor_query(payload, fp(size))
+        expected = fp(size)
+        check_cursor_query(payload, expected)
         raw_value, tie = payload["k"]
         after = (key_from_json(sort.spec, raw_value), str(tie))
         page_number = int(payload["p"])
         request = PageRequest(page_number, size, (page_number - 1) * size, after)
-        return Paging(request, fp(size), key, by_offset=False)
+        return Paging(request, expected, key, by_offset=False)
     size = size or settings.default_page_size
     if params.offset is not None:
         request = PageRequest(params.offset // size + 1, size, params.offset)
@@ -137,7 +138,6 @@ def pagination_block(
     page = paging.request
     size = page.page_size
     start = page.offset
-    has_next = next_key is not None
     next_cursor = None
     if next_key is not None:
         next_cursor = encode_cursor(
@@ -152,7 +152,7 @@ def pagination_block(
     url = request.url
     next_url = prev_url = None
     if paging.by_offset:
-        if has_next:
+        if next_cursor is not None:
             next_url = str(url.include_query_params(offset=start + size))
         if start > 0:
             prev_url = str(url.include_query_params(offset=max(start - size, 0)))

@@ -79,7 +79,7 @@ def execution_values(*, namespace_id: str, cluster_id: str, **fields: Any) -> di
                 "error_traceback",
                 "llm_labeling_errors",
             )
-        },  # fmt: skip
+        },
         **_reject_unknown(fields),
     }
 
