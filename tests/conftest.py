@@ -25,7 +25,16 @@ from clusterbook.store.db import make_engine, make_sessionmaker, migrate
 
 POSTGRES_URL = os.environ.get("CLUSTERBOOK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("CLUSTERBOOK_REQUIRE_POSTGRES") == "1"
-RESET_TABLES = ("executions", "clusters", "server_state", "namespaces")
+RESET_TABLES = (
+    "execution_projections",
+    "execution_members",
+    "executions",
+    "clusters",
+    "documents",
+    "collections",
+    "server_state",
+    "namespaces",
+)
 
 
 def _postgres_problem() -> str | None:

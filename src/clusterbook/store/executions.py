@@ -69,6 +69,7 @@ def execution_values(*, namespace_id: str, cluster_id: str, **fields: Any) -> di
         "completed_at": completed_at,
         "duration_ms": duration,
         "search_text": build_search_text(run_id, fields.get("error_message"), centroids),
+        "attempts": fields.pop("attempts", 0),
         **{
             key: fields.pop(key, None)
             for key in (
@@ -78,6 +79,12 @@ def execution_values(*, namespace_id: str, cluster_id: str, **fields: Any) -> di
                 "error_message",
                 "error_traceback",
                 "llm_labeling_errors",
+                "attempt_token",
+                "lease_expires_at",
+                "worker_id",
+                "noise_points",
+                "config",
+                "details",
             )
         },
         **_reject_unknown(fields),

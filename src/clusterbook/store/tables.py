@@ -8,6 +8,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -15,7 +16,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from clusterbook.store.types import IdentifierType, JSONType, UTCDateTime
+from clusterbook.store.types import DocumentIdType, IdentifierType, JSONType, UTCDateTime
 
 metadata = MetaData()
 
@@ -74,6 +75,62 @@ executions = Table(
     Column("error_message", Text),
     Column("error_traceback", Text),
     Column("search_text", Text, nullable=False),
+    # the run queue (see runner/): attempt count, the token of the attempt holding the lease, its expiry
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("attempt_token", String(40)),
+    Column("lease_expires_at", UTCDateTime),
+    Column("worker_id", String(200)),
+    Column("noise_points", Integer),
+    # the configuration the run was submitted with, replaced by the effective one when it ends
+    Column("config", JSONType),
+    # run details beside the metrics: timings per phase and why a metric is null
+    Column("details", JSONType),
+)
+
+collections = Table(
+    "collections",
+    metadata,
+    Column("id", PrimaryKey, primary_key=True, autoincrement=True),
+    Column("collection_id", IdentifierType, nullable=False, unique=True),
+    Column("namespace_id", IdentifierType, ForeignKey("namespaces.namespace_id", ondelete="CASCADE"), nullable=False),
+    Column("collection_name", String(128), nullable=False),
+    Column("description", Text),
+    Column("vector_dimension", Integer),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("namespace_id", "collection_name", name="uq_collections_namespace_name"),
+)
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", PrimaryKey, primary_key=True, autoincrement=True),
+    Column(
+        "collection_id", IdentifierType, ForeignKey("collections.collection_id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("document_id", DocumentIdType, nullable=False),
+    Column("text", Text),
+    Column("metadata", JSONType),
+    Column("vector", LargeBinary),  # float32 bytes (little-endian), never JSON
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("collection_id", "document_id", name="uq_documents_collection_document"),
+)
+
+execution_members = Table(
+    "execution_members",
+    metadata,
+    Column("run_id", IdentifierType, ForeignKey("executions.run_id", ondelete="CASCADE"), primary_key=True),
+    Column("document_id", DocumentIdType, primary_key=True),
+    Column("cluster_id", String(16)),  # 'cl_<n>' of the run, NULL for noise
+    Column("distance", Float),
+)
+
+execution_projections = Table(
+    "execution_projections",
+    metadata,
+    Column("run_id", IdentifierType, ForeignKey("executions.run_id", ondelete="CASCADE"), primary_key=True),
+    Column("projection", JSONType, nullable=False),
 )
 
 server_state = Table(

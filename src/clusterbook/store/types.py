@@ -43,3 +43,7 @@ JSONType = JSON().with_variant(JSONB(), "postgresql")
 IdentifierType = String(40).with_variant(String(40, collation="C"), "postgresql")
 """Public ids (``run_…``, ``clust_…``) compare bytewise on both databases, so the ``run_id``
 tie-break orders rows the same on SQLite and on a PostgreSQL of any locale."""
+
+
+DocumentIdType = String(256).with_variant(String(256, collation="C"), "postgresql")
+"""Caller-chosen document ids: longer than our own ids, compared bytewise like them."""
