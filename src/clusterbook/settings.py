@@ -33,6 +33,15 @@ class Settings(BaseSettings):
     )
     sqlite_busy_timeout_ms: int = 30_000
     log_level: str = "info"
+    # the runner
+    workers: int = Field(default=2, ge=0, le=64, description="Runs computed at once by `serve` (0: API only).")
+    heartbeat_seconds: float = Field(default=1.0, gt=0, description="How often a busy worker renews its lease.")
+    lease_seconds: float = Field(default=30.0, gt=0, description="A run whose lease lapses this long is reclaimed.")
+    max_attempts: int = Field(default=3, ge=1, description="Tries before a run whose worker keeps dying fails.")
+    run_timeout_seconds: float = Field(default=3600.0, gt=0, description="A run computing longer than this fails.")
+    poll_seconds: float = Field(default=1.0, gt=0, description="How often an idle worker looks for pending runs.")
+    llm_base_url: str | None = Field(default=None, description="Default OpenAI-compatible API for LLM labeling.")
+    llm_api_key: str | None = Field(default=None, description="Key for the LLM API; never stored in the database.")
 
     @model_validator(mode="after")
     def _default_page_fits(self) -> Settings:
@@ -43,4 +52,9 @@ class Settings(BaseSettings):
                     f"CLUSTERBOOK_MAX_PAGE_SIZE ({self.max_page_size})"
                 )
             self.default_page_size = self.max_page_size  # only the maximum was lowered
+        if self.heartbeat_seconds * 2 > self.lease_seconds:
+            raise ValueError(
+                f"CLUSTERBOOK_LEASE_SECONDS ({self.lease_seconds}) must be at least twice "
+                f"CLUSTERBOOK_HEARTBEAT_SECONDS ({self.heartbeat_seconds}), or live runs would be reclaimed"
+            )
         return self

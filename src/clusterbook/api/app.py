@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.write_sessionmaker = make_sessionmaker(engine, writes=True)
+    app.state.runner = None  # a runner.worker.WorkerPool when this process also computes runs
     # Loaded (or created and committed) once at start: every request signs and checks cursors with it.
     with transaction(app.state.sessionmaker) as session:
         app.state.cursor_key = load_signing_key(session, settings.secret_key)

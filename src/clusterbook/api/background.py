@@ -1,6 +1,7 @@
 """Serve the real app with uvicorn on a free localhost port in a background thread.
 
-For end-to-end tests, benchmarks and embedding: real sockets and real HTTP, without a subprocess.
+For end-to-end tests, benchmarks and embedding: real sockets and real HTTP, without a subprocess;
+optionally with workers computing the runs it accepts.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import uvicorn
 from fastapi import FastAPI
@@ -15,6 +17,9 @@ from sqlalchemy import Engine
 
 from clusterbook.api.app import create_app
 from clusterbook.settings import Settings
+
+if TYPE_CHECKING:
+    from clusterbook.runner.worker import WorkerPool
 
 
 def free_port() -> int:
@@ -27,9 +32,15 @@ def free_port() -> int:
 class BackgroundServer:
     """``with BackgroundServer(settings) as server: httpx.get(server.url + "/healthz")``."""
 
-    def __init__(self, settings: Settings, *, startup_timeout: float = 30.0) -> None:
+    def __init__(self, settings: Settings, *, startup_timeout: float = 30.0, workers: int = 0) -> None:
         self.port = free_port()
         self.app: FastAPI = create_app(settings)
+        self.pool: WorkerPool | None = None
+        if workers:
+            from clusterbook.runner.worker import WorkerPool
+
+            self.pool = WorkerPool(self.app.state.engine, settings, workers=workers)
+            self.app.state.runner = self.pool
         self.startup_timeout = startup_timeout
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
         self.server = uvicorn.Server(config)
@@ -45,6 +56,8 @@ class BackgroundServer:
         return engine
 
     def __enter__(self) -> BackgroundServer:
+        if self.pool is not None:
+            self.pool.start()
         self.thread.start()
         deadline = time.monotonic() + self.startup_timeout
         while not self.server.started:
@@ -56,4 +69,6 @@ class BackgroundServer:
     def __exit__(self, *_: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+        if self.pool is not None:
+            self.pool.stop()
         self.engine.dispose()

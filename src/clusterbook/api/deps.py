@@ -42,6 +42,9 @@ def get_session(request: Request) -> Iterator[Session]:
     factory = request.app.state.write_sessionmaker if writes else request.app.state.sessionmaker
     with factory() as session, session.begin():
         yield session
+    after_commit = getattr(request.state, "after_commit", None)
+    if after_commit is not None:  # e.g. wake the workers once a submitted run is visible to them
+        after_commit()
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -22,8 +22,14 @@ class VectorConfig(WireModel):
 
     clustering_method: str = Field(default="kmeans", min_length=1, max_length=64)
     algorithm_params: dict[str, Any] = Field(default_factory=dict)
-    sample_size: int | None = Field(default=None, ge=2)
+    sample_size: int | None = Field(
+        default=None, ge=2, description="Opt into sampling: fit on this many documents, assign the rest."
+    )
     normalize_features: bool = True
+    embedder: str = Field(
+        default="tfidf-svd",
+        description="How vectors are computed from text when documents carry none: 'tfidf-svd' or 'minilm'.",
+    )
 
 
 class AttributeConfig(WireModel):
@@ -43,6 +49,12 @@ class LLMLabelingConfig(WireModel):
     enabled: bool = False
     provider: str | None = None
     model_name: str | None = None
+    base_url: str | None = Field(
+        default=None,
+        max_length=500,
+        description="An OpenAI-compatible API (…/v1); default CLUSTERBOOK_LLM_BASE_URL. The key comes "
+        "from CLUSTERBOOK_LLM_API_KEY, never from the cluster.",
+    )
     include_summary: bool = True
     include_keywords: bool = True
 

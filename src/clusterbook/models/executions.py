@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from clusterbook.models.base import UTCDatetime, WireModel
 
@@ -34,6 +35,11 @@ class ClusterExecutionMetrics(WireModel):
     silhouette_score: float | None = Field(default=None, description="-1..1, higher is better.")
     davies_bouldin_index: float | None = Field(default=None, description="0..∞, lower is better.")
     calinski_harabasz_score: float | None = Field(default=None, description="0..∞, higher is better.")
+    # clusterbook additions
+    noise_points: int | None = Field(default=None, description="Points a density algorithm left unclustered.")
+    notes: dict[str, str] | None = Field(
+        default=None, description="Per metric: why it is null, or how it was sampled."
+    )
 
 
 class ClusterExecutionCentroid(WireModel):
@@ -72,3 +78,26 @@ class ClusterExecutionResult(WireModel):
         default=None, description="completed_at - created_at in milliseconds, set when the run ends."
     )
     error_traceback: str | None = None
+    attempts: int | None = Field(default=None, description="How many times a worker has taken this run.")
+    config: dict[str, Any] | None = Field(
+        default=None,
+        description="The configuration the run was submitted with; once it ends, the effective one "
+        "(parameters with defaults, seed, embedder, library versions, number of documents).",
+    )
+    timings_ms: dict[str, float] | None = Field(default=None, description="Time spent per phase of the run.")
+
+
+MAX_RUN_NAME = 200
+
+
+class ExecuteRequest(WireModel):
+    """Body of ``POST /v1/clusters/{cluster_id}/execute`` (optional): a name and one-off overrides."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    run_name: str | None = Field(default=None, max_length=MAX_RUN_NAME)
+    algorithm_params: dict[str, Any] | None = Field(
+        default=None, description="Merged over the cluster's algorithm_params for this run only."
+    )
+    random_state: int | None = Field(default=None, ge=0, le=2**32 - 1)
+    sample_size: int | None = Field(default=None, ge=2)

@@ -144,6 +144,19 @@ def row_to_result(row: Row[Any]) -> ClusterExecutionResult:
     has_metrics = m["status"] == ExecutionStatus.COMPLETED.value or any(
         m[k] is not None for k in ("silhouette_score", "davies_bouldin_index", "calinski_harabasz_score")
     )
+    details = m["details"] or {}
+    extras: dict[str, Any] = {}
+    if m["config"] is not None:
+        extras["config"] = m["config"]
+    if details.get("timings_ms"):
+        extras["timings_ms"] = details["timings_ms"]
+    if m["attempts"]:
+        extras["attempts"] = m["attempts"]
+    metric_extras: dict[str, Any] = {}
+    if m["noise_points"] is not None:
+        metric_extras["noise_points"] = m["noise_points"]
+    if details.get("metric_notes"):
+        metric_extras["notes"] = details["metric_notes"]
     return ClusterExecutionResult(
         run_id=m["run_id"],
         cluster_id=m["cluster_id"],
@@ -155,6 +168,7 @@ def row_to_result(row: Row[Any]) -> ClusterExecutionResult:
             silhouette_score=m["silhouette_score"],
             davies_bouldin_index=m["davies_bouldin_index"],
             calinski_harabasz_score=m["calinski_harabasz_score"],
+            **metric_extras,
         )
         if has_metrics
         else None,
@@ -167,6 +181,7 @@ def row_to_result(row: Row[Any]) -> ClusterExecutionResult:
         started_at=m["started_at"],
         duration_ms=m["duration_ms"],
         error_traceback=m["error_traceback"],
+        **extras,
     )
 
 
@@ -200,6 +215,7 @@ def cancel_execution(session: Session, *, cluster_id: str, run_id: str) -> Clust
         .where(_c.run_id == run_id, _c.status.in_([ExecutionStatus.PENDING.value, ExecutionStatus.PROCESSING.value]))
         .values(
             status=ExecutionStatus.CANCELED.value,
+            lease_expires_at=None,
             completed_at=now,
             duration_ms=(now - current.created_at).total_seconds() * 1000.0,
         )

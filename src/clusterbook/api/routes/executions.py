@@ -1,4 +1,5 @@
-"""Execution routes: the history listing, the latest run, one run, and cancel."""
+"""Execution routes: submit a run, the history listing, the latest run, one run, cancel, and a
+run's per-document results (members, projection)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,50 @@ from fastapi import APIRouter, Body, Depends, Request
 from clusterbook.api.deps import ClusterDep, NamespaceDep, SessionDep, writes_database
 from clusterbook.api.paging import PageParams, page_params, pagination_block, prepare_listing
 from clusterbook.errors import NotFound
-from clusterbook.models.executions import ClusterExecutionResult
-from clusterbook.models.listing import ListClusterExecutionsRequest, ListClusterExecutionsResponse
+from clusterbook.models.executions import ClusterExecutionResult, ExecuteRequest
+from clusterbook.models.listing import ListClusterExecutionsRequest, ListClusterExecutionsResponse, SortSpec
+from clusterbook.models.members import ExecutionProjection, ListExecutionMembersRequest, ListExecutionMembersResponse
 from clusterbook.store import executions as store
+from clusterbook.store import members as members_store
 from clusterbook.store.fields import EXECUTION_FIELDS
+from clusterbook.store.queue import submit_execution
 
 router = APIRouter(prefix="/v1/clusters/{cluster_id}", tags=["executions"])
 
 
 def _run_not_found(run_id: str) -> NotFound:
     return NotFound(f"execution {run_id!r} not found in this cluster")
+
+
+@router.post(
+    "/execute",
+    response_model=ClusterExecutionResult,
+    status_code=202,
+    summary="Run the cluster: answers at once with the new pending run",
+    description="Workers pick the run up from the queue; poll GET …/executions/{run_id} or the history.",
+)
+@writes_database
+def execute_cluster(
+    request: Request,
+    cluster: ClusterDep,
+    namespace: NamespaceDep,
+    session: SessionDep,
+    body: Annotated[ExecuteRequest | None, Body()] = None,
+) -> ClusterExecutionResult:
+    from clusterbook.runner.config import run_config_for  # the engine loads on first use, not at import
+
+    config = run_config_for(cluster, body)
+    run = submit_execution(
+        session,
+        namespace_id=namespace.namespace_id,
+        cluster_id=cluster.cluster_id,
+        config=config,
+        run_name=body.run_name if body else None,
+    )
+    runner = getattr(request.app.state, "runner", None)
+    if runner is not None:
+        request.state.after_commit = runner.wake
+    return run
 
 
 @router.post(
@@ -77,3 +112,56 @@ def cancel_execution(run_id: str, cluster: ClusterDep, session: SessionDep) -> C
     if found is None:
         raise _run_not_found(run_id)
     return found
+
+
+def _run_or_404(session: SessionDep, cluster: ClusterDep, run_id: str) -> ClusterExecutionResult:
+    found = store.read_execution(session, cluster_id=cluster.cluster_id, run_id=run_id)
+    if found is None:
+        raise _run_not_found(run_id)
+    return found
+
+
+@router.post(
+    "/executions/{run_id}/members/list",
+    response_model=ListExecutionMembersResponse,
+    summary="Where each document of a run landed",
+    description="Paginated like the history; filter by cluster_id (null for noise), document_id or distance; "
+    "sorted closest-first by default.",
+)
+def list_execution_members(
+    run_id: str,
+    request: Request,
+    cluster: ClusterDep,
+    namespace: NamespaceDep,
+    session: SessionDep,
+    params: Annotated[PageParams, Depends(page_params)],
+    body: Annotated[ListExecutionMembersRequest | None, Body()] = None,
+) -> ListExecutionMembersResponse:
+    _run_or_404(session, cluster, run_id)
+    body = body or ListExecutionMembersRequest()
+    if body.sort is None:
+        body = body.model_copy(update={"sort": SortSpec(field="distance", direction="asc")})
+    scope = {"ns": namespace.namespace_id, "cluster": cluster.cluster_id, "run": run_id, "list": "members"}
+    query, paging = prepare_listing(request, params, body, members_store.MEMBER_FIELDS, scope)
+    results, fetched = members_store.list_members(session, run_id=run_id, query=query, page=paging.request)
+    total = fetched.total or 0
+    return ListExecutionMembersResponse(
+        results=results,
+        pagination=pagination_block(request, paging, total=total, next_key=fetched.next_key),
+        total_count=total,
+    )
+
+
+@router.get(
+    "/executions/{run_id}/projection",
+    response_model=ExecutionProjection,
+    summary="A 2-D projection of a sample of the run's points and its cluster centres (scatter plots)",
+)
+def get_execution_projection(run_id: str, cluster: ClusterDep, session: SessionDep) -> ExecutionProjection:
+    run = _run_or_404(session, cluster, run_id)
+    projection = members_store.read_projection(session, run_id=run_id)
+    if projection is None:
+        raise NotFound(
+            f"execution {run_id!r} has no projection: it is {run.status}, and projections exist only for completed runs"
+        )
+    return projection

@@ -1,0 +1,140 @@
+"""The body of one run, executed in its own process: load the documents, cluster, persist.
+
+It runs apart from the worker that supervises it, so a CPU-bound run never stalls the API, and a
+run can be stopped at once by ending its process. Everything it writes is guarded by the claim's
+attempt token (see ``store.queue``): if the run was canceled or reclaimed meanwhile, nothing lands.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from clusterbook.engine import EngineInput, EngineResult, run_pipeline
+from clusterbook.errors import ClusterbookError
+from clusterbook.runner.config import engine_config
+from clusterbook.store.db import make_engine, make_sessionmaker, transaction
+from clusterbook.store.documents import load_run_documents
+from clusterbook.store.queue import Claim, RunOutcome, complete_execution, fail_execution
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ComputeSettings:
+    """What the run's process needs from the server's settings (picklable, no secrets stored)."""
+
+    database_url: str
+    busy_timeout_ms: int
+    llm_base_url: str | None = None
+    llm_api_key: str | None = None
+
+
+def compute_run(claim: Claim, settings: ComputeSettings) -> None:
+    """Process entry point: compute ``claim`` and record its outcome (completed or failed)."""
+    engine = make_engine(settings.database_url, busy_timeout_ms=settings.busy_timeout_ms)
+    writes = make_sessionmaker(engine, writes=True)
+    reads = make_sessionmaker(engine)
+    started = time.perf_counter()
+    try:
+        config = engine_config(claim.config, llm_base_url=settings.llm_base_url, llm_api_key=settings.llm_api_key)
+        with transaction(reads) as session:
+            documents = load_run_documents(
+                session,
+                namespace_id=claim.namespace_id,
+                collection_ids=list(claim.config.get("collection_ids") or []),
+                filters=claim.config.get("filters"),
+            )
+        load_ms = (time.perf_counter() - started) * 1000.0
+        result = run_pipeline(
+            EngineInput(
+                document_ids=documents.document_ids,
+                texts=documents.texts,
+                metadata=documents.metadata,
+                vectors=documents.vectors,
+                config=config,
+            )
+        )
+        persist_started = time.perf_counter()
+        outcome = outcome_of(result, claim.config, load_ms=load_ms, llm_configured=config.llm is not None)
+        outcome.member_ids = documents.document_ids
+        with transaction(writes) as session:
+            written = complete_execution(session, run_id=claim.run_id, token=claim.token, outcome=outcome)
+        logger.info(
+            "run %s %s in %.0f ms (persist %.0f ms)",
+            claim.run_id,
+            "completed" if written else "finished but was no longer ours",
+            (time.perf_counter() - started) * 1000.0,
+            (time.perf_counter() - persist_started) * 1000.0,
+        )
+    except ClusterbookError as exc:
+        _record_failure(writes, claim, exc.message, traceback.format_exc())
+    except Exception as exc:  # noqa: BLE001 - any other failure is recorded on the run, never lost
+        message = (
+            f"Internal error while clustering: {type(exc).__name__}: {exc}. This is a clusterbook bug; "
+            "the traceback has the details for a report."
+        )
+        _record_failure(writes, claim, message, traceback.format_exc())
+    finally:
+        engine.dispose()
+
+
+def _record_failure(writes: Any, claim: Claim, message: str, trace: str) -> None:
+    with transaction(writes) as session:
+        fail_execution(session, run_id=claim.run_id, token=claim.token, message=message, traceback=trace)
+    logger.info("run %s failed: %s", claim.run_id, message)
+
+
+def _finite(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def outcome_of(result: EngineResult, submitted: dict[str, Any], *, load_ms: float, llm_configured: bool) -> RunOutcome:
+    """The engine's result in the shape the store writes (ids as 'cl_<n>', NaN as null)."""
+    labels = result.labels
+    member_clusters = [None if label < 0 else f"cl_{label}" for label in labels.tolist()]
+    distances = [None if math.isnan(d) else d for d in result.distances.astype(np.float64).tolist()]
+    llm_errors = list(result.llm_labeling_errors)
+    if submitted.get("llm") and not llm_configured:
+        llm_errors.append(
+            '{"error": "LLM labeling is enabled but no endpoint is configured: set llm_labeling.base_url or '
+            'CLUSTERBOOK_LLM_BASE_URL", "clusters": []}'
+        )
+    config = {
+        **result.effective_config,
+        "collection_ids": submitted.get("collection_ids"),
+        "filters": submitted.get("filters"),
+        "llm": submitted.get("llm"),
+    }
+    return RunOutcome(
+        num_clusters=len(result.centroids),
+        num_points=int(labels.shape[0]),
+        metrics={
+            "silhouette_score": _finite(result.silhouette_score),
+            "davies_bouldin_index": _finite(result.davies_bouldin_index),
+            "calinski_harabasz_score": _finite(result.calinski_harabasz_score),
+        },
+        noise_points=int(result.noise_points),
+        centroids=[
+            {
+                "cluster_id": c.cluster_id,
+                "num_members": c.num_members,
+                "label": c.label,
+                "summary": c.summary,
+                "keywords": list(c.keywords),
+            }
+            for c in result.centroids
+        ],
+        llm_labeling_errors=llm_errors,
+        config=config,
+        details={"timings_ms": {"load": round(load_ms, 1), **result.timings_ms}, "metric_notes": result.metric_notes},
+        member_clusters=member_clusters,
+        member_distances=distances,
+        projection=result.projection,
+    )

@@ -1,0 +1,115 @@
+"""A cluster's configuration → the run configuration a run is submitted with, and back to the
+engine's ``RunConfig``. Validating here, at cluster creation and at submit, means a bad parameter is
+a 422 naming it, never a run that fails minutes later."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clusterbook.engine import EMBEDDERS, LLMSettings, RunConfig, validate_algorithm_params
+from clusterbook.errors import ValidationFailed
+from clusterbook.models.clusters import AttributeConfig, Cluster, LLMLabelingConfig, VectorConfig
+from clusterbook.models.executions import ExecuteRequest
+
+ATTRIBUTE_ALGORITHM = "attribute_based"
+
+
+def validate_cluster_config(
+    cluster_type: str, vector_config: VectorConfig | None, attribute_config: AttributeConfig | None
+) -> None:
+    """Raise ValidationFailed (naming the field and accepted values) for a configuration no run could use."""
+    if cluster_type == "attribute":
+        return
+    config = vector_config or VectorConfig()
+    if config.embedder not in EMBEDDERS:
+        raise ValidationFailed(
+            f"vector_config.embedder {config.embedder!r} is unknown; accepted: {', '.join(EMBEDDERS)}"
+        )
+    if config.clustering_method == ATTRIBUTE_ALGORITHM:
+        raise ValidationFailed(
+            "vector_config.clustering_method 'attribute_based' needs cluster_type 'attribute' with an "
+            'attribute_config: {"attributes": ["metadata field", ...]}'
+        )
+    _prefixed(lambda: validate_algorithm_params(config.clustering_method, config.algorithm_params))
+
+
+def _prefixed(check: Any) -> Any:
+    try:
+        return check()
+    except ValidationFailed as exc:
+        message = exc.message if exc.message.startswith("vector_config") else f"vector_config: {exc.message}"
+        raise ValidationFailed(message) from exc
+
+
+def run_config_for(cluster: Cluster, request: ExecuteRequest | None) -> dict[str, Any]:
+    """The configuration a new run of ``cluster`` carries: frozen at submit, so editing the cluster
+    later never changes what a queued run does or what a history row says it did."""
+    request = request or ExecuteRequest()
+    base: dict[str, Any] = {
+        "cluster_type": cluster.cluster_type,
+        "collection_ids": list(cluster.collection_ids),
+        "filters": cluster.filters,
+        "llm": _llm_snapshot(cluster.llm_labeling),
+    }
+    if cluster.cluster_type == "attribute":
+        assert cluster.attribute_config is not None
+        return {
+            **base,
+            "algorithm": ATTRIBUTE_ALGORITHM,
+            "params": validate_algorithm_params(ATTRIBUTE_ALGORITHM, {}),
+            "attributes": list(cluster.attribute_config.attributes),
+            "embedder": "tfidf-svd",
+            "random_state": request.random_state or 0,
+            "sample_size": None,
+            "normalize_features": True,
+        }
+    vector = cluster.vector_config or VectorConfig()
+    params = {**vector.algorithm_params, **(request.algorithm_params or {})}
+    params = _prefixed(lambda: validate_algorithm_params(vector.clustering_method, params))
+    random_state = request.random_state if request.random_state is not None else params.get("random_state", 0)
+    return {
+        **base,
+        "algorithm": vector.clustering_method,
+        "params": params,
+        "attributes": [],
+        "embedder": vector.embedder,
+        "random_state": int(random_state if isinstance(random_state, int) else 0),
+        "sample_size": request.sample_size or vector.sample_size,
+        "normalize_features": vector.normalize_features,
+    }
+
+
+def _llm_snapshot(config: LLMLabelingConfig | None) -> dict[str, Any] | None:
+    if config is None or not config.enabled:
+        return None
+    return {
+        "provider": config.provider,
+        "model": config.model_name,
+        "base_url": config.base_url,
+        "include_summary": config.include_summary,
+        "include_keywords": config.include_keywords,
+    }
+
+
+def engine_config(snapshot: dict[str, Any], *, llm_base_url: str | None, llm_api_key: str | None) -> RunConfig:
+    """The engine's RunConfig for a submitted run (the LLM key comes from the server, never the DB)."""
+    llm = snapshot.get("llm")
+    llm_settings = None
+    if llm and (llm.get("base_url") or llm_base_url):
+        llm_settings = LLMSettings(
+            base_url=llm.get("base_url") or llm_base_url or "",
+            model=llm.get("model") or "gpt-4o-mini",
+            api_key=llm_api_key,
+            include_summary=bool(llm.get("include_summary", True)),
+            include_keywords=bool(llm.get("include_keywords", True)),
+        )
+    return RunConfig(
+        algorithm=snapshot["algorithm"],
+        params=dict(snapshot.get("params") or {}),
+        random_state=int(snapshot.get("random_state") or 0),
+        embedder=snapshot.get("embedder") or "tfidf-svd",
+        sample_size=snapshot.get("sample_size"),
+        normalize_features=bool(snapshot.get("normalize_features", True)),
+        attributes=tuple(snapshot.get("attributes") or ()),
+        llm=llm_settings,
+    )

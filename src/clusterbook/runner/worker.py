@@ -1,0 +1,212 @@
+"""Workers: threads that claim runs from the database queue and supervise one process per run.
+
+A worker claims the oldest pending run, starts a process for it (``compute.compute_run``), and while
+that process works renews the run's lease every ``heartbeat_seconds``. When the lease cannot be
+renewed (the run was canceled, or reclaimed after a stall) the process is ended at once; when the
+process dies without recording an outcome, the run goes back to the queue until it has used
+``max_attempts``. A reaper in every pool requeues runs whose worker vanished altogether.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from clusterbook.runner.compute import ComputeSettings, compute_run
+from clusterbook.settings import Settings
+from clusterbook.store.db import make_sessionmaker, transaction
+from clusterbook.store.queue import (
+    Claim,
+    claim_next_execution,
+    fail_execution,
+    reap_expired_leases,
+    release_execution,
+    renew_lease,
+)
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def _context() -> Any:
+    """Processes come from a fork server that has the engine imported already: fast to start, and
+    safe from a multi-threaded server (unlike a plain fork)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["clusterbook.runner.compute"])
+    return context
+
+
+def _exit_reason(code: int) -> str:
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+class WorkerPool:
+    """``n`` workers and a reaper against one database. ``start()`` / ``stop()``; ``wake()`` makes idle
+    workers look for work at once (the API calls it after a submit)."""
+
+    def __init__(self, engine: Engine, settings: Settings, workers: int | None = None) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.size = settings.workers if workers is None else workers
+        self.writes = make_sessionmaker(engine, writes=True)
+        self.compute_settings = ComputeSettings(
+            database_url=settings.database_url,
+            busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+            llm_base_url=settings.llm_base_url,
+            llm_api_key=settings.llm_api_key,
+        )
+        self.stopping = threading.Event()
+        self.work_available = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.identity = f"{socket.gethostname()}:{os.getpid()}"
+        self.context = _context()
+
+    def start(self) -> WorkerPool:
+        for n in range(self.size):
+            thread = threading.Thread(target=self._work, name=f"clusterbook-worker-{n}", daemon=True)
+            self.threads.append(thread)
+        self.threads.append(threading.Thread(target=self._reap, name="clusterbook-reaper", daemon=True))
+        for thread in self.threads:
+            thread.start()
+        logger.info("started %d workers", self.size)
+        return self
+
+    def wake(self) -> None:
+        self.work_available.set()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop claiming; runs in flight are ended and go back to the queue for the next worker."""
+        self.stopping.set()
+        self.work_available.set()
+        for thread in self.threads:
+            thread.join(timeout)
+        self.threads.clear()
+
+    def __enter__(self) -> WorkerPool:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    # -- the loops -------------------------------------------------------------------------------
+
+    def _db(self, action: Callable[[Any], T], what: str) -> T | None:
+        """One write transaction; a database hiccup is logged and retried by the caller's loop."""
+        try:
+            with transaction(self.writes) as session:
+                return action(session)
+        except SQLAlchemyError as exc:
+            logger.warning("%s failed, will retry: %s", what, str(exc).splitlines()[0])
+            return None
+
+    def _work(self) -> None:
+        while not self.stopping.is_set():
+            claim = self._db(
+                lambda s: claim_next_execution(s, worker_id=self.identity, lease_seconds=self.settings.lease_seconds),
+                "claiming a run",
+            )
+            if claim is None:
+                self.work_available.wait(self.settings.poll_seconds)
+                self.work_available.clear()
+                continue
+            try:
+                self._supervise(claim)
+            except Exception:  # a worker thread must outlive any one run
+                logger.exception("supervising run %s failed", claim.run_id)
+
+    def _supervise(self, claim: Claim) -> None:
+        process = self.context.Process(
+            target=compute_run, args=(claim, self.compute_settings), name=f"clusterbook-{claim.run_id}", daemon=True
+        )
+        process.start()
+        worker_id = f"{self.identity}:{process.pid}"
+        logger.info("run %s (attempt %d) computing in process %s", claim.run_id, claim.attempt, process.pid)
+        deadline = time.monotonic() + self.settings.run_timeout_seconds
+        first = True
+        while True:
+            process.join(self.settings.heartbeat_seconds)
+            if process.exitcode is not None:
+                break
+            if self.stopping.is_set():
+                self._end(process)
+                self._db(
+                    lambda s: release_execution(
+                        s,
+                        run_id=claim.run_id,
+                        token=claim.token,
+                        reason="server shut down",
+                        max_attempts=1,
+                        refund=True,
+                    ),
+                    "returning a run to the queue",
+                )
+                return
+            renewed = self._db(
+                lambda s, first=first: renew_lease(
+                    s,
+                    run_id=claim.run_id,
+                    token=claim.token,
+                    lease_seconds=self.settings.lease_seconds,
+                    worker_id=worker_id if first else None,
+                ),
+                "renewing a lease",
+            )
+            first = False
+            if renewed is False:  # canceled, reclaimed or deleted: stop computing at once
+                logger.info("run %s is no longer ours (canceled or reclaimed); ending its process", claim.run_id)
+                self._end(process)
+                return
+            if time.monotonic() > deadline:
+                self._end(process)
+                self._fail_timed_out(claim)
+                return
+        if process.exitcode != 0:
+            reason = _exit_reason(process.exitcode)
+            status = self._db(
+                lambda s: release_execution(
+                    s, run_id=claim.run_id, token=claim.token, reason=reason, max_attempts=self.settings.max_attempts
+                ),
+                "releasing a run whose process died",
+            )
+            logger.warning("process of run %s died (%s); run is now %s", claim.run_id, reason, status)
+
+    def _fail_timed_out(self, claim: Claim) -> None:
+        limit = self.settings.run_timeout_seconds
+        message = (
+            f"Run exceeded the time limit of {limit:.0f} s and was stopped; sample the input "
+            "(vector_config.sample_size), pick a faster algorithm, or raise CLUSTERBOOK_RUN_TIMEOUT_SECONDS"
+        )
+        self._db(
+            lambda s: fail_execution(s, run_id=claim.run_id, token=claim.token, message=message),
+            "failing a run that timed out",
+        )
+
+    @staticmethod
+    def _end(process: Any) -> None:
+        process.kill()
+        process.join(10)
+
+    def _reap(self) -> None:
+        interval = max(0.5, min(self.settings.lease_seconds / 3, 10.0))
+        while not self.stopping.wait(interval):
+            reaped = self._db(
+                lambda s: reap_expired_leases(s, max_attempts=self.settings.max_attempts), "reaping lapsed leases"
+            )
+            if reaped and (reaped.requeued or reaped.failed):
+                logger.warning("lapsed leases: requeued %s, failed %s", reaped.requeued, reaped.failed)
+                self.work_available.set()

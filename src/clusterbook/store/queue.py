@@ -1,0 +1,276 @@
+"""The run queue in the database itself: submit, claim, renew the lease, finish, release and reap.
+
+Every transition after the claim is guarded by the claim's attempt token and by the run still being
+``processing``: a worker whose lease was taken over, or whose run was canceled, changes nothing.
+Call these in write transactions (``make_sessionmaker(engine, writes=True)``): on SQLite the whole
+claim then runs under the write lock; on PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets claimers pass
+each other.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, insert, select, update
+from sqlalchemy.orm import Session
+
+from clusterbook.models.executions import ClusterExecutionResult, ExecutionStatus
+from clusterbook.store.db import is_sqlite
+from clusterbook.store.executions import build_search_text, create_execution
+from clusterbook.store.tables import execution_members, execution_projections, executions
+
+_c = executions.c
+PENDING, PROCESSING = ExecutionStatus.PENDING.value, ExecutionStatus.PROCESSING.value
+LIVE = (PENDING, PROCESSING)
+"""The statuses of the partial index ``ix_executions_live``; queries name them so the index applies."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A run a worker now holds: only the holder of ``token`` may move it on."""
+
+    run_id: str
+    cluster_id: str
+    namespace_id: str
+    token: str
+    attempt: int
+    config: dict[str, Any]
+
+
+@dataclass
+class RunOutcome:
+    """What a finished computation writes: the row's result columns, memberships and projection."""
+
+    num_clusters: int
+    num_points: int
+    metrics: dict[str, float | None]
+    noise_points: int
+    centroids: list[dict[str, Any]]
+    llm_labeling_errors: list[str]
+    config: dict[str, Any]
+    details: dict[str, Any]
+    member_ids: Sequence[str] = ()
+    member_clusters: Sequence[str | None] = ()
+    member_distances: Sequence[float | None] = ()
+    projection: dict[str, Any] | None = None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def submit_execution(
+    session: Session,
+    *,
+    namespace_id: str,
+    cluster_id: str,
+    config: dict[str, Any],
+    run_name: str | None = None,
+) -> ClusterExecutionResult:
+    """A new pending run carrying the configuration it will run with."""
+    return create_execution(
+        session,
+        namespace_id=namespace_id,
+        cluster_id=cluster_id,
+        status=ExecutionStatus.PENDING,
+        run_name=run_name,
+        algorithm=config.get("algorithm"),
+        config=config,
+    )
+
+
+def claim_next_execution(session: Session, *, worker_id: str, lease_seconds: float) -> Claim | None:
+    """Take the oldest pending run, or None when there is none."""
+    stmt = (
+        select(_c.run_id, _c.cluster_id, _c.namespace_id, _c.attempts, _c.config)
+        .where(_c.status.in_(LIVE), _c.status == PENDING)
+        .order_by(_c.status, _c.created_at, _c.run_id)
+        .limit(1)
+    )
+    if not is_sqlite(session):
+        stmt = stmt.with_for_update(skip_locked=True)
+    row = session.execute(stmt).first()
+    if row is None:
+        return None
+    now, token = _now(), secrets.token_hex(16)
+    claimed = session.execute(
+        update(executions)
+        .where(_c.run_id == row.run_id, _c.status == PENDING)
+        .values(
+            status=PROCESSING,
+            attempts=_c.attempts + 1,
+            attempt_token=token,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            worker_id=worker_id[:200],
+            started_at=now,
+        )
+    ).rowcount
+    if claimed != 1:
+        return None
+    return Claim(row.run_id, row.cluster_id, row.namespace_id, token, row.attempts + 1, row.config or {})
+
+
+def _held(run_id: str, token: str) -> Any:
+    return and_(_c.run_id == run_id, _c.attempt_token == token, _c.status == PROCESSING)
+
+
+def renew_lease(
+    session: Session, *, run_id: str, token: str, lease_seconds: float, worker_id: str | None = None
+) -> bool:
+    """Extend the lease; False when the run is no longer ours (canceled, reclaimed or deleted)."""
+    values: dict[str, Any] = {"lease_expires_at": _now() + timedelta(seconds=lease_seconds)}
+    if worker_id is not None:
+        values["worker_id"] = worker_id[:200]
+    return session.execute(update(executions).where(_held(run_id, token)).values(**values)).rowcount == 1
+
+
+def _ending_values(session: Session, run_id: str, error_message: str | None, centroids: Any) -> dict[str, Any]:
+    created_at = session.execute(select(_c.created_at).where(_c.run_id == run_id)).scalar_one()
+    now = _now()
+    return {
+        "completed_at": now,
+        "duration_ms": (now - created_at).total_seconds() * 1000.0,
+        "lease_expires_at": None,
+        "search_text": build_search_text(run_id, error_message, centroids),
+    }
+
+
+def complete_execution(session: Session, *, run_id: str, token: str, outcome: RunOutcome) -> bool:
+    """Write a completed run, its memberships and projection; False (nothing written) if not ours."""
+    if session.execute(select(_c.run_id).where(_held(run_id, token))).first() is None:
+        return False
+    values = _ending_values(session, run_id, None, outcome.centroids)
+    session.execute(
+        update(executions)
+        .where(_held(run_id, token))
+        .values(
+            status=ExecutionStatus.COMPLETED.value,
+            num_clusters=outcome.num_clusters,
+            num_points=outcome.num_points,
+            silhouette_score=outcome.metrics.get("silhouette_score"),
+            davies_bouldin_index=outcome.metrics.get("davies_bouldin_index"),
+            calinski_harabasz_score=outcome.metrics.get("calinski_harabasz_score"),
+            noise_points=outcome.noise_points,
+            centroids=outcome.centroids,
+            llm_labeling_errors=outcome.llm_labeling_errors or None,
+            config=outcome.config,
+            details=outcome.details,
+            **values,
+        )
+    )
+    insert_members(session, run_id, outcome.member_ids, outcome.member_clusters, outcome.member_distances)
+    if outcome.projection is not None:
+        session.execute(insert(execution_projections).values(run_id=run_id, projection=outcome.projection))
+    return True
+
+
+def fail_execution(
+    session: Session,
+    *,
+    run_id: str,
+    token: str,
+    message: str,
+    traceback: str | None = None,
+    config: dict[str, Any] | None = None,
+    details: dict[str, Any] | None = None,
+) -> bool:
+    """Record a failed run with a message that says cause and fix; False if the run is not ours."""
+    if session.execute(select(_c.run_id).where(_held(run_id, token))).first() is None:
+        return False
+    values = _ending_values(session, run_id, message, None)
+    if config is not None:
+        values["config"] = config
+    if details is not None:
+        values["details"] = details
+    session.execute(
+        update(executions)
+        .where(_held(run_id, token))
+        .values(status=ExecutionStatus.FAILED.value, error_message=message, error_traceback=traceback, **values)
+    )
+    return True
+
+
+def release_execution(
+    session: Session, *, run_id: str, token: str, reason: str, max_attempts: int, refund: bool = False
+) -> str | None:
+    """The process computing a run died: put the run back in the queue, or fail it once it has used
+    every attempt. ``refund``: the run was stopped on purpose (server shutdown), so the attempt does
+    not count. Returns the new status, or None if the run was not ours any more."""
+    row = session.execute(select(_c.attempts).where(_held(run_id, token))).first()
+    if row is None:
+        return None
+    if refund:
+        values = {**_requeued(), "attempts": _c.attempts - 1}
+        session.execute(update(executions).where(_held(run_id, token)).values(**values))
+        return PENDING
+    if row.attempts >= max_attempts:
+        message = (
+            f"Worker lost: the process computing this run died ({reason}) on attempt {row.attempts} of "
+            f"{max_attempts}, so it was not retried again. The usual cause is running out of memory: "
+            "sample the input (vector_config.sample_size) or give the worker more memory."
+        )
+        fail_execution(session, run_id=run_id, token=token, message=message)
+        return ExecutionStatus.FAILED.value
+    session.execute(update(executions).where(_held(run_id, token)).values(**_requeued()))
+    return PENDING
+
+
+def _requeued() -> dict[str, Any]:
+    return {"status": PENDING, "attempt_token": None, "lease_expires_at": None, "worker_id": None}
+
+
+@dataclass(frozen=True)
+class Reaped:
+    requeued: list[str]
+    failed: list[str]
+
+
+def reap_expired_leases(session: Session, *, max_attempts: int) -> Reaped:
+    """Runs whose worker stopped heartbeating: requeue them, or fail those out of attempts."""
+    now = _now()
+    expired = session.execute(
+        select(_c.run_id, _c.attempts, _c.attempt_token).where(
+            _c.status.in_(LIVE), _c.status == PROCESSING, _c.lease_expires_at < now
+        )
+    ).all()
+    requeued, failed = [], []
+    for run_id, attempts, token in expired:
+        if attempts >= max_attempts:
+            message = (
+                f"Worker lost: the worker running this run stopped sending heartbeats (attempt {attempts} of "
+                f"{max_attempts}), so it was not retried again. Check that worker's logs; a machine or "
+                "process that keeps dying mid-run is the usual cause."
+            )
+            if fail_execution(session, run_id=run_id, token=token, message=message):
+                failed.append(run_id)
+        elif session.execute(update(executions).where(_held(run_id, token)).values(**_requeued())).rowcount:
+            requeued.append(run_id)
+    return Reaped(requeued, failed)
+
+
+def insert_members(
+    session: Session,
+    run_id: str,
+    document_ids: Sequence[str],
+    cluster_ids: Sequence[str | None],
+    distances: Sequence[float | None],
+) -> None:
+    """Bulk-write a run's memberships (COPY on PostgreSQL, executemany on SQLite)."""
+    if not len(document_ids):
+        return
+    if is_sqlite(session):
+        rows = [
+            {"run_id": run_id, "document_id": d, "cluster_id": c, "distance": x}
+            for d, c, x in zip(document_ids, cluster_ids, distances, strict=True)
+        ]
+        session.execute(insert(execution_members), rows)
+        return
+    driver: Any = session.connection().connection.driver_connection  # a psycopg 3 connection
+    columns = "run_id, document_id, cluster_id, distance"
+    with driver.cursor() as cursor, cursor.copy(f"COPY execution_members ({columns}) FROM STDIN") as copy:
+        for d, c, x in zip(document_ids, cluster_ids, distances, strict=True):
+            copy.write_row((run_id, d, c, x))
