@@ -22,6 +22,10 @@ DatabaseOption = Annotated[
     str | None,
     typer.Option("--database-url", envvar="CLUSTERBOOK_DATABASE_URL", help="sqlite:///file.db or postgresql://…"),
 ]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option("--workers", min=0, envvar="CLUSTERBOOK_WORKERS", help="Runs computed at once (0: none)."),
+]
 DEMO_CLUSTERS = 3
 DEMO_EXECUTIONS = 300
 
@@ -41,15 +45,17 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port to listen on.", envvar="CLUSTERBOOK_PORT")] = None,
     database_url: DatabaseOption = None,
     demo: Annotated[bool, typer.Option("--demo", help="Seed demo data first when the database has none.")] = False,
+    workers: WorkersOption = None,
 ) -> None:
-    """Run the HTTP API (migrating the database first)."""
+    """Run the HTTP API and its workers (migrating the database first)."""
     import uvicorn
 
     from clusterbook.api.app import create_app
+    from clusterbook.runner.worker import WorkerPool
     from clusterbook.store.db import make_sessionmaker
     from clusterbook.store.seed import count_executions, seed
 
-    settings = _settings(database_url, host=host, port=port)
+    settings = _settings(database_url, host=host, port=port, workers=workers)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     api = create_app(settings)
@@ -64,8 +70,41 @@ def serve(
             )
         else:
             console.print(f"database already holds {existing} executions; not seeding demo data")
-    console.print(f"clusterbook on http://{settings.host}:{settings.port}  (database: {settings.database_url})")
-    uvicorn.run(api, host=settings.host, port=settings.port, log_level=settings.log_level)
+    pool = WorkerPool(api.state.engine, settings)
+    api.state.runner = pool
+    console.print(
+        f"clusterbook on http://{settings.host}:{settings.port}  (database: {settings.database_url}; "
+        f"{settings.workers} workers)"
+    )
+    with pool:
+        uvicorn.run(api, host=settings.host, port=settings.port, log_level=settings.log_level)
+
+
+@app.command()
+def worker(database_url: DatabaseOption = None, workers: WorkersOption = None) -> None:
+    """Compute runs without serving the API: several machines can share one PostgreSQL this way."""
+    import signal
+    import threading
+
+    from clusterbook.runner.worker import WorkerPool
+    from clusterbook.store.db import make_engine
+    from clusterbook.store.db import migrate as run_migrations
+
+    settings = _settings(database_url, workers=workers)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    if settings.workers < 1:
+        raise typer.BadParameter("a worker process needs at least one worker", param_hint="--workers")
+    engine = make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    run_migrations(engine)
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    console.print(f"clusterbook worker: {settings.workers} workers on {settings.database_url}")
+    with WorkerPool(engine, settings):
+        while not done.wait(1.0):
+            pass
+    console.print("workers stopped; runs in flight went back to the queue")
 
 
 def _namespace_name(value: str) -> str:
