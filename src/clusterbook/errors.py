@@ -53,6 +53,14 @@ class ValidationFailed(ClusterbookError):
     title = "Request validation failed"
 
 
+class ClusteringFailed(ClusterbookError):
+    """A run could not cluster its data; the message says the cause and the fix."""
+
+    code = "clustering_failed"
+    status = 422
+    title = "Clustering failed"
+
+
 class InvalidFilter(ValidationFailed):
     code = "invalid_filter"
     title = "Invalid filter"
@@ -109,6 +117,7 @@ ERROR_CLASSES: dict[str, type[ClusterbookError]] = {
         ClusterbookError,
         InvalidRequest,
         ValidationFailed,
+        ClusteringFailed,
         InvalidFilter,
         InvalidSort,
         InvalidPagination,

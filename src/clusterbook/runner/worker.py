@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import signal
 import socket
@@ -24,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from clusterbook.runner.compute import ComputeSettings, compute_run
 from clusterbook.settings import Settings
-from clusterbook.store.db import make_sessionmaker, transaction
+from clusterbook.store.db import make_sessionmaker, refresh_statistics, transaction
 from clusterbook.store.queue import (
     Claim,
     claim_next_execution,
@@ -36,6 +37,7 @@ from clusterbook.store.queue import (
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+STATISTICS_EVERY_SECONDS = 600.0
 
 
 def _context() -> Any:
@@ -43,6 +45,9 @@ def _context() -> Any:
     safe from a multi-threaded server (unlike a plain fork)."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["clusterbook.runner.compute"])
+    # Start (and preload) the fork server now, not inside the first claim, where its seconds of
+    # importing would count against that run's lease.
+    multiprocessing.forkserver.ensure_running()
     return context
 
 
@@ -74,9 +79,12 @@ class WorkerPool:
         self.work_available = threading.Event()
         self.threads: list[threading.Thread] = []
         self.identity = f"{socket.gethostname()}:{os.getpid()}"
-        self.context = _context()
+        self.context: Any = None
 
     def start(self) -> WorkerPool:
+        if self.size and self.context is None:
+            self.context = _context()
+
         for n in range(self.size):
             thread = threading.Thread(target=self._work, name=f"clusterbook-worker-{n}", daemon=True)
             self.threads.append(thread)
@@ -156,16 +164,7 @@ class WorkerPool:
                     "returning a run to the queue",
                 )
                 return
-            renewed = self._db(
-                lambda s, first=first: renew_lease(
-                    s,
-                    run_id=claim.run_id,
-                    token=claim.token,
-                    lease_seconds=self.settings.lease_seconds,
-                    worker_id=worker_id if first else None,
-                ),
-                "renewing a lease",
-            )
+            renewed = self._db(self._renewal(claim, worker_id if first else None), "renewing a lease")
             first = False
             if renewed is False:  # canceled, reclaimed or deleted: stop computing at once
                 logger.info("run %s is no longer ours (canceled or reclaimed); ending its process", claim.run_id)
@@ -185,6 +184,18 @@ class WorkerPool:
             )
             logger.warning("process of run %s died (%s); run is now %s", claim.run_id, reason, status)
 
+    def _renewal(self, claim: Claim, worker_id: str | None) -> Callable[[Any], bool]:
+        def renew(session: Any) -> bool:
+            return renew_lease(
+                session,
+                run_id=claim.run_id,
+                token=claim.token,
+                lease_seconds=self.settings.lease_seconds,
+                worker_id=worker_id,
+            )
+
+        return renew
+
     def _fail_timed_out(self, claim: Claim) -> None:
         limit = self.settings.run_timeout_seconds
         message = (
@@ -203,7 +214,14 @@ class WorkerPool:
 
     def _reap(self) -> None:
         interval = max(0.5, min(self.settings.lease_seconds / 3, 10.0))
+        next_statistics = time.monotonic() + STATISTICS_EVERY_SECONDS
         while not self.stopping.wait(interval):
+            if time.monotonic() > next_statistics:  # the history grows under us; keep the planner informed
+                next_statistics = time.monotonic() + STATISTICS_EVERY_SECONDS
+                try:
+                    refresh_statistics(self.engine)
+                except SQLAlchemyError as exc:
+                    logger.warning("refreshing planner statistics failed: %s", str(exc).splitlines()[0])
             reaped = self._db(
                 lambda s: reap_expired_leases(s, max_attempts=self.settings.max_attempts), "reaping lapsed leases"
             )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import CursorResult, and_, insert, select, update
 from sqlalchemy.orm import Session
 
 from clusterbook.models.executions import ClusterExecutionResult, ExecutionStatus
@@ -59,6 +59,13 @@ class RunOutcome:
     projection: dict[str, Any] | None = None
 
 
+def _changed(session: Session, statement: Any) -> int:
+    """Rows an UPDATE changed."""
+    result = session.execute(statement)
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -97,7 +104,8 @@ def claim_next_execution(session: Session, *, worker_id: str, lease_seconds: flo
     if row is None:
         return None
     now, token = _now(), secrets.token_hex(16)
-    claimed = session.execute(
+    claimed = _changed(
+        session,
         update(executions)
         .where(_c.run_id == row.run_id, _c.status == PENDING)
         .values(
@@ -107,8 +115,8 @@ def claim_next_execution(session: Session, *, worker_id: str, lease_seconds: flo
             lease_expires_at=now + timedelta(seconds=lease_seconds),
             worker_id=worker_id[:200],
             started_at=now,
-        )
-    ).rowcount
+        ),
+    )
     if claimed != 1:
         return None
     return Claim(row.run_id, row.cluster_id, row.namespace_id, token, row.attempts + 1, row.config or {})
@@ -125,7 +133,7 @@ def renew_lease(
     values: dict[str, Any] = {"lease_expires_at": _now() + timedelta(seconds=lease_seconds)}
     if worker_id is not None:
         values["worker_id"] = worker_id[:200]
-    return session.execute(update(executions).where(_held(run_id, token)).values(**values)).rowcount == 1
+    return _changed(session, update(executions).where(_held(run_id, token)).values(**values)) == 1
 
 
 def _ending_values(session: Session, run_id: str, error_message: str | None, centroids: Any) -> dict[str, Any]:
@@ -247,7 +255,7 @@ def reap_expired_leases(session: Session, *, max_attempts: int) -> Reaped:
             )
             if fail_execution(session, run_id=run_id, token=token, message=message):
                 failed.append(run_id)
-        elif session.execute(update(executions).where(_held(run_id, token)).values(**_requeued())).rowcount:
+        elif _changed(session, update(executions).where(_held(run_id, token)).values(**_requeued())):
             requeued.append(run_id)
     return Reaped(requeued, failed)
 

@@ -1,0 +1,55 @@
+"""What a run asks the engine for: the run configuration, LLM settings and the input arrays.
+
+Plain frozen dataclasses, so the runner can build them from its own models and ship them to a worker
+process by pickling; nothing here validates (``params.validate_algorithm_params`` and
+``pipeline.run_pipeline`` do).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class LLMSettings:
+    """An OpenAI-compatible chat endpoint that names clusters; POST ``{base_url}/chat/completions``."""
+
+    base_url: str
+    model: str
+    api_key: str | None = None
+    include_summary: bool = True
+    include_keywords: bool = True
+    timeout_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One run's choices.
+
+    ``random_state`` is the single seed of every randomised step (embedding, sampling, the estimator,
+    silhouette sampling, projection). It wins over a ``random_state`` inside ``params``; the caller
+    fills it from ``params.get("random_state", 0)``.
+    """
+
+    algorithm: str
+    params: dict[str, Any]
+    random_state: int = 0
+    embedder: str = "tfidf-svd"
+    sample_size: int | None = None
+    normalize_features: bool = True
+    attributes: tuple[str, ...] = ()
+    llm: LLMSettings | None = None
+
+
+@dataclass
+class EngineInput:
+    """Documents in row order; ``vectors`` (float32, N × d) or, when None, texts to embed."""
+
+    document_ids: list[str]
+    texts: list[str | None]
+    metadata: list[dict[str, Any]]
+    vectors: np.ndarray | None
+    config: RunConfig

@@ -1,0 +1,231 @@
+"""``run_pipeline``: check the input, embed, cluster, measure, label, project — one call per run.
+
+The pipeline is the only piece that knows the order of the steps; each step is a small estimator or
+function from its own module. Data problems become ``ClusteringFailed`` with the cause and the fix, in
+words a user can act on; the runner stores that message as the run's error.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import scipy
+import sklearn
+from sklearn.preprocessing import normalize
+
+from clusterbook import __version__
+from clusterbook.engine.algorithms import Clusterer
+from clusterbook.engine.attributes import AttributeGrouper
+from clusterbook.engine.config import EngineInput, RunConfig
+from clusterbook.engine.embedders import make_embedder
+from clusterbook.engine.geometry import cluster_means, distances_to_means
+from clusterbook.engine.labeling import ClusterLabel, KeywordLabeler, gather_cluster_texts, has_text
+from clusterbook.engine.llm import LLMLabeler
+from clusterbook.engine.metrics import cluster_metrics, unavailable
+from clusterbook.engine.params import validate_algorithm_params
+from clusterbook.engine.projection import empty_projection, project_2d
+from clusterbook.engine.results import CentroidResult, EngineResult
+from clusterbook.errors import ClusteringFailed, ValidationFailed
+
+MIN_DOCUMENTS = 2
+_EXAMPLES = 3  # document ids quoted in an error message
+
+
+class _Timer(dict[str, float]):
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self[name] = round((time.perf_counter() - start) * 1000, 3)
+
+
+def run_pipeline(data: EngineInput) -> EngineResult:
+    """Cluster one run's documents; ClusteringFailed (cause and fix in the message) for unusable data."""
+    cfg = data.config
+    n = _check_input(data)
+    params = _check_config(cfg)
+    seed = cfg.random_state
+    timings = _Timer()
+
+    with timings.phase("embed"):
+        X, embedded = _space(data)
+    with timings.phase("cluster"):
+        labels, names, fit_record = _cluster(data, X, params)
+        k = int(labels.max()) + 1 if labels.max() >= 0 else 0
+        means: np.ndarray | None = None
+        if X is not None:
+            means = cluster_means(X, labels, k)
+            distances = distances_to_means(X, labels, means)
+        else:
+            distances = np.full(n, np.nan, dtype=np.float32)
+    with timings.phase("metrics"):
+        if X is None:
+            metrics = unavailable("no vectors to measure: supply vectors, or text for every document")
+        else:
+            metrics = cluster_metrics(X, labels, seed)
+    with timings.phase("label"):
+        cluster_labels, llm_errors = _label(data, labels, distances, names)
+    with timings.phase("project"):
+        if X is None or means is None:
+            projection = empty_projection(n)
+        else:
+            projection = project_2d(X, labels, means, data.document_ids, seed)
+
+    sizes = np.bincount(labels[labels >= 0], minlength=k)
+    centroids = [
+        CentroidResult(f"cl_{c}", int(sizes[c]), lab.label, lab.summary, lab.keywords)
+        for c, lab in enumerate(cluster_labels)
+    ]
+    effective = {
+        **_config_record(cfg, params, embedded),
+        "num_documents": n,
+        "dimensions": None if X is None else int(X.shape[1]),
+        "num_clusters": k,
+        **fit_record,
+    }
+    return EngineResult(
+        labels=labels.astype(np.int32, copy=False),
+        distances=distances,
+        centroids=centroids,
+        silhouette_score=metrics.silhouette_score,
+        davies_bouldin_index=metrics.davies_bouldin_index,
+        calinski_harabasz_score=metrics.calinski_harabasz_score,
+        metric_notes=metrics.notes,
+        noise_points=int((labels < 0).sum()),
+        projection=projection,
+        llm_labeling_errors=llm_errors,
+        effective_config=effective,
+        timings_ms=dict(timings),
+    )
+
+
+def _cluster(
+    data: EngineInput, X: np.ndarray | None, params: dict[str, Any]
+) -> tuple[np.ndarray, list[str] | None, dict[str, Any]]:
+    """Size-ordered labels, group names (attribute_based only) and what the fit adds to effective_config."""
+    cfg = data.config
+    if cfg.algorithm == "attribute_based":
+        grouper = AttributeGrouper(cfg.attributes).fit(data.metadata)
+        notes = {"fit_notes": ["sample_size is not used by attribute_based"]} if cfg.sample_size else {}
+        return grouper.labels_, grouper.names_, notes
+    assert X is not None  # _space embeds texts or _check_input refused, for every vector algorithm
+    clusterer = Clusterer(cfg.algorithm, params, cfg.random_state, cfg.sample_size).fit(X)
+    record: dict[str, Any] = {}
+    if clusterer.n_fit_ < len(X):
+        record["fit_rows"] = clusterer.n_fit_
+    if clusterer.chosen_n_clusters_ is not None:
+        record["chosen_n_clusters"] = clusterer.chosen_n_clusters_
+        record["auto_k_scores"] = {str(k): v for k, v in clusterer.auto_k_scores_.items()}
+    if clusterer.notes_:
+        record["fit_notes"] = clusterer.notes_
+    return clusterer.labels_, None, record
+
+
+def _label(
+    data: EngineInput, labels: np.ndarray, distances: np.ndarray, names: list[str] | None
+) -> tuple[list[ClusterLabel], list[str]]:
+    """Keyword labels, then the LLM's where configured; attribute groups keep their value names."""
+    texts = gather_cluster_texts(labels, distances, data.texts, data.config.random_state)
+    cluster_labels = KeywordLabeler().label(texts)
+    errors: list[str] = []
+    if data.config.llm is not None:
+        llm = LLMLabeler(data.config.llm)
+        cluster_labels = llm.label(texts, cluster_labels)
+        errors = llm.errors_
+    if names is not None:  # the LLM may still have written the summary and keywords
+        cluster_labels = [
+            ClusterLabel(name, lab.summary, lab.keywords) for name, lab in zip(names, cluster_labels, strict=True)
+        ]
+    return cluster_labels, errors
+
+
+def _check_input(data: EngineInput) -> int:
+    n = len(data.document_ids)
+    if len(data.texts) != n or len(data.metadata) != n:
+        raise ClusteringFailed(
+            f"Input lengths differ: {n} document ids, {len(data.texts)} texts, {len(data.metadata)} metadata"
+        )
+    if n < MIN_DOCUMENTS:
+        raise ClusteringFailed(
+            f"Insufficient documents for clustering: {n} document{'' if n == 1 else 's'}, need at least {MIN_DOCUMENTS}"
+        )
+    if data.vectors is not None:
+        shape = getattr(data.vectors, "shape", None)
+        if shape is None or len(shape) != 2 or shape[0] != n or shape[1] < 1:
+            raise ClusteringFailed(f"Vectors must be one row per document ({n} × d), got shape {shape}")
+        bad = np.flatnonzero(~np.isfinite(data.vectors).all(axis=1))
+        if len(bad):
+            raise ClusteringFailed(
+                f"Vectors of {len(bad)} document{'s' if len(bad) > 1 else ''} contain NaN or infinity "
+                f"({_examples(data, bad)}); fix or re-embed them, or leave them out of the run"
+            )
+    elif data.config.algorithm != "attribute_based":
+        missing = np.flatnonzero([not has_text(t) for t in data.texts])
+        if len(missing):
+            raise ClusteringFailed(
+                f"Documents have neither vectors nor text: {len(missing)} of {n} ({_examples(data, missing)}); "
+                "give them text, supply vectors for every document, or leave them out of the run"
+            )
+    return n
+
+
+def _check_config(cfg: RunConfig) -> dict[str, Any]:
+    try:
+        params = validate_algorithm_params(cfg.algorithm, cfg.params)
+    except ValidationFailed as exc:
+        raise ClusteringFailed(exc.message, errors=exc.errors) from exc
+    if cfg.sample_size is not None and cfg.sample_size < MIN_DOCUMENTS:
+        raise ClusteringFailed(f"sample_size must be at least {MIN_DOCUMENTS}, got {cfg.sample_size}")
+    if cfg.algorithm == "attribute_based" and not cfg.attributes:
+        raise ClusteringFailed(
+            "attribute_based groups documents by metadata attributes, but none were given; "
+            "set attributes, e.g. ['topic']"
+        )
+    return params
+
+
+def _space(data: EngineInput) -> tuple[np.ndarray | None, bool]:
+    """The vectors to cluster (normalised when asked) and whether they were embedded from texts.
+
+    ``attribute_based`` needs no vectors; it embeds texts for its metrics only when every document has text.
+    """
+    cfg = data.config
+    if data.vectors is not None:
+        X = np.ascontiguousarray(data.vectors, dtype=np.float32)
+        embedded = False
+    elif cfg.algorithm == "attribute_based" and not all(has_text(t) for t in data.texts):
+        return None, False
+    else:
+        X = make_embedder(cfg.embedder, cfg.random_state).embed([str(t) for t in data.texts])
+        embedded = True
+    return (normalize(X) if cfg.normalize_features else X), embedded
+
+
+def _config_record(cfg: RunConfig, params: dict[str, Any], embedded: bool) -> dict[str, Any]:
+    return {
+        "algorithm": cfg.algorithm,
+        "params": {**params, "random_state": cfg.random_state},  # RunConfig.random_state is the seed used
+        "random_state": cfg.random_state,
+        "embedder": cfg.embedder,
+        "embedded": embedded,
+        "sample_size": cfg.sample_size,
+        "normalize_features": cfg.normalize_features,
+        "attributes": list(cfg.attributes),
+        "versions": {
+            "numpy": np.__version__,
+            "scikit-learn": sklearn.__version__,
+            "scipy": scipy.__version__,
+            "clusterbook": __version__,
+        },
+    }
+
+
+def _examples(data: EngineInput, rows: np.ndarray) -> str:
+    shown = ", ".join(data.document_ids[r] for r in rows[:_EXAMPLES])
+    return f"e.g. {shown}" if len(rows) > _EXAMPLES else shown

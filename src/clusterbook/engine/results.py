@@ -1,0 +1,43 @@
+"""What the engine hands back: plain dataclasses of numpy arrays, numbers, strings and dicts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class CentroidResult:
+    """One cluster: ``cl_0`` is the largest, then by size descending (ties: first member first)."""
+
+    cluster_id: str
+    num_members: int
+    label: str
+    summary: str | None
+    keywords: list[str]
+
+
+@dataclass
+class EngineResult:
+    """A finished run.
+
+    ``labels`` index ``centroids`` (``labels == n`` ⇔ ``cl_n``; -1 is noise). ``distances`` are Euclidean
+    distances to the own cluster's mean in the clustered (normalised) space, NaN for noise and when a run
+    had no vector space at all (attribute grouping without vectors or texts). ``metric_notes`` says why a
+    metric is None or how it was sampled.
+    """
+
+    labels: np.ndarray
+    distances: np.ndarray
+    centroids: list[CentroidResult]
+    silhouette_score: float | None
+    davies_bouldin_index: float | None
+    calinski_harabasz_score: float | None
+    metric_notes: dict[str, str]
+    noise_points: int
+    projection: dict[str, Any]
+    llm_labeling_errors: list[str]
+    effective_config: dict[str, Any]
+    timings_ms: dict[str, float]
