@@ -10,7 +10,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# The tests exercise the optional sentence-embedding extra, which needs PyTorch: take the CPU build
+# first (a plain resolve would pick a multi-GB CUDA build), then everything else.
+TORCH ?= torch==2.13.0
+
 install: $(BIN)/python
+	$(BIN)/pip install --quiet '$(TORCH)'
 	$(BIN)/pip install --quiet -e '.[dev]'
 
 demo: $(BIN)/python

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
+import subprocess
+import sys
+from typing import Any
 
 import numpy as np
-import pytest
+from sklearn.metrics import adjusted_rand_score
 
-from clusterbook.engine import EMBEDDERS
+from clusterbook.engine import EMBEDDERS, run_pipeline
 from clusterbook.engine.embedders import MiniLMEmbedder, TfidfSvdEmbedder
-from clusterbook.errors import ClusteringFailed
+from tests.engine.conftest import demo_input
 
 TEXTS = [
     "The telescope tracked a comet across the night sky.",
@@ -38,9 +40,26 @@ def test_tfidf_svd_caps_components() -> None:
     assert TfidfSvdEmbedder(max_components=128).embed(texts).shape == (300, 128)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("sentence_transformers") is not None, reason="the extra is installed")
 def test_minilm_without_the_extra_names_it() -> None:
-    with pytest.raises(ClusteringFailed) as caught:
-        MiniLMEmbedder().embed(TEXTS)
-    assert "pip install 'clusterbook[embeddings]'" in caught.value.message
-    assert "use embedder 'tfidf-svd'" in caught.value.message
+    # a fresh interpreter in which sentence-transformers cannot be imported, as without the extra
+    code = (
+        "import sys; sys.modules['sentence_transformers'] = None\n"
+        "from clusterbook.engine.embedders import MiniLMEmbedder\n"
+        "from clusterbook.errors import ClusteringFailed\n"
+        "try:\n    MiniLMEmbedder().embed(['a comet'])\n"
+        "except ClusteringFailed as exc:\n    print(exc.message)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "pip install 'clusterbook[embeddings]'" in done.stdout
+    assert "use embedder 'tfidf-svd'" in done.stdout
+
+
+def test_minilm_embeds_offline_and_separates_the_demo_topics(demo_docs: list[dict[str, Any]]) -> None:
+    vectors = MiniLMEmbedder().embed([d["text"] for d in demo_docs])
+    assert vectors.dtype == np.float32 and vectors.shape == (len(demo_docs), 384)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-4)
+    result = run_pipeline(demo_input(demo_docs, params={"n_clusters": 6}, embedder="minilm"))
+    topics = [d["metadata"]["topic"] for d in demo_docs]
+    assert adjusted_rand_score(topics, result.labels) > 0.9
+    assert result.effective_config["embedder"] == "minilm"
