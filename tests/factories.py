@@ -1,4 +1,4 @@
-"""Small factories for tests: make_cluster / make_execution with overridable fields."""
+"""Small factories for tests: make_cluster / make_collection / make_execution with overridable fields."""
 
 from __future__ import annotations
 
@@ -10,8 +10,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from clusterbook.models.clusters import Cluster, ClusterCreate
+from clusterbook.models.collections import Collection, CollectionCreate, DocumentIn, DocumentsUpsertResult
 from clusterbook.models.executions import ClusterExecutionResult
 from clusterbook.store.clusters import create_cluster
+from clusterbook.store.collections import create_collection
+from clusterbook.store.documents import upsert_documents
 from clusterbook.store.executions import create_execution, execution_values, insert_executions
 from clusterbook.store.namespaces import ensure_namespace
 from clusterbook.store.tables import executions
@@ -19,8 +22,26 @@ from clusterbook.store.tables import executions
 BASE_TIME = datetime(2026, 1, 1, tzinfo=UTC)
 
 
+def make_collection(factory: sessionmaker[Session], namespace: str = "default", **overrides: Any) -> Collection:
+    data = {"collection_name": f"collection-{random.randrange(10**9)}", **overrides}
+    with factory() as session, session.begin():
+        ns = ensure_namespace(session, name=namespace)
+        return create_collection(session, namespace_id=ns.namespace_id, data=CollectionCreate(**data))
+
+
+def make_documents(
+    factory: sessionmaker[Session], collection: Collection, documents: list[dict[str, Any]]
+) -> DocumentsUpsertResult:
+    """Upsert documents given as wire dicts ({document_id, text, metadata, vector})."""
+    with factory() as session, session.begin():
+        return upsert_documents(session, collection=collection, docs=[DocumentIn(**doc) for doc in documents])
+
+
 def make_cluster(factory: sessionmaker[Session], namespace: str = "default", **overrides: Any) -> Cluster:
+    """A cluster over a fresh (empty) collection of its own, unless ``collection_ids`` is given."""
     data = {"cluster_name": f"cluster-{random.randrange(10**9)}", **overrides}
+    if "collection_ids" not in data:
+        data["collection_ids"] = [make_collection(factory, namespace).collection_id]
     with factory() as session, session.begin():
         ns = ensure_namespace(session, name=namespace)
         return create_cluster(session, namespace_id=ns.namespace_id, data=ClusterCreate(**data))

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=100, ge=1, le=10_000)
     default_page_size: int = Field(default=10, ge=1)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    max_upload_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=1024, description="Largest body of a document upload (POST …/documents)."
+    )
     secret_key: str | None = Field(
         default=None,
         description="Signs pagination cursors. When unset, a random key is generated once and kept in the database.",

@@ -18,6 +18,16 @@ from tests.factories import BASE_TIME, make_runs
 PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}
 
 
+def make_collections(http: httpx.Client, *names: str, headers: dict[str, str] | None = None) -> list[str]:
+    """Create (empty) collections over HTTP; returns their ids in order."""
+    found = []
+    for name in names:
+        response = http.post("/v1/collections", json={"collection_name": name}, headers=headers)
+        assert response.status_code == 201, response.text
+        found.append(response.json()["collection_id"])
+    return found
+
+
 def list_path(cluster_id: str) -> str:
     return f"/v1/clusters/{cluster_id}/executions/list"
 

@@ -1,5 +1,6 @@
 """Cluster configurations over HTTP: create (stored faithfully), read by id or name, update, delete
-(with the execution history), the cluster list with the listing's paging, and duplicate names."""
+(with the execution history), the cluster list with the listing's paging, duplicate names, and
+collection_ids that must name real collections of the namespace."""
 
 from __future__ import annotations
 
@@ -7,18 +8,19 @@ import re
 from datetime import datetime
 
 from clusterbook.store.clusters import read_cluster
-from tests.api.helpers import assert_invalid, assert_problem, list_path, ok_list, query_of
+from tests.api.helpers import assert_invalid, assert_problem, list_path, make_collections, ok_list, query_of
 from tests.factories import count_runs, make_cluster, make_history
 
 FULL_CONFIG = {
     "cluster_name": "support-tickets",
-    "collection_ids": ["col_support", "col_chat"],
+    "collection_ids": ["support", "chat"],  # by name; stored as the collections' ids
     "cluster_type": "vector",
     "vector_config": {
         "clustering_method": "hdbscan",
-        "algorithm_params": {"min_cluster_size": 25, "metric": "cosine", "nested": {"a": [1, 2.5, None]}},
+        "algorithm_params": {"min_cluster_size": 25, "metric": "manhattan", "cluster_selection_method": "leaf"},
         "sample_size": 5000,
         "normalize_features": False,
+        "embedder": "tfidf-svd",
     },
     "filters": {"operator": "AND", "conditions": [{"field": "metadata.lang", "operator": "eq", "value": "en"}]},
     "llm_labeling": {
@@ -33,12 +35,14 @@ FULL_CONFIG = {
 
 
 def test_create_stores_the_configuration_faithfully(http):
+    collection_ids = make_collections(http, "support", "chat")
     response = http.post("/v1/clusters", json=FULL_CONFIG)
     assert response.status_code == 201, response.text
     body = response.json()
     assert re.match(r"^clust_[A-Za-z0-9]+$", body["cluster_id"])
+    assert body["collection_ids"] == collection_ids
     for key, value in FULL_CONFIG.items():
-        assert body[key] == value, key
+        assert body[key] == (collection_ids if key == "collection_ids" else value), key
     created = datetime.fromisoformat(body["created_at"])
     assert created.tzinfo is not None
     assert body["updated_at"] == body["created_at"]
@@ -58,10 +62,12 @@ def test_create_fills_defaults(http):
     assert attribute.status_code == 201, attribute.text
     assert attribute.json()["attribute_config"] == {"attributes": ["metadata.category"], "hierarchical_grouping": False}
     hierarchical = {"attributes": ["metadata.category", "metadata.region"], "hierarchical_grouping": True}
+    (collection_id,) = make_collections(http, "a")
     stored = http.post("/v1/clusters", json={"cluster_name": "by-attrs", "cluster_type": "attribute",
-                                             "attribute_config": hierarchical, "collection_ids": ["col_a"]})  # fmt: skip
+                                             "attribute_config": hierarchical, "collection_ids": [collection_id]})  # fmt: skip
     assert stored.status_code == 201, stored.text
     assert http.get("/v1/clusters/by-attrs").json()["attribute_config"] == hierarchical
+    assert stored.json()["collection_ids"] == [collection_id]
 
 
 def test_duplicate_name_is_409(http):
@@ -93,13 +99,15 @@ def test_create_validation(http):
 
 
 def test_patch_changes_only_what_is_sent(http):
+    make_collections(http, "support", "chat")
+    (new_id,) = make_collections(http, "new")
     cluster = http.post("/v1/clusters", json=FULL_CONFIG).json()
     path = f"/v1/clusters/{cluster['cluster_id']}"
-    response = http.patch(path, json={"cluster_name": "renamed", "collection_ids": ["col_new"]})
+    response = http.patch(path, json={"cluster_name": "renamed", "collection_ids": ["new"]})
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["cluster_name"] == "renamed"
-    assert body["collection_ids"] == ["col_new"]
+    assert body["collection_ids"] == [new_id]
     assert body["vector_config"] == FULL_CONFIG["vector_config"]
     assert body["description"] == "Tickets by topic"
     assert datetime.fromisoformat(body["updated_at"]) >= datetime.fromisoformat(cluster["updated_at"])
@@ -229,3 +237,39 @@ def test_cluster_name_shaped_like_an_id_is_refused(http):
     assert response.status_code == 422
     assert "clust_" in response.json()["errors"][0]["message"]
     assert http.post("/v1/clusters/list", json={}).json()["total_count"] == 0
+
+
+def test_collection_ids_must_name_collections_of_the_namespace(http):
+    """Each entry is a collection id or name of the request's namespace; ids are what gets stored."""
+    news_id, blogs_id = make_collections(http, "news", "blogs")
+    http.post("/v1/namespaces", json={"namespace_name": "other"})
+    (foreign_id,) = make_collections(http, "foreign", headers={"X-Namespace": "other"})
+
+    created = http.post("/v1/clusters", json={"cluster_name": "mixed", "collection_ids": ["news", blogs_id, "news"]})
+    assert created.status_code == 201, created.text
+    assert created.json()["collection_ids"] == [news_id, blogs_id]  # resolved, repeats dropped
+
+    missing = http.post("/v1/clusters", json={"cluster_name": "bad", "collection_ids": ["news", "ghost", foreign_id]})
+    body = assert_invalid(missing, "collection_ids[1]", "ghost", code="validation_error")
+    assert [e["loc"] for e in body["errors"]] == ["collection_ids[1]", "collection_ids[2]"]
+    assert "'ghost'" in body["detail"] and foreign_id in body["detail"]
+    assert "POST /v1/collections" in body["detail"] and "clusterbook import" in body["detail"]
+    assert_problem(http.get("/v1/clusters/bad"), 404)
+
+    path = f"/v1/clusters/{created.json()['cluster_id']}"
+    assert_invalid(http.patch(path, json={"collection_ids": ["gone"]}), "collection_ids[0]", "gone")
+    assert http.get(path).json()["collection_ids"] == [news_id, blogs_id]
+    assert http.patch(path, json={"collection_ids": []}).json()["collection_ids"] == []
+
+
+def test_cluster_filters_must_be_a_valid_document_filter(http):
+    """The pre-filter speaks the document filter language; a mistake is refused when saved, not when run."""
+    ok = {"cluster_name": "ok", "filters": {"metadata.lang": "en", "metadata.year": {"gte": 2020}}}
+    assert http.post("/v1/clusters", json=ok).status_code == 201
+    bad_field = {"cluster_name": "x", "filters": {"lang": "en"}}
+    assert_invalid(http.post("/v1/clusters", json=bad_field), "filters.lang", "metadata.<key>", code="invalid_filter")
+    bad_value = {"cluster_name": "x", "filters": {"created_at": {"gt": "yesterday"}}}
+    assert_invalid(http.post("/v1/clusters", json=bad_value), "filters.created_at.gt", "ISO 8601")
+    patched = http.patch("/v1/clusters/ok", json={"filters": {"metadata.tags": {"contains": 3}}})
+    assert_invalid(patched, "filters.metadata.tags.contains", "takes text")
+    assert http.get("/v1/clusters/ok").json()["filters"] == ok["filters"]

@@ -52,7 +52,14 @@ def test_one_execution_in_the_contract_shape(http, session_factory):
     assert body["status"] == "completed"
     assert body["num_clusters"] == 2 + 3 % 5
     assert body["num_points"] == 130
-    assert body["metrics"] == {"silhouette_score": 0.4, "davies_bouldin_index": 1.0, "calinski_harabasz_score": 103.0}
+    assert body["metrics"] == {
+        "silhouette_score": 0.4,
+        "davies_bouldin_index": 1.0,
+        "calinski_harabasz_score": 103.0,
+        # clusterbook additions, null for a run recorded without them
+        "noise_points": None,
+        "notes": None,
+    }
     assert [c["cluster_id"] for c in body["centroids"]] == ["cl_0", "cl_1"]
     assert body["centroids"][0] == {
         "cluster_id": "cl_0",

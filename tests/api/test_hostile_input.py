@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.helpers import assert_problem, ids, list_path, ok_list, post_list
+from tests.api.helpers import assert_problem, ids, list_path, make_collections, ok_list, post_list
 from tests.factories import completed_fields, make_cluster, make_execution, make_history
 
 
@@ -115,7 +115,8 @@ def test_bodies_the_json_parser_rejects_say_why(http, cluster):
 
 
 def test_patch_cannot_null_required_fields_or_break_the_type_config_rule(http, session_factory):
-    created = http.post("/v1/clusters", json={"cluster_name": "keep", "collection_ids": ["col_a"]}).json()
+    make_collections(http, "a")
+    created = http.post("/v1/clusters", json={"cluster_name": "keep", "collection_ids": ["a"]}).json()
     path = f"/v1/clusters/{created['cluster_id']}"
     for body in ({"collection_ids": None}, {"cluster_name": None}, {"attribute_config": {"attributes": ["lang"]}}):
         response = http.patch(path, json=body)

@@ -81,23 +81,46 @@ def _wait_healthy(base: str, proc: subprocess.Popen[str]) -> None:
     pytest.fail("server did not become healthy")
 
 
-def test_serve_demo_starts_with_demo_data_once(tmp_path: Path):
+def test_serve_demo_builds_its_history_from_real_runs_once(tmp_path: Path):
+    from clusterbook.demo.corpus import DEMO_TOPICS
+    from clusterbook.runner.demo import DEMO_CLUSTERS
+
     url = f"sqlite:///{tmp_path / 'demo.db'}"
-    for _ in range(2):  # the second start must not seed again
+    queued = sum(len(c.runs) for c in DEMO_CLUSTERS)
+    for start in range(2):  # the second start must not add demo data again
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        proc = _serve(url, port, "--demo")
+        proc = _serve(url, port, "--demo", "--workers", "2")
         try:
             _wait_healthy(base, proc)
-            clusters = httpx.post(f"{base}/v1/clusters/list", json={}).json()
-            assert clusters["total_count"] == 3
-            first = clusters["results"][0]["cluster_id"]
-            history = httpx.post(f"{base}/v1/clusters/{first}/executions/list", json={}).json()
-            assert history["total_count"] > 50
-            assert len(history["results"]) == 10
+            clusters = {
+                c["cluster_name"]: c["cluster_id"]
+                for c in httpx.post(f"{base}/v1/clusters/list", json={}, params={"page_size": 50}).json()["results"]
+            }
+            assert len(clusters) == len(DEMO_CLUSTERS)
+            if start == 0:
+                scratch = _wait_history(base, clusters["Scratch notes"], lambda s: s.get("failed") == 2)
+                assert all("Insufficient documents" in r["error_message"] for r in scratch["results"])
+                topics = _wait_history(base, clusters["Article topics - k-means"], lambda s: s.get("completed", 0) >= 1)
+                run = next(r for r in topics["results"] if r["status"] == "completed")
+                keywords = {k for c in run["centroids"] for k in c["keywords"]}
+                topic_words = {w for words in DEMO_TOPICS.values() for w in words}
+                assert len(keywords & topic_words) >= 10, keywords
         finally:
             _stop(proc)
-        assert _count(url) == 300
+        assert _count(url) == queued
+
+
+def _wait_history(base: str, cluster_id: str, done, timeout: float = 240):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while True:
+        history = httpx.post(
+            f"{base}/v1/clusters/{cluster_id}/executions/list", json={"stats_scope": "all"}, params={"page_size": 50}
+        ).json()
+        if done(history["stats"]["executions_by_status"]):
+            return history
+        assert time.monotonic() < deadline, history["stats"]
+        time.sleep(0.5)
 
 
 def test_serve_creates_the_schema_on_a_fresh_database(tmp_path: Path):

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from clusterbook import __version__
 from clusterbook.api.limits import BodySizeLimit, BodyTooLarge
 from clusterbook.api.problems import install_problem_handlers, payload_too_large
-from clusterbook.api.routes import clusters, executions, namespaces
+from clusterbook.api.routes import clusters, collections, executions, namespaces
 from clusterbook.settings import Settings
 from clusterbook.store.cursors import load_signing_key
 from clusterbook.store.db import make_engine, make_sessionmaker, migrate, refresh_statistics, transaction
@@ -42,10 +42,11 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
 
     @app.exception_handler(BodyTooLarge)
     async def _too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
-        return payload_too_large(request.url.path, settings.max_body_bytes)
+        return payload_too_large(request.url.path, exc.max_bytes, hint=exc.hint)
 
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
     app.include_router(namespaces.router)
     app.include_router(clusters.router)
+    app.include_router(collections.router)
     app.include_router(executions.router)
     return app

@@ -11,8 +11,10 @@ from sqlalchemy.orm import Session
 
 from clusterbook.errors import InvalidRequest, NotFound
 from clusterbook.models.clusters import Cluster, Namespace
+from clusterbook.models.collections import Collection
 from clusterbook.settings import Settings
 from clusterbook.store.clusters import read_cluster
+from clusterbook.store.collections import read_collection
 from clusterbook.store.namespaces import DEFAULT_NAMESPACE, read_namespace
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
@@ -82,3 +84,21 @@ def get_cluster(cluster_id: str, session: SessionDep, namespace: NamespaceDep) -
 
 
 ClusterDep = Annotated[Cluster, Depends(get_cluster)]
+
+
+def collection_not_found(ref: str) -> NotFound:
+    return NotFound(
+        f"collection {ref!r} not found in this namespace; create it with POST /v1/collections "
+        "(list the namespace's collections with POST /v1/collections/list)"
+    )
+
+
+def get_collection(collection_id: str, session: SessionDep, namespace: NamespaceDep) -> Collection:
+    """The path's collection (by id or name) in the request's namespace; 404 as if absent otherwise."""
+    collection = read_collection(session, namespace_id=namespace.namespace_id, collection_ref=collection_id)
+    if collection is None:
+        raise collection_not_found(collection_id)
+    return collection
+
+
+CollectionDep = Annotated[Collection, Depends(get_collection)]

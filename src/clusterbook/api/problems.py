@@ -22,7 +22,8 @@ logger = logging.getLogger(__name__)
 
 PROBLEM_TYPE = "application/problem+json"
 RAW_BODY_KEY = "clusterbook.raw_body"
-"""Where the body-size middleware leaves the raw body, so an error handler can say why it did not parse."""
+"""Where the body-size middleware leaves the raw body (as its list of chunks), so an error handler can say
+why it did not parse."""
 FASTAPI_BODY_PARSE_FAILURE = "There was an error parsing the body"
 HTTP_TITLES = {400: "Bad request", 404: "Not found", 405: "Method not allowed", 413: "Payload too large"}
 
@@ -57,12 +58,12 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_TYPE, headers=headers)
 
 
-def payload_too_large(instance: str, max_bytes: int) -> JSONResponse:
+def payload_too_large(instance: str, max_bytes: int, *, hint: str = "") -> JSONResponse:
     body = problem_body(
         status=413,
         code="payload_too_large",
         title="Payload too large",
-        detail=f"request bodies may be at most {max_bytes} bytes",
+        detail=f"request bodies may be at most {max_bytes} bytes{hint}",
         instance=instance,
     )
     return JSONResponse(body, status_code=413, media_type=PROBLEM_TYPE)
@@ -100,7 +101,7 @@ def too_deep_response(request: Request) -> JSONResponse:
 
 def _unparsable_body(request: Request) -> JSONResponse:
     """Say why the JSON parser gave up on a body FastAPI could not read (it only says that it did)."""
-    raw = request.scope.get(RAW_BODY_KEY, b"")
+    raw = b"".join(request.scope.get(RAW_BODY_KEY, ()))
     try:
         json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:

@@ -6,10 +6,12 @@ Server-side commands import the API and store lazily, so the CLI starts fast.
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+
+from clusterbook.cli.importing import import_command
 
 app = typer.Typer(
     help="clusterbook: self-hostable clustering with a fast execution history.",
@@ -17,6 +19,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console(stderr=True)
+app.command("import")(import_command)
 
 DatabaseOption = Annotated[
     str | None,
@@ -26,8 +29,6 @@ WorkersOption = Annotated[
     int | None,
     typer.Option("--workers", min=0, envvar="CLUSTERBOOK_WORKERS", help="Runs computed at once (0: none)."),
 ]
-DEMO_CLUSTERS = 3
-DEMO_EXECUTIONS = 300
 
 
 def _settings(database_url: str | None, **overrides: object):  # type: ignore[no-untyped-def]
@@ -52,24 +53,13 @@ def serve(
 
     from clusterbook.api.app import create_app
     from clusterbook.runner.worker import WorkerPool
-    from clusterbook.store.db import make_sessionmaker
-    from clusterbook.store.seed import count_executions, seed
 
     settings = _settings(database_url, host=host, port=port, workers=workers)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     api = create_app(settings)
     if demo:
-        factory = make_sessionmaker(api.state.engine)
-        with factory() as session:
-            existing = count_executions(session)
-        if existing == 0:
-            report = seed(api.state.engine, executions_count=DEMO_EXECUTIONS, clusters_count=DEMO_CLUSTERS, days=60)
-            console.print(
-                f"[green]demo data:[/] {report.executions} executions over {len(report.cluster_ids)} clusters"
-            )
-        else:
-            console.print(f"database already holds {existing} executions; not seeding demo data")
+        _build_demo(api.state.engine, settings.workers)
     pool = WorkerPool(api.state.engine, settings)
     api.state.runner = pool
     console.print(
@@ -78,6 +68,24 @@ def serve(
     )
     with pool:
         uvicorn.run(api, host=settings.host, port=settings.port, log_level=settings.log_level)
+
+
+def _build_demo(engine: Any, workers: int) -> None:
+    """Queue the demo's real runs, once: on a database that already has a history, do nothing."""
+    from clusterbook.runner.demo import build_demo
+    from clusterbook.store.db import make_sessionmaker, transaction
+    from clusterbook.store.seed import count_executions
+
+    with transaction(make_sessionmaker(engine, writes=True)) as session:
+        existing = count_executions(session)
+        if existing:
+            console.print(f"database already holds {existing} executions; not adding demo data")
+            return
+        report = build_demo(session)
+    console.print(
+        f"[green]demo:[/] {report.documents} documents, {report.clusters} clusters, {report.runs} runs queued"
+        + ("; the workers compute them now" if workers else "; start workers (--workers N) to compute them")
+    )
 
 
 @app.command()

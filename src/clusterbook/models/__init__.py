@@ -12,6 +12,20 @@ from clusterbook.models.clusters import (
     NamespaceCreate,
     VectorConfig,
 )
+from clusterbook.models.collections import (
+    Collection,
+    CollectionCreate,
+    Document,
+    DocumentIn,
+    DocumentsDelete,
+    DocumentsDeleteResult,
+    DocumentsUpsert,
+    DocumentsUpsertResult,
+    ListCollectionsRequest,
+    ListCollectionsResponse,
+    ListDocumentsRequest,
+    ListDocumentsResponse,
+)
 from clusterbook.models.executions import (
     ClusterExecutionCentroid,
     ClusterExecutionMetrics,
@@ -52,4 +66,16 @@ __all__ = [
     "SortSpec",
     "VectorConfig",
     "WireModel",
+    "Collection",
+    "CollectionCreate",
+    "Document",
+    "DocumentIn",
+    "DocumentsDelete",
+    "DocumentsDeleteResult",
+    "DocumentsUpsert",
+    "DocumentsUpsertResult",
+    "ListCollectionsRequest",
+    "ListCollectionsResponse",
+    "ListDocumentsRequest",
+    "ListDocumentsResponse",
 ]

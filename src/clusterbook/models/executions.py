@@ -37,9 +37,7 @@ class ClusterExecutionMetrics(WireModel):
     calinski_harabasz_score: float | None = Field(default=None, description="0..∞, higher is better.")
     # clusterbook additions
     noise_points: int | None = Field(default=None, description="Points a density algorithm left unclustered.")
-    notes: dict[str, str] | None = Field(
-        default=None, description="Per metric: why it is null, or how it was sampled."
-    )
+    notes: dict[str, str] | None = Field(default=None, description="Per metric: why it is null, or how it was sampled.")
 
 
 class ClusterExecutionCentroid(WireModel):

@@ -1,4 +1,9 @@
-"""Clusters (saved configurations): CRUD and the cluster list, always scoped to a namespace."""
+"""Clusters (saved configurations): CRUD and the cluster list, always scoped to a namespace.
+
+A cluster's ``collection_ids`` must name collections of its namespace (by id or name; the ids are
+stored) and its ``filters`` must be a valid document pre-filter, so a bad configuration is refused
+when it is saved rather than when it runs.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +16,11 @@ from sqlalchemy.orm import Session
 
 from clusterbook.errors import Conflict, ErrorLocation, ValidationFailed
 from clusterbook.models.clusters import Cluster, ClusterCreate, ClusterUpdate, check_type_config
+from clusterbook.models.filters import parse_filter_tree
 from clusterbook.models.storable import is_storable_ref
-from clusterbook.store.fields import CLUSTER_FIELDS
+from clusterbook.store.collections import resolve_collection_ids
+from clusterbook.store.compiler import compile_filter
+from clusterbook.store.fields import CLUSTER_FIELDS, DOCUMENT_FIELDS
 from clusterbook.store.ids import new_id
 from clusterbook.store.listing import ListQuery, PageRequest, PageRows, compile_query, fetch_page
 from clusterbook.store.tables import clusters, executions
@@ -28,10 +36,17 @@ def _name_taken(name: str) -> Conflict:
     return Conflict(f"a cluster named {name!r} already exists in this namespace; choose another cluster_name")
 
 
+def _check_filters(session: Session, filters: dict[str, Any] | None) -> None:
+    """The pre-filter must compile against the document fields (raises InvalidFilter naming the node)."""
+    compile_filter(parse_filter_tree(filters), DOCUMENT_FIELDS, session.get_bind().dialect.name)
+
+
 def create_cluster(session: Session, *, namespace_id: str, data: ClusterCreate) -> Cluster:
     now = datetime.now(UTC)
+    _check_filters(session, data.filters)
     values = {
         **data.model_dump(mode="json"),
+        "collection_ids": resolve_collection_ids(session, namespace_id=namespace_id, refs=data.collection_ids),
         "cluster_id": new_id("clust"),
         "namespace_id": namespace_id,
         "created_at": now,
@@ -60,6 +75,12 @@ def read_cluster(session: Session, *, namespace_id: str, cluster_ref: str) -> Cl
 def update_cluster(session: Session, *, namespace_id: str, cluster_id: str, data: ClusterUpdate) -> Cluster:
     """Apply the fields present in ``data``; the result must still be a consistent cluster."""
     changes = {name: getattr(data, name) for name in data.model_fields_set}
+    if changes.get("filters") is not None:
+        _check_filters(session, changes["filters"])
+    if changes.get("collection_ids") is not None:
+        changes["collection_ids"] = resolve_collection_ids(
+            session, namespace_id=namespace_id, refs=changes["collection_ids"]
+        )
     current = read_cluster(session, namespace_id=namespace_id, cluster_ref=cluster_id)
     if current is not None:
         merged = current.model_copy(update=changes)

@@ -8,17 +8,41 @@ Semantics worth knowing: ``ne`` and ``nin`` are null-safe (a missing value is "n
 ordering operators never match nulls; string comparisons ignore case unless ``case_sensitive``.
 Every condition is plainly true or false, never SQL's unknown, so ``NOT`` around a condition that
 does not match a null value matches that row.
+
+Keys inside a JSON column (``metadata.year``) are typed by the operand: a number compares with
+numbers, a string with strings (bytewise order for ``gt``/``lt``), true/false with booleans. A
+value of another type, a JSON ``null`` or a missing key never matches an ordering or equality
+test (and so counts as "not equal" for ``ne``/``nin``), and never raises.
 """
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Float, and_, func, literal, not_, or_, select, true, tuple_
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Float,
+    Numeric,
+    Text,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+    tuple_,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.sql.elements import UnaryExpression
 
 from clusterbook.errors import ErrorLocation, InvalidFilter, InvalidSort
@@ -36,7 +60,9 @@ OPERATORS_BY_KIND = {
     "datetime": ("eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "exists", "is_null"),
     "number": ("eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "exists", "is_null"),
     "integer": ("eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "exists", "is_null"),
-}
+    "json": ("eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "contains", "starts_with", "ends_with", "exists",
+             "is_null"),
+}  # fmt: skip
 MAX_IN_VALUES = 1000
 COMPARISONS: dict[str, Callable[[Any, Any], ColumnElement[bool]]] = {
     "eq": operator.eq,
@@ -138,7 +164,8 @@ def _compile_condition(cond: Condition, registry: FieldRegistry, dialect: str) -
     if spec is None:
         raise _bad(
             cond.at("field"),
-            f"unknown field {cond.field!r}; accepted: {', '.join(registry.filterable_names())}",
+            f"unknown field {cond.field!r}{registry.unknown_field_hint(cond.field)}; "
+            f"accepted: {', '.join(registry.filterable_names())}",
         )
     op = cond.operator
     if op not in OPERATORS_BY_KIND[spec.kind]:
@@ -147,6 +174,8 @@ def _compile_condition(cond: Condition, registry: FieldRegistry, dialect: str) -
             f"operator {op!r} does not apply to {spec.kind} field {spec.name!r}; "
             f"accepted: {', '.join(OPERATORS_BY_KIND[spec.kind])}",
         )
+    if spec.kind == "json":
+        return _compile_json_condition(cond, spec, dialect)
     value_path = cond.at("value")
     column = spec.column
     if op in ("exists", "is_null"):
@@ -212,6 +241,131 @@ def _text_match(target: Any, value: str, op: str, case_sensitive: bool, dialect:
     pattern = {"contains": f"%{body}%", "starts_with": f"{body}%", "ends_with": f"%{body}"}[op]
     like: ColumnElement[bool] = target.like(pattern, escape="\\")
     return like
+
+
+# ---------------------------------------------------------------- keys inside JSON
+
+JSON_TYPES = {
+    # our type name → (SQLite json_type() names, PostgreSQL jsonb_typeof() names)
+    "string": (("text",), ("string",)),
+    "number": (("integer", "real"), ("number",)),
+    "boolean": (("true", "false"), ("boolean",)),
+}
+
+
+@dataclass(frozen=True)
+class _JsonKey:
+    """SQL for one key path inside a JSON column, on one dialect."""
+
+    spec: FieldSpec
+    dialect: str
+
+    @property
+    def _path(self) -> Any:
+        if self.dialect == "sqlite":
+            # keys are letters, digits, '_' and '-' only (fields.JSON_KEY_PATTERN), so quoting is safe
+            return literal("$" + "".join(f'."{key}"' for key in self.spec.json_path))
+        return literal(list(self.spec.json_path), ARRAY(Text()))
+
+    def type_name(self) -> ColumnElement[Any]:
+        """The JSON type of the value (dialect's spelling); NULL when the key is missing."""
+        if self.dialect == "sqlite":
+            return func.json_type(self.spec.column, self._path)
+        return func.jsonb_typeof(self.spec.column.op("#>", return_type=JSONB())(self._path))
+
+    def present(self) -> ColumnElement[bool]:
+        """The key exists and holds something other than JSON null."""
+        return func.coalesce(self.type_name(), "null") != "null"
+
+    def typed(self, kind: str) -> ColumnElement[Any]:
+        """The value when it has JSON type ``kind``, else NULL. The CASE guards PostgreSQL's cast, so
+        a value of another type yields NULL instead of an error."""
+        sqlite_names, postgres_names = JSON_TYPES[kind]
+        kind_type = self.type_name()
+        if self.dialect == "sqlite":
+            if kind == "boolean":  # json_extract gives 1/0 for booleans; compare their JSON names instead
+                return case((kind_type.in_(sqlite_names), kind_type))
+            return case((kind_type.in_(sqlite_names), func.json_extract(self.spec.column, self._path)))
+        text = self.spec.column.op("#>>", return_type=Text())(self._path)
+        return case((kind_type.in_(postgres_names), cast(text, Numeric()) if kind == "number" else text))
+
+
+def _json_kind(value: Any, path: str) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    raise _bad(path, f"metadata filters compare text, numbers or true/false, not {type(value).__name__}")
+
+
+def _json_operand(kind: str, value: Any, path: str, case_sensitive: bool, dialect: str) -> Any:
+    """The operand bound in the form the typed value compares with."""
+    if kind == "boolean":
+        return literal("true" if value else "false")
+    if kind == "number":
+        if isinstance(value, float) and not math.isfinite(value):
+            raise _bad(path, "must be a finite number")
+        if dialect != "sqlite":
+            return literal(value, Numeric())
+        if isinstance(value, int) and not -(2**63) <= value < 2**63:
+            try:
+                value = float(value)  # beyond 64 bits SQLite binds no integer; a float compares the same
+            except OverflowError:
+                raise _bad(path, "must be a finite number") from None
+        return literal(value, BigInteger() if isinstance(value, int) else Float())
+    if "\x00" in value:
+        raise _bad(path, "strings may not contain NUL characters")
+    return literal(value if case_sensitive else value.lower())
+
+
+def _never_null(expr: ColumnElement[bool]) -> ColumnElement[bool]:
+    return func.coalesce(expr, false())
+
+
+def _compile_json_condition(cond: Condition, spec: FieldSpec, dialect: str) -> ColumnElement[bool]:
+    key = _JsonKey(spec, dialect)
+    op, value, value_path = cond.operator, cond.value, cond.at("value")
+    if op in ("exists", "is_null"):
+        if not isinstance(value, bool):
+            raise _bad(value_path, f"operator {op!r} takes true or false")
+        return key.present() if value == (op == "exists") else not_(key.present())
+    if value is None and op in ("eq", "ne"):
+        return not_(key.present()) if op == "eq" else key.present()
+
+    def target(kind: str) -> Any:
+        typed = key.typed(kind)
+        return func.lower(typed) if kind == "string" and not cond.case_sensitive else typed
+
+    if op in ("in", "nin"):
+        if not isinstance(value, list) or not value:
+            raise _bad(value_path, f"operator {op!r} takes a non-empty list of values")
+        if len(value) > MAX_IN_VALUES:
+            raise _bad(value_path, f"at most {MAX_IN_VALUES} values in a list")
+        by_kind: dict[str, list[Any]] = {}
+        for i, item in enumerate(value):
+            kind = _json_kind(item, f"{value_path}[{i}]")
+            by_kind.setdefault(kind, []).append(
+                _json_operand(kind, item, f"{value_path}[{i}]", cond.case_sensitive, dialect)
+            )
+        matched = or_(*(_never_null(target(kind).in_(operands)) for kind, operands in by_kind.items()))
+        return matched if op == "in" else not_(matched)
+    kind = _json_kind(value, value_path)
+    operand = _json_operand(kind, value, value_path, cond.case_sensitive, dialect)
+    if op in ("contains", "starts_with", "ends_with"):
+        if kind != "string":
+            raise _bad(value_path, f"operator {op!r} takes text")
+        return _never_null(_text_match(target(kind), value if cond.case_sensitive else value.lower(), op,
+                                       cond.case_sensitive, dialect))  # fmt: skip
+    if kind == "boolean" and op not in ("eq", "ne"):
+        raise _bad(cond.at("operator"), f"true/false compare only with eq or ne, not {op!r}")
+    column = target(kind)
+    if kind == "string" and op != "eq" and op != "ne" and dialect != "sqlite":
+        column = column.collate("C")  # bytewise order, as SQLite compares text
+    if op == "ne":
+        return not_(_never_null(column == operand))
+    return _never_null(COMPARISONS[op](column, operand))
 
 
 # ---------------------------------------------------------------- search

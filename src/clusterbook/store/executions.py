@@ -192,6 +192,14 @@ def read_execution(session: Session, *, cluster_id: str, run_id: str) -> Cluster
     return row_to_result(row) if row else None
 
 
+def read_execution_by_id(session: Session, *, namespace_id: str, run_id: str) -> ClusterExecutionResult | None:
+    """A run found by its id alone within a namespace (for clients that know only the run id)."""
+    if not is_storable_ref(run_id):
+        return None
+    row = session.execute(select(executions).where(_c.namespace_id == namespace_id, _c.run_id == run_id)).first()
+    return row_to_result(row) if row else None
+
+
 def read_latest_execution(session: Session, *, cluster_id: str) -> ClusterExecutionResult | None:
     row = session.execute(
         select(executions).where(_c.cluster_id == cluster_id).order_by(_c.created_at.desc(), _c.run_id.desc()).limit(1)

@@ -1,20 +1,27 @@
 """The field allow-list: which request fields exist, their columns, types and abilities.
 
 Filters and sorts may only name fields registered here; everything else is rejected with the
-accepted set. One registry per listable resource.
+accepted set. One registry per listable resource. A registry may also open a JSON column under a
+prefix (``metadata.<key>``): any key of the allowed shape is a field there, typed by the value
+compared with (see ``compiler.py``).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sqlalchemy import Column, Table
 
 from clusterbook.models.executions import ExecutionStatus
-from clusterbook.store.tables import clusters, executions
+from clusterbook.store.tables import clusters, collections, documents, executions
 
-FieldKind = Literal["string", "enum", "datetime", "number", "integer"]
+FieldKind = Literal["string", "enum", "datetime", "number", "integer", "json"]
+JSON_KEY_PATTERN = re.compile(r"[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*")
+"""A key inside a JSON column: letters, digits, ``_`` and ``-``; dots step into nested objects."""
+MAX_JSON_KEY_LENGTH = 256
+JSON_KEY_RULE = "letters, digits, '_' and '-', with '.' between nested keys"
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,8 @@ class FieldSpec:
     nullable: bool
     sortable: bool = True
     enum_values: tuple[str, ...] = ()
+    json_path: tuple[str, ...] = ()
+    """For a ``json`` field: the keys leading to the value inside ``column``."""
 
 
 @dataclass(frozen=True)
@@ -41,12 +50,28 @@ class FieldRegistry:
     search_columns: tuple[Column[Any], ...] = ()
     full_text: bool = False
     """True when the table has a dedicated substring index over ``search_text``."""
+    json_prefixes: dict[str, Column[Any]] = field(default_factory=dict)
+    """Dynamic fields: ``<prefix>.<key>`` names a (nested) key of a JSON column; filterable, not sortable."""
 
     def resolve(self, name: str) -> FieldSpec | None:
-        return self.fields.get(self.aliases.get(name, name))
+        found = self.fields.get(self.aliases.get(name, name))
+        if found is not None:
+            return found
+        prefix, dot, key = name.partition(".")
+        column = self.json_prefixes.get(prefix)
+        if column is None or not dot or len(key) > MAX_JSON_KEY_LENGTH or not JSON_KEY_PATTERN.fullmatch(key):
+            return None
+        return FieldSpec(name, column, "json", nullable=True, sortable=False, json_path=tuple(key.split(".")))
 
     def filterable_names(self) -> list[str]:
-        return list(self.fields)
+        return [*self.fields, *(f"{prefix}.<key>" for prefix in self.json_prefixes)]
+
+    def unknown_field_hint(self, name: str) -> str:
+        """Why ``name`` is not a field, when it looks like a malformed dynamic one ('' otherwise)."""
+        prefix, dot, _ = name.partition(".")
+        if dot and prefix in self.json_prefixes:
+            return f" ({prefix} keys use {JSON_KEY_RULE}, at most {MAX_JSON_KEY_LENGTH} characters)"
+        return ""
 
     def sortable_names(self) -> list[str]:
         return [name for name, spec in self.fields.items() if spec.sortable]
@@ -107,3 +132,40 @@ CLUSTER_FIELDS = FieldRegistry(
     },
     search_columns=(_c.cluster_id, _c.cluster_name, _c.description),
 )
+
+_col = collections.c
+COLLECTION_FIELDS = FieldRegistry(
+    table=collections,
+    tiebreaker=_col.collection_id,
+    default_sort="created_at",
+    fields={
+        spec.name: spec
+        for spec in (
+            _spec("created_at", _col.created_at, "datetime"),
+            _spec("updated_at", _col.updated_at, "datetime"),
+            _spec("collection_id", _col.collection_id, "string"),
+            _spec("collection_name", _col.collection_name, "string"),
+            _spec("description", _col.description, "string"),
+            _spec("vector_dimension", _col.vector_dimension, "integer"),
+        )
+    },
+    search_columns=(_col.collection_id, _col.collection_name, _col.description),
+)
+
+_d = documents.c
+DOCUMENT_FIELDS = FieldRegistry(
+    table=documents,
+    tiebreaker=_d.document_id,
+    default_sort="created_at",
+    fields={
+        spec.name: spec
+        for spec in (
+            _spec("created_at", _d.created_at, "datetime"),
+            _spec("updated_at", _d.updated_at, "datetime"),
+            _spec("document_id", _d.document_id, "string"),
+        )
+    },
+    search_columns=(_d.text,),
+    json_prefixes={"metadata": _d.metadata},
+)
+"""Documents of one collection; also the language of a cluster's document pre-filter."""

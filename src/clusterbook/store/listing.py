@@ -1,8 +1,10 @@
 """Generic paged listing over a field registry: one SELECT for the page (offset or keyset) and one
-COUNT, both compiled by ``compiler.py``. Used by the execution history and the cluster list."""
+COUNT, both compiled by ``compiler.py``. Used by the execution history and the lists of clusters,
+collections and documents."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -97,9 +99,13 @@ def fetch_page(
     page: PageRequest,
     *,
     count: bool = True,
+    columns: Sequence[ColumnElement[Any]] | None = None,
 ) -> PageRows:
-    """The rows of one page (+1 to learn whether more follow) and, unless told not to, the total."""
-    stmt: Select[Any] = select(registry.table).where(compiled.page_where(page))
+    """The rows of one page (+1 to learn whether more follow) and, unless told not to, the total.
+
+    ``columns`` replaces the default ``SELECT *`` (it must keep the sort field and the tie-breaker)."""
+    stmt: Select[Any] = select(*columns) if columns is not None else select(registry.table)
+    stmt = stmt.where(compiled.page_where(page))
     if page.after is not None:
         value, tie = page.after
         stmt = stmt.where(compile_keyset(compiled.sort, registry, value, tie))

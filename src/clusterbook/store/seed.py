@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clusterbook.models.clusters import ClusterCreate, VectorConfig
 from clusterbook.store.clusters import create_cluster, read_cluster
+from clusterbook.store.collections import ensure_collection
 from clusterbook.store.db import make_sessionmaker, refresh_statistics
 from clusterbook.store.executions import execution_values, insert_executions
 from clusterbook.store.ids import new_id
@@ -178,12 +179,16 @@ def ensure_clusters(session: Session, namespace_id: str, count: int) -> list[str
         name = CLUSTER_NAMES[i % len(CLUSTER_NAMES)] + ("" if i < len(CLUSTER_NAMES) else f"-{i // len(CLUSTER_NAMES)}")
         found = read_cluster(session, namespace_id=namespace_id, cluster_ref=name)
         if found is None:
+            # A cluster names real collections; the seeded history needs no documents in them.
+            collection = ensure_collection(
+                session, namespace_id=namespace_id, name=name, description=f"Documents of the {name} demo cluster"
+            )
             found = create_cluster(
                 session,
                 namespace_id=namespace_id,
                 data=ClusterCreate(
                     cluster_name=name,
-                    collection_ids=[f"col_{name.replace('-', '_')}"],
+                    collection_ids=[collection.collection_id],
                     vector_config=VectorConfig(clustering_method="kmeans", algorithm_params={"n_clusters": 8}),
                     description=f"Demo cluster over {name.replace('-', ' ')}",
                 ),

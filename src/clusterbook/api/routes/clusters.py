@@ -10,6 +10,7 @@ from clusterbook.api.deps import ClusterDep, NamespaceDep, SessionDep, writes_da
 from clusterbook.api.paging import PageParams, page_params, pagination_block, prepare_listing
 from clusterbook.models.clusters import Cluster, ClusterCreate, ClusterUpdate, ListClustersResponse
 from clusterbook.models.listing import ListClustersRequest
+from clusterbook.runner.config import validate_cluster_config
 from clusterbook.store import clusters as store
 from clusterbook.store.fields import CLUSTER_FIELDS
 
@@ -19,6 +20,7 @@ router = APIRouter(prefix="/v1/clusters", tags=["clusters"])
 @router.post("", response_model=Cluster, status_code=201, summary="Create a cluster configuration")
 @writes_database
 def create_cluster(data: ClusterCreate, namespace: NamespaceDep, session: SessionDep) -> Cluster:
+    validate_cluster_config(data.cluster_type, data.vector_config, data.attribute_config)
     return store.create_cluster(session, namespace_id=namespace.namespace_id, data=data)
 
 
@@ -51,6 +53,12 @@ def get_cluster(cluster: ClusterDep) -> Cluster:
 @router.patch("/{cluster_id}", response_model=Cluster, summary="Change a cluster's configuration")
 @writes_database
 def update_cluster(data: ClusterUpdate, cluster: ClusterDep, namespace: NamespaceDep, session: SessionDep) -> Cluster:
+    changed = data.model_fields_set
+    validate_cluster_config(
+        cluster.cluster_type,
+        data.vector_config if "vector_config" in changed else cluster.vector_config,
+        data.attribute_config if "attribute_config" in changed else cluster.attribute_config,
+    )
     return store.update_cluster(session, namespace_id=namespace.namespace_id, cluster_id=cluster.cluster_id, data=data)
 
 

@@ -38,9 +38,7 @@ def upgrade() -> None:
         sa.Column("updated_at", UTCDateTime, nullable=False),
         sa.UniqueConstraint("namespace_id", "collection_name", name="uq_collections_namespace_name"),
     )
-    op.create_index(
-        "ix_collections_namespace_created", "collections", ["namespace_id", "created_at", "collection_id"]
-    )
+    op.create_index("ix_collections_namespace_created", "collections", ["namespace_id", "created_at", "collection_id"])
     op.create_table(
         "documents",
         sa.Column("id", PK, primary_key=True, autoincrement=True),
@@ -78,9 +76,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "execution_members",
-        sa.Column(
-            "run_id", IdentifierType, sa.ForeignKey("executions.run_id", ondelete="CASCADE"), primary_key=True
-        ),
+        sa.Column("run_id", IdentifierType, sa.ForeignKey("executions.run_id", ondelete="CASCADE"), primary_key=True),
         sa.Column("document_id", DocumentIdType, primary_key=True),
         sa.Column("cluster_id", sa.String(16)),
         sa.Column("distance", sa.Float),
@@ -91,9 +87,7 @@ def upgrade() -> None:
     op.create_index("ix_execution_members_distance", "execution_members", ["run_id", "distance", "document_id"])
     op.create_table(
         "execution_projections",
-        sa.Column(
-            "run_id", IdentifierType, sa.ForeignKey("executions.run_id", ondelete="CASCADE"), primary_key=True
-        ),
+        sa.Column("run_id", IdentifierType, sa.ForeignKey("executions.run_id", ondelete="CASCADE"), primary_key=True),
         sa.Column("projection", JSONType, nullable=False),
     )
 
@@ -103,7 +97,15 @@ def downgrade() -> None:
     op.drop_table("execution_members")
     op.drop_index("ix_executions_live", "executions")
     with op.batch_alter_table("executions") as batch:
-        for column in ("details", "config", "noise_points", "worker_id", "lease_expires_at", "attempt_token", "attempts"):
+        for column in (
+            "details",
+            "config",
+            "noise_points",
+            "worker_id",
+            "lease_expires_at",
+            "attempt_token",
+            "attempts",
+        ):
             batch.drop_column(column)
     op.drop_table("documents")
     op.drop_table("collections")

@@ -1,0 +1,180 @@
+"""Wire models of collections and their documents (text, metadata and an optional vector each)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar
+
+from pydantic import ConfigDict, Field, Strict, field_validator, model_validator
+
+from clusterbook.models.base import UTCDatetime, WireModel
+from clusterbook.models.clusters import NAME_PATTERN
+from clusterbook.models.listing import ListRequestBase, PaginationResponse, reject_unknown_keys
+from clusterbook.models.storable import unstorable_reason
+
+MAX_DOCUMENT_ID_LENGTH = 256
+MAX_VECTOR_DIMENSION = 4096
+MAX_DOCUMENTS_PER_REQUEST = 10_000
+
+VectorComponent = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+"""A finite JSON number (an integer is fine; a string or a boolean is not)."""
+
+
+class _Request(WireModel):
+    """Requests refuse unknown keys, naming the accepted ones."""
+
+    model_config = ConfigDict(extra="forbid")
+    _what: ClassVar[str] = "request body"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: Any) -> Any:
+        return reject_unknown_keys(data, tuple(cls.model_fields), cls._what)
+
+
+class CollectionCreate(_Request):
+    """Body of ``POST /v1/collections``."""
+
+    collection_name: str = Field(pattern=NAME_PATTERN, description="Unique within the namespace.")
+    description: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        reason = unstorable_reason(data, "body") if isinstance(data, dict) else None
+        if reason:
+            raise ValueError(reason)
+        return data
+
+    @field_validator("collection_name")
+    @classmethod
+    def _not_an_id(cls, value: str) -> str:
+        # Collections are addressed by id or name in one path segment; a name shaped like an id could
+        # shadow another collection.
+        if value.startswith("col_"):
+            raise ValueError("collection_name may not start with 'col_' (that prefix is reserved for collection ids)")
+        return value
+
+
+class Collection(WireModel):
+    """A named set of documents in a namespace."""
+
+    collection_id: str
+    collection_name: str
+    namespace_id: str
+    description: str | None = None
+    vector_dimension: int | None = Field(
+        default=None, description="Length of every vector in the collection; null until the first vector arrives."
+    )
+    document_count: int = 0
+    created_at: UTCDatetime
+    updated_at: UTCDatetime
+
+
+class ListCollectionsRequest(ListRequestBase):
+    """Body of ``POST /v1/collections/list``."""
+
+
+class ListCollectionsResponse(WireModel):
+    """A page of collections, in the same envelope as the execution listing."""
+
+    results: list[Collection]
+    pagination: PaginationResponse
+    total_count: int
+
+
+class DocumentIn(_Request):
+    """One document of an upsert: an id, and text or a vector (or both), with optional metadata."""
+
+    _what: ClassVar[str] = "document"
+
+    document_id: str = Field(min_length=1, max_length=MAX_DOCUMENT_ID_LENGTH, description="Unique in the collection.")
+    text: str | None = None
+    metadata: dict[str, Any] | None = Field(
+        default=None, description="Any JSON object; filter on it with metadata.<key> (dots for nested keys)."
+    )
+    vector: list[VectorComponent] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_VECTOR_DIMENSION,
+        description="Stored as float32; every vector of a collection has the same length.",
+    )
+
+    @field_validator("document_id", "text")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        if value is not None and "\x00" in value:
+            raise ValueError("text may not contain NUL characters")
+        return value
+
+    @field_validator("metadata")
+    @classmethod
+    def _storable_metadata(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        reason = unstorable_reason(value, "metadata")
+        if reason:
+            raise ValueError(reason)
+        return value
+
+    @model_validator(mode="after")
+    def _text_or_vector(self) -> DocumentIn:
+        if self.text is None and self.vector is None:
+            raise ValueError("a document needs text or a vector (or both)")
+        return self
+
+
+class DocumentsUpsert(_Request):
+    """Body of ``POST /v1/collections/{collection}/documents``: documents created or replaced by id."""
+
+    documents: list[DocumentIn] = Field(min_length=1, max_length=MAX_DOCUMENTS_PER_REQUEST)
+
+
+class DocumentsUpsertResult(WireModel):
+    """What an upsert did: how many documents were new and how many replaced, and the collection after it."""
+
+    upserted: int
+    created: int
+    updated: int
+    collection: Collection
+
+
+class Document(WireModel):
+    """A stored document. ``vector`` is present only when asked for (``include_vectors``)."""
+
+    document_id: str
+    text: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    vector: list[float] | None = None
+    created_at: UTCDatetime
+    updated_at: UTCDatetime
+
+
+class ListDocumentsRequest(ListRequestBase):
+    """Body of ``POST /v1/collections/{collection}/documents/list``.
+
+    Filters take ``document_id``, ``created_at``, ``updated_at`` and ``metadata.<key>``; sort takes
+    ``created_at`` (default, newest first), ``updated_at`` or ``document_id``; search matches the text.
+    """
+
+    include_vectors: bool = Field(default=False, description="Return each document's vector too.")
+
+
+class ListDocumentsResponse(WireModel):
+    """A page of documents, in the same envelope as the execution listing."""
+
+    results: list[Document]
+    pagination: PaginationResponse
+    total_count: int
+
+
+class DocumentsDelete(_Request):
+    """Body of ``POST /v1/collections/{collection}/documents/delete``."""
+
+    document_ids: list[Annotated[str, Field(min_length=1, max_length=MAX_DOCUMENT_ID_LENGTH)]] = Field(
+        min_length=1, max_length=MAX_DOCUMENTS_PER_REQUEST
+    )
+
+
+class DocumentsDeleteResult(WireModel):
+    """How many of the named documents existed and are now gone, and the collection after it."""
+
+    deleted: int
+    collection: Collection

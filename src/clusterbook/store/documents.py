@@ -1,0 +1,364 @@
+"""Documents of a collection: batch upsert, read, list, delete, and loading a run's documents.
+
+Vectors are stored as little-endian float32 bytes (never JSON) and every vector of a collection has
+the collection's ``vector_dimension``, which the first vector sets. An upsert is all or nothing: a
+batch with one bad vector writes none of its documents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import numpy as np
+from sqlalchemy import ColumnElement, CursorResult, Row, Text, and_, any_, delete, exists, func, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
+
+from clusterbook.errors import ClusteringFailed, ErrorLocation, InvalidFilter, NotFound, ValidationFailed
+from clusterbook.models.collections import (
+    Collection,
+    Document,
+    DocumentIn,
+    DocumentsDeleteResult,
+    DocumentsUpsertResult,
+)
+from clusterbook.models.filters import parse_filter_tree
+from clusterbook.models.storable import is_storable_ref
+from clusterbook.store.collections import lock_collection, read_collection, touch_collection
+from clusterbook.store.compiler import compile_filter
+from clusterbook.store.fields import DOCUMENT_FIELDS
+from clusterbook.store.listing import ListQuery, PageRequest, PageRows, compile_query, fetch_page
+from clusterbook.store.tables import collections, documents
+
+VECTOR_DTYPE = np.dtype("<f4")
+ID_CHUNK = 900
+"""Ids bound per statement: below the 999 host parameters of old SQLite builds."""
+MAX_REPORTED = 100
+"""Bad documents listed one by one in a 422 (the message says how many there were in all)."""
+
+_d = documents.c
+_WITHOUT_VECTOR = [column for column in documents.c if column.name != "vector"]
+
+
+def vector_to_bytes(vector: Sequence[float]) -> bytes:
+    return np.asarray(vector, dtype=VECTOR_DTYPE).tobytes()
+
+
+def vector_from_bytes(data: bytes) -> list[float]:
+    return np.frombuffer(data, dtype=VECTOR_DTYPE).tolist()  # type: ignore[no-any-return]
+
+
+def row_to_document(row: Row[Any], *, include_vector: bool) -> Document:
+    m = row._mapping
+    fields: dict[str, Any] = {
+        "document_id": m["document_id"],
+        "text": m["text"],
+        "metadata": m["metadata"] or {},
+        "created_at": m["created_at"],
+        "updated_at": m["updated_at"],
+    }
+    if include_vector:  # left unset otherwise, so the response leaves the key out
+        fields["vector"] = None if m["vector"] is None else vector_from_bytes(m["vector"])
+    return Document(**fields)
+
+
+def _chunks(items: Sequence[str], size: int = ID_CHUNK) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _invalid(found: list[ErrorLocation], what: str) -> ValidationFailed:
+    more = f" ({len(found)} documents in all; nothing was written)" if len(found) > 1 else " (nothing was written)"
+    first = found[0]
+    return ValidationFailed(f"{first.loc} {first.message}{more}", errors=found[:MAX_REPORTED], extra={"what": what})
+
+
+def _check_batch(docs: Sequence[DocumentIn], dimension: int | None, collection_name: str) -> int | None:
+    """Repeated ids and vectors of the wrong length, all of them at once; returns the batch's dimension."""
+    seen: dict[str, int] = {}
+    repeats = []
+    for i, doc in enumerate(docs):
+        first = seen.setdefault(doc.document_id, i)
+        if first != i:
+            repeats.append(ErrorLocation(
+                f"documents[{i}].document_id",
+                f"repeats documents[{first}].document_id {doc.document_id!r}; send each document once per request",
+            ))  # fmt: skip
+    if repeats:
+        raise _invalid(repeats, "repeated ids")
+    wrong = []
+    first_vector: int | None = None
+    for i, doc in enumerate(docs):
+        if doc.vector is None:
+            continue
+        if dimension is None:
+            dimension, first_vector = len(doc.vector), i
+        if len(doc.vector) == dimension:
+            continue
+        if first_vector is None:
+            holds = f"collection {collection_name!r} holds {dimension}-dimensional vectors"
+        else:
+            holds = (
+                f"documents[{first_vector}].vector has {dimension}, and every vector of collection "
+                f"{collection_name!r} must have one dimension"
+            )
+        wrong.append(ErrorLocation(f"documents[{i}].vector", f"has dimension {len(doc.vector)} but {holds}"))
+    if wrong:
+        raise _invalid(wrong, "vector dimension")
+    return dimension
+
+
+def _existing_ids(session: Session, collection_id: str, ids: Sequence[str]) -> set[str]:
+    """Which of ``ids`` the collection holds: one array-bound query on PostgreSQL, chunks on SQLite."""
+    if session.get_bind().dialect.name != "sqlite":
+        stmt = select(_d.document_id).where(
+            _d.collection_id == collection_id, _d.document_id == any_(literal(list(ids), ARRAY(Text())))
+        )
+        return set(session.execute(stmt).scalars().all())
+    found: set[str] = set()
+    for chunk in _chunks(ids):
+        found.update(
+            session.execute(select(_d.document_id).where(_d.collection_id == collection_id, _d.document_id.in_(chunk)))
+            .scalars()
+            .all()
+        )
+    return found
+
+
+def _write(session: Session, collection_id: str, rows: list[dict[str, Any]]) -> int:
+    """INSERT … ON CONFLICT DO UPDATE for the whole batch (one executemany); returns how many rows were new."""
+    dialect = session.get_bind().dialect.name
+    insert = sqlite.insert(documents) if dialect == "sqlite" else postgresql.insert(documents)
+    stmt = insert.on_conflict_do_update(
+        index_elements=[_d.collection_id, _d.document_id],
+        set_={name: insert.excluded[name] for name in ("text", "metadata", "vector", "updated_at")},
+    )
+    existing = _existing_ids(session, collection_id, [row["document_id"] for row in rows])
+    session.execute(stmt, rows)
+    return len(rows) - len(existing)
+
+
+def upsert_documents(session: Session, *, collection: Collection, docs: Sequence[DocumentIn]) -> DocumentsUpsertResult:
+    """Create or replace (whole: text, metadata and vector) each document, in one statement batch.
+
+    Raises ValidationFailed, writing nothing, when an id repeats in the batch or a vector's length
+    differs from the collection's dimension (or, in a collection without vectors yet, from the batch's
+    first vector)."""
+    row = lock_collection(session, collection_id=collection.collection_id)
+    if row is None:
+        raise NotFound(f"collection {collection.collection_name!r} not found")
+    dimension = _check_batch(docs, row.vector_dimension, row.collection_name)
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "collection_id": collection.collection_id,
+            "document_id": doc.document_id,
+            "text": doc.text,
+            "metadata": doc.metadata or {},
+            "vector": None if doc.vector is None else vector_to_bytes(doc.vector),
+            "created_at": now,
+            "updated_at": now,
+        }
+        for doc in docs
+    ]
+    created = _write(session, collection.collection_id, rows)
+    changes: dict[str, Any] = {}
+    batch_has_vectors = any(doc.vector is not None for doc in docs)
+    if row.vector_dimension is None and batch_has_vectors:
+        changes["vector_dimension"] = dimension
+    elif (
+        row.vector_dimension is not None
+        and not batch_has_vectors
+        and created < len(docs)
+        and not _holds_vectors(session, collection.collection_id)
+    ):
+        changes["vector_dimension"] = None  # text-only documents replaced the last vectors
+    touch_collection(session, collection_id=collection.collection_id, **changes)
+    after = read_collection(session, namespace_id=collection.namespace_id, collection_ref=collection.collection_id)
+    assert after is not None
+    return DocumentsUpsertResult(upserted=len(docs), created=created, updated=len(docs) - created, collection=after)
+
+
+def _holds_vectors(session: Session, collection_id: str) -> bool:
+    return bool(
+        session.execute(select(exists().where(_d.collection_id == collection_id, _d.vector.is_not(None)))).scalar()
+    )
+
+
+def read_document(
+    session: Session, *, collection_id: str, document_id: str, include_vector: bool = False
+) -> Document | None:
+    if not is_storable_ref(document_id):
+        return None
+    columns = list(documents.c) if include_vector else _WITHOUT_VECTOR
+    row = session.execute(
+        select(*columns).where(_d.collection_id == collection_id, _d.document_id == document_id)
+    ).first()
+    return row_to_document(row, include_vector=include_vector) if row else None
+
+
+def list_documents(
+    session: Session, *, collection_id: str, query: ListQuery, page: PageRequest, include_vectors: bool = False
+) -> tuple[list[Document], PageRows]:
+    compiled = compile_query(session, DOCUMENT_FIELDS, _d.collection_id == collection_id, query)
+    columns = list(documents.c) if include_vectors else _WITHOUT_VECTOR
+    fetched = fetch_page(session, DOCUMENT_FIELDS, compiled, page, columns=columns)
+    return [row_to_document(row, include_vector=include_vectors) for row in fetched.rows], fetched
+
+
+def delete_documents(session: Session, *, collection: Collection, document_ids: Sequence[str]) -> DocumentsDeleteResult:
+    """Delete the named documents (ids that do not exist are skipped); returns how many went."""
+    row = lock_collection(session, collection_id=collection.collection_id)
+    if row is None:
+        raise NotFound(f"collection {collection.collection_name!r} not found")
+    deleted = 0
+    for chunk in _chunks(list(dict.fromkeys(i for i in document_ids if is_storable_ref(i)))):
+        result = cast(
+            CursorResult[Any],
+            session.execute(
+                delete(documents).where(_d.collection_id == collection.collection_id, _d.document_id.in_(chunk))
+            ),
+        )
+        deleted += result.rowcount
+    if deleted:
+        changes: dict[str, Any] = {}
+        if row.vector_dimension is not None and not _holds_vectors(session, collection.collection_id):
+            changes["vector_dimension"] = None  # the last vector went: the next one may set a new dimension
+        touch_collection(session, collection_id=collection.collection_id, **changes)
+    after = read_collection(session, namespace_id=collection.namespace_id, collection_ref=collection.collection_id)
+    assert after is not None
+    return DocumentsDeleteResult(deleted=deleted, collection=after)
+
+
+# ---------------------------------------------------------------- what a run loads
+
+
+@dataclass(frozen=True)
+class RunDocuments:
+    document_ids: list[str]
+    texts: list[str | None]
+    metadata: list[dict[str, Any]]
+    vectors: np.ndarray | None  # float32 (N, d) when every document has a vector; None when none has
+
+
+LOAD_BATCH = 5000
+
+
+def _run_collections(session: Session, namespace_id: str, refs: list[str]) -> list[Row[Any]]:
+    rows: list[Row[Any]] = []
+    seen: set[str] = set()
+    for ref in refs:
+        row = None
+        if is_storable_ref(ref):
+            row = session.execute(
+                select(collections).where(
+                    collections.c.namespace_id == namespace_id,
+                    (collections.c.collection_id == ref) | (collections.c.collection_name == ref),
+                )
+            ).first()
+        if row is None:
+            raise ClusteringFailed(
+                f"collection {ref!r} no longer exists; remove it from the cluster's collection_ids "
+                "(PATCH /v1/clusters/{cluster}) or create it again and import its documents"
+            )
+        if row.collection_id not in seen:
+            seen.add(row.collection_id)
+            rows.append(row)
+    with_vectors = [row for row in rows if row.vector_dimension is not None]
+    for row in with_vectors[1:]:
+        first = with_vectors[0]
+        if row.vector_dimension != first.vector_dimension:
+            raise ClusteringFailed(
+                f"Vectors of collection {first.collection_name!r} have dimension {first.vector_dimension} but "
+                f"collection {row.collection_name!r} has {row.vector_dimension}; cluster collections of one dimension"
+            )
+    return rows
+
+
+def _run_filter(session: Session, filters: dict[str, Any] | None) -> ColumnElement[bool]:
+    try:
+        return compile_filter(parse_filter_tree(filters), DOCUMENT_FIELDS, session.get_bind().dialect.name)
+    except InvalidFilter as exc:
+        raise ClusteringFailed(
+            f"the cluster's filters are invalid: {exc.message}; fix them with PATCH /v1/clusters/{{cluster}}"
+        ) from exc
+
+
+def load_run_documents(
+    session: Session, *, namespace_id: str, collection_ids: list[str], filters: dict[str, Any] | None
+) -> RunDocuments:
+    """Documents of the cluster's collections (ids or names) that match the cluster's pre-filter (same
+    filter language over metadata.*), ordered by collection then document id.
+
+    Raises ClusteringFailed, with the cause and the fix, when a collection no longer exists, when the
+    collections hold vectors of different dimensions, when some documents have vectors and some do not,
+    or when one document id appears in two of the collections.
+
+    Rows stream from the database in batches; each vector is copied from its bytes straight into one
+    preallocated float32 array.
+    """
+    targets = _run_collections(session, namespace_id, collection_ids)
+    where = _run_filter(session, filters)
+    counts: list[tuple[int, int]] = []
+    for row in targets:
+        scope = and_(_d.collection_id == row.collection_id, where)
+        total, vectored = session.execute(select(func.count(), func.count(_d.vector)).where(scope)).one()
+        counts.append((int(total), int(vectored)))
+    total = sum(n for n, _ in counts)
+    with_vectors = sum(v for _, v in counts)
+    if 0 < with_vectors < total:
+        raise ClusteringFailed(
+            f"{total - with_vectors:,} of {total:,} documents have no vector; give every document a vector, or "
+            "none so the cluster's embedder computes them from text"
+        )
+    dimension = next((row.vector_dimension for row in targets if row.vector_dimension is not None), None)
+    if with_vectors and dimension is None:  # cannot happen while uploads keep vector_dimension current
+        raise ClusteringFailed("the collections' vector dimension is unknown; upload the documents' vectors again")
+    vectors = np.empty((total, dimension), dtype=np.float32) if with_vectors and dimension else None
+    ids: list[str] = []
+    texts: list[str | None] = []
+    metadata: list[dict[str, Any]] = []
+    owner: dict[str, str] = {}
+    columns = [_d.document_id, _d.text, _d.metadata] + ([_d.vector] if vectors is not None else [])
+    expected_bytes = (dimension or 0) * VECTOR_DTYPE.itemsize
+    for row, (count, _) in zip(targets, counts, strict=True):
+        if not count:
+            continue
+        stmt = (
+            select(*columns)
+            .where(_d.collection_id == row.collection_id, where)
+            .order_by(_d.document_id)
+            .execution_options(stream_results=True, max_row_buffer=LOAD_BATCH, yield_per=LOAD_BATCH)
+        )
+        with closing(session.execute(stmt)) as result:  # a failure midway closes PostgreSQL's server cursor
+            for record in result:
+                document_id = record[0]
+                earlier = owner.setdefault(document_id, row.collection_name)
+                if earlier != row.collection_name:
+                    raise ClusteringFailed(
+                        f"document {document_id!r} is in both collection {earlier!r} and collection "
+                        f"{row.collection_name!r}; a run needs unique document ids, so rename one of them or "
+                        "cluster the collections separately"
+                    )
+                if vectors is not None:
+                    data = record[3]
+                    if data is None or len(data) != expected_bytes:  # rows written while the run counted
+                        raise ClusteringFailed(
+                            f"document {document_id!r} changed while the run loaded it; execute the cluster again"
+                        )
+                    if len(ids) >= total:
+                        raise ClusteringFailed(
+                            "documents were added while the run loaded them; execute the cluster again"
+                        )
+                    vectors[len(ids)] = np.frombuffer(data, dtype=VECTOR_DTYPE)
+                ids.append(document_id)
+                texts.append(record[1])
+                metadata.append(record[2] or {})
+    if vectors is not None and len(ids) != total:
+        vectors = vectors[: len(ids)]
+    return RunDocuments(ids, texts, metadata, vectors)
