@@ -27,6 +27,7 @@ FULL_CONFIG = {
         "enabled": True,
         "provider": "openai",
         "model_name": "gpt-4o-mini",
+        "base_url": "https://llm.example/v1",
         "include_summary": True,
         "include_keywords": False,
     },
