@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from clusterbook.cli.importing import import_command
+from clusterbook.cli.remote import register as register_remote
 
 app = typer.Typer(
     help="clusterbook: self-hostable clustering with a fast execution history.",
@@ -173,6 +174,9 @@ def migrate(database_url: DatabaseOption = None) -> None:
 
     run_migrations(make_engine(_settings(database_url).database_url))
     console.print("[green]database schema is up to date[/]")
+
+
+register_remote(app)  # clusters, execute, executions: talk to a server over HTTP
 
 
 def main() -> None:

@@ -1,0 +1,390 @@
+"""How the remote commands print: rich tables for people, the API's own JSON for jq, CSV for
+spreadsheets, and the live display of a running execution. Data goes to stdout, everything else
+(progress, notes, errors) to stderr, so output pipes cleanly."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import IO, Any
+
+import typer
+from rich.console import Console, Group, RenderableType
+from rich.markup import escape
+from rich.spinner import Spinner
+from rich.table import Table
+from rich.text import Text
+
+from clusterbook.models.clusters import Cluster
+from clusterbook.models.executions import ClusterExecutionResult
+from clusterbook.models.listing import ClusterExecutionListStats, PaginationResponse
+
+STATUS_STYLE = {
+    "pending": "yellow",
+    "processing": "cyan",
+    "completed": "green",
+    "failed": "red",
+    "canceled": "magenta",
+}
+RUN_CSV_COLUMNS = (
+    "run_id",
+    "run_name",
+    "status",
+    "algorithm",
+    "created_at",
+    "started_at",
+    "completed_at",
+    "duration_ms",
+    "num_points",
+    "num_clusters",
+    "silhouette_score",
+    "davies_bouldin_index",
+    "calinski_harabasz_score",
+    "error_message",
+)
+METRICS = (
+    ("silhouette_score", "silhouette", "higher"),
+    ("davies_bouldin_index", "davies-bouldin", "lower"),
+    ("calinski_harabasz_score", "calinski-harabasz", "higher"),
+)
+
+
+def stdout() -> Console:
+    """The data console; wide when not a terminal, so piped tables are never squeezed."""
+    return Console(highlight=False) if sys.stdout.isatty() else Console(highlight=False, width=200)
+
+
+def stderr() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def note(message: str) -> None:
+    """A remark for the person at the terminal (stderr; never mixed into data)."""
+    stderr().print(escape(message))
+
+
+def print_json(data: Any) -> None:
+    """JSON exactly as the API sent it (plain text, no colour), for jq and friends."""
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+# ----------------------------------------------------------------------------- small formatters
+
+
+def when(value: datetime | None) -> str:
+    return "" if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def seconds(ms: float | None) -> str:
+    if ms is None:
+        return ""
+    return f"{ms / 1000:.1f} s" if ms < 600_000 else f"{ms / 60_000:.1f} min"
+
+
+def number(value: float | None, digits: int = 3) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def status_text(status: str) -> Text:
+    return Text(status, style=STATUS_STYLE.get(status, ""))
+
+
+def metric(run: ClusterExecutionResult, name: str) -> float | None:
+    value = getattr(run.metrics, name, None) if run.metrics else None
+    return None if value is None else float(value)
+
+
+# ----------------------------------------------------------------------------- runs
+
+
+def runs_table(runs: Sequence[ClusterExecutionResult], title: str | None = None) -> Table:
+    table = Table(title=title, title_justify="left", header_style="bold")
+    table.add_column("run", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("created (UTC)", no_wrap=True)
+    table.add_column("duration", justify="right", no_wrap=True)
+    table.add_column("points", justify="right")
+    table.add_column("clusters", justify="right")
+    table.add_column("silhouette", justify="right")
+    table.add_column("DB", justify="right")
+    table.add_column("CH", justify="right")
+    table.add_column("name / error", overflow="ellipsis", max_width=60)
+    for run in runs:
+        detail = run.error_message or run.run_name or ""
+        table.add_row(
+            run.run_id,
+            status_text(str(run.status)),
+            when(run.created_at),
+            seconds(run.duration_ms),
+            str(run.num_points),
+            str(run.num_clusters),
+            number(metric(run, "silhouette_score")),
+            number(metric(run, "davies_bouldin_index")),
+            number(metric(run, "calinski_harabasz_score"), 1),
+            Text(" ".join(detail.split())),
+        )
+    return table
+
+
+def listing_footer(
+    pagination: PaginationResponse | None, total: int, stats: ClusterExecutionListStats | None, shown: int
+) -> str:
+    parts = [f"{total} matching run{'s' if total != 1 else ''}"]
+    if pagination is not None and pagination.total_pages:
+        parts.append(f"page {pagination.page} of {pagination.total_pages}")
+    elif pagination is None:
+        parts.append(f"all {shown} shown")
+    if stats is not None and stats.total_executions:
+        by_status = ", ".join(f"{n} {s}" for s, n in sorted(stats.executions_by_status.items()))
+        parts.append(by_status)
+        if stats.avg_execution_time_ms:
+            parts.append(f"avg {seconds(stats.avg_execution_time_ms)}")
+    return " · ".join(parts)
+
+
+def run_row(run: ClusterExecutionResult) -> dict[str, Any]:
+    data = run.to_dict()
+    row = {name: data.get(name) for name in RUN_CSV_COLUMNS}
+    for name, _, _ in METRICS:
+        row[name] = metric(run, name)
+    return row
+
+
+def write_runs_csv(runs: Iterable[ClusterExecutionResult], file: IO[str] | None = None) -> None:
+    writer = csv.DictWriter(file or sys.stdout, fieldnames=RUN_CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for run in runs:
+        writer.writerow({k: "" if v is None else v for k, v in run_row(run).items()})
+
+
+def _key_values(rows: Sequence[tuple[str, RenderableType | str]]) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    for key, value in rows:
+        table.add_row(key, value if not isinstance(value, str) else Text(value))
+    return table
+
+
+def centroids_table(run: ClusterExecutionResult) -> Table | None:
+    if not run.centroids:
+        return None
+    total = sum(c.num_members for c in run.centroids) or 1
+    table = Table(header_style="bold", title="clusters", title_justify="left")
+    table.add_column("cluster", no_wrap=True)
+    table.add_column("size", justify="right")
+    table.add_column("share", justify="right")
+    table.add_column("label")
+    table.add_column("keywords")
+    for c in run.centroids:
+        table.add_row(
+            c.cluster_id,
+            str(c.num_members),
+            f"{100 * c.num_members / total:.0f}%",
+            Text(c.label or ""),
+            Text(", ".join(c.keywords or [])),
+        )
+    return table
+
+
+def run_details(run: ClusterExecutionResult, *, traceback: bool = False) -> RenderableType:
+    rows: list[tuple[str, RenderableType | str]] = [
+        ("run", run.run_id),
+        ("status", status_text(str(run.status))),
+        ("cluster", run.cluster_id),
+    ]
+    if run.run_name:
+        rows.append(("name", run.run_name))
+    if run.algorithm:
+        rows.append(("algorithm", run.algorithm))
+    rows += [
+        ("created (UTC)", when(run.created_at)),
+        ("started (UTC)", when(run.started_at)),
+        ("completed (UTC)", when(run.completed_at)),
+        ("duration", seconds(run.duration_ms)),
+        ("points", str(run.num_points)),
+        ("clusters", str(run.num_clusters)),
+    ]
+    for name, label, better in METRICS:
+        value = metric(run, name)
+        if value is not None:
+            rows.append((label, f"{number(value, 4)}  ({better} is better)"))
+    if run.metrics and run.metrics.noise_points:
+        rows.append(("noise points", str(run.metrics.noise_points)))
+    if run.error_message:
+        rows.append(("error", Text(run.error_message, style="red")))
+    if run.llm_labeling_errors:
+        rows.append(("labeling errors", "; ".join(run.llm_labeling_errors)))
+    parts: list[RenderableType] = [_key_values(rows)]
+    centroids = centroids_table(run)
+    if centroids is not None:
+        parts.append(centroids)
+    if traceback and run.error_traceback:
+        parts.append(Text(run.error_traceback, style="dim"))
+    return Group(*parts)
+
+
+def _better(a: float | None, b: float | None, direction: str) -> str:
+    if a is None or b is None:
+        return ""
+    if a == b:
+        return "="
+    a_wins = a > b if direction == "higher" else a < b
+    return "←" if a_wins else "→"
+
+
+def compare_runs(a: ClusterExecutionResult, b: ClusterExecutionResult) -> RenderableType:
+    """Two runs side by side: metrics (an arrow points at the better one), then cluster sizes/labels."""
+    table = Table(header_style="bold", title="runs side by side", title_justify="left")
+    table.add_column("")
+    table.add_column(a.run_id, no_wrap=True)
+    table.add_column("better", justify="center")
+    table.add_column(b.run_id, no_wrap=True)
+    table.add_row("status", status_text(str(a.status)), "", status_text(str(b.status)))
+    table.add_row("name", Text(a.run_name or ""), "", Text(b.run_name or ""))
+    table.add_row("algorithm", a.algorithm or "", "", b.algorithm or "")
+    table.add_row("created (UTC)", when(a.created_at), "", when(b.created_at))
+    table.add_row("points", str(a.num_points), "", str(b.num_points))
+    table.add_row("clusters", str(a.num_clusters), "", str(b.num_clusters))
+    for name, label, direction in METRICS:
+        va, vb = metric(a, name), metric(b, name)
+        table.add_row(f"{label} ({direction})", number(va, 4), _better(va, vb, direction), number(vb, 4))
+    table.add_row(
+        "duration", seconds(a.duration_ms), _better(a.duration_ms, b.duration_ms, "lower"), seconds(b.duration_ms)
+    )
+    parts: list[RenderableType] = [table]
+    ca, cb = a.centroids or [], b.centroids or []
+    if ca or cb:
+        title = f"clusters by size (A: {a.run_id}, B: {b.run_id})"
+        sizes = Table(header_style="bold", title=title, title_justify="left")
+        sizes.add_column("#", justify="right")
+        sizes.add_column("A size", justify="right")
+        sizes.add_column("A label")
+        sizes.add_column("B size", justify="right")
+        sizes.add_column("B label")
+        for i in range(max(len(ca), len(cb))):
+            left = ca[i] if i < len(ca) else None
+            right = cb[i] if i < len(cb) else None
+            sizes.add_row(
+                str(i),
+                str(left.num_members) if left else "",
+                Text((left.label or left.cluster_id) if left else ""),
+                str(right.num_members) if right else "",
+                Text((right.label or right.cluster_id) if right else ""),
+            )
+        parts.append(sizes)
+    return Group(*parts)
+
+
+# ----------------------------------------------------------------------------- clusters
+
+CLUSTER_CSV_COLUMNS = ("cluster_id", "cluster_name", "cluster_type", "algorithm", "collection_ids", "created_at")
+
+
+def _algorithm(cluster: Cluster) -> str:
+    if cluster.cluster_type == "attribute":
+        return "by " + ", ".join(cluster.attribute_config.attributes) if cluster.attribute_config else "attribute"
+    return cluster.vector_config.clustering_method if cluster.vector_config else "kmeans"
+
+
+def clusters_table(clusters: Sequence[Cluster]) -> Table:
+    table = Table(header_style="bold")
+    table.add_column("cluster", no_wrap=True)
+    table.add_column("name")
+    table.add_column("type")
+    table.add_column("algorithm")
+    table.add_column("collections")
+    table.add_column("created (UTC)", no_wrap=True)
+    for c in clusters:
+        table.add_row(
+            c.cluster_id,
+            Text(c.cluster_name),
+            c.cluster_type,
+            Text(_algorithm(c)),
+            str(len(c.collection_ids)),
+            when(c.created_at),
+        )
+    return table
+
+
+def write_clusters_csv(clusters: Iterable[Cluster], file: IO[str] | None = None) -> None:
+    writer = csv.DictWriter(file or sys.stdout, fieldnames=CLUSTER_CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for c in clusters:
+        writer.writerow(
+            {
+                "cluster_id": c.cluster_id,
+                "cluster_name": c.cluster_name,
+                "cluster_type": c.cluster_type,
+                "algorithm": _algorithm(c),
+                "collection_ids": " ".join(c.collection_ids),
+                "created_at": c.created_at.isoformat(),
+            }
+        )
+
+
+def cluster_details(cluster: Cluster, latest: ClusterExecutionResult | None) -> RenderableType:
+    rows: list[tuple[str, RenderableType | str]] = [
+        ("cluster", cluster.cluster_id),
+        ("name", cluster.cluster_name),
+        ("namespace", cluster.namespace_id),
+        ("type", cluster.cluster_type),
+        ("algorithm", _algorithm(cluster)),
+        ("collections", ", ".join(cluster.collection_ids)),
+    ]
+    if cluster.vector_config and cluster.vector_config.algorithm_params:
+        rows.append(("parameters", json.dumps(cluster.vector_config.algorithm_params, sort_keys=True)))
+    if cluster.filters:
+        rows.append(("document filter", json.dumps(cluster.filters, sort_keys=True)))
+    if cluster.description:
+        rows.append(("description", cluster.description))
+    rows += [("created (UTC)", when(cluster.created_at)), ("updated (UTC)", when(cluster.updated_at))]
+    if latest is None:
+        rows.append(("latest run", "never run"))
+    else:
+        summary = Text.assemble(latest.run_id, " ", status_text(str(latest.status)), f" {when(latest.created_at)}")
+        rows.append(("latest run", summary))
+    return _key_values(rows)
+
+
+# ----------------------------------------------------------------------------- the live run display
+
+
+class RunProgress:
+    """What ``execute --wait`` shows while a run goes on: a spinner, the run, its status and the
+    time since it was submitted (redrawn several times a second by ``rich.live.Live``)."""
+
+    def __init__(self, run: ClusterExecutionResult) -> None:
+        self.run = run
+        self.started = time.monotonic()
+        self.spinner = Spinner("dots")
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def update(self, run: ClusterExecutionResult) -> bool:
+        """Take a polled state; ``True`` when the status changed."""
+        changed = run.status != self.run.status
+        self.run = run
+        return changed
+
+    def __rich__(self) -> RenderableType:
+        self.spinner.text = Text.assemble(
+            f"{self.run.run_id}  ", status_text(str(self.run.status)), f"  {self.elapsed():.1f} s elapsed"
+        )
+        return self.spinner
+
+
+def finished_line(run: ClusterExecutionResult) -> str:
+    """One line saying how a run ended."""
+    took = f" in {seconds(run.duration_ms)}" if run.duration_ms is not None else ""
+    if run.status == "completed":
+        quality = metric(run, "silhouette_score")
+        extra = f", silhouette {quality:.3f}" if quality is not None else ""
+        return f"{run.run_id} completed{took}: {run.num_clusters} clusters over {run.num_points} points{extra}"
+    reason = f": {' '.join(run.error_message.split())}" if run.error_message else ""
+    return f"{run.run_id} {run.status}{took}{reason}"

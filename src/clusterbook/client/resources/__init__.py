@@ -1,0 +1,20 @@
+"""The SDK's resources, one module each, mirroring the API's route groups."""
+
+from clusterbook.client.resources.clusters import AsyncClusters, Clusters
+from clusterbook.client.resources.collections import AsyncCollections, Collections
+from clusterbook.client.resources.documents import AsyncDocuments, Documents
+from clusterbook.client.resources.executions import AsyncExecutions, Executions
+from clusterbook.client.resources.namespaces import AsyncNamespaces, Namespaces
+
+__all__ = [
+    "AsyncClusters",
+    "AsyncCollections",
+    "AsyncDocuments",
+    "AsyncExecutions",
+    "AsyncNamespaces",
+    "Clusters",
+    "Collections",
+    "Documents",
+    "Executions",
+    "Namespaces",
+]

@@ -1,0 +1,336 @@
+"""``client.executions``: a cluster's execution history (list, walk), one run, the latest run, cancel,
+waiting for a run to end, and a run's per-document results (members, projection)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from typing import Literal
+
+from clusterbook.client._errors import WaitTimeout
+from clusterbook.client._http import AsyncTransport, Call, SyncTransport, model, optional_model, route
+from clusterbook.client._params import ITER_PAGE_SIZE, SortLike, list_body, page_params
+from clusterbook.client.filters import FilterLike
+from clusterbook.client.resources._paging import awalk, walk
+from clusterbook.models.executions import ClusterExecutionResult, ExecutionStatus
+from clusterbook.models.listing import ListClusterExecutionsResponse
+from clusterbook.models.members import ExecutionMember, ExecutionProjection, ListExecutionMembersResponse
+
+LIST = route("POST", "/v1/clusters/{cluster_id}/executions/list", idempotent=True)
+LATEST = route("GET", "/v1/clusters/{cluster_id}/executions")
+GET = route("GET", "/v1/clusters/{cluster_id}/executions/{run_id}")
+CANCEL = route("POST", "/v1/clusters/{cluster_id}/executions/{run_id}/cancel")
+MEMBERS = route("POST", "/v1/clusters/{cluster_id}/executions/{run_id}/members/list", idempotent=True)
+PROJECTION = route("GET", "/v1/clusters/{cluster_id}/executions/{run_id}/projection")
+FIND = route("GET", "/v1/executions/{run_id}")
+
+StatsScope = Literal["page", "all"]
+OnUpdate = Callable[[ClusterExecutionResult], None]
+DEFAULT_POLL_INTERVAL = 0.5
+
+
+def _list(
+    cluster_id: str,
+    filters: FilterLike | None,
+    sort: SortLike | None,
+    search: str | None,
+    stats_scope: StatsScope | None,
+    page: int | None,
+    page_size: int | None,
+    cursor: str | None,
+) -> Call[ListClusterExecutionsResponse]:
+    return Call.to(
+        LIST,
+        model(ListClusterExecutionsResponse),
+        body=list_body(filters, sort, search, stats_scope=stats_scope),
+        params=page_params(page, page_size, cursor),
+        cluster_id=cluster_id,
+    )
+
+
+def _runs(response: ListClusterExecutionsResponse) -> tuple[Sequence[ClusterExecutionResult], str | None]:
+    return response.results, response.pagination.next_cursor
+
+
+def _members(
+    cluster_id: str,
+    run_id: str,
+    filters: FilterLike | None,
+    sort: SortLike | None,
+    search: str | None,
+    page: int | None,
+    page_size: int | None,
+    cursor: str | None,
+) -> Call[ListExecutionMembersResponse]:
+    return Call.to(
+        MEMBERS,
+        model(ListExecutionMembersResponse),
+        body=list_body(filters, sort, search),
+        params=page_params(page, page_size, cursor),
+        cluster_id=cluster_id,
+        run_id=run_id,
+    )
+
+
+def _member_page(response: ListExecutionMembersResponse) -> tuple[Sequence[ExecutionMember], str | None]:
+    return response.results, response.pagination.next_cursor
+
+
+def _get(cluster_id: str, run_id: str) -> Call[ClusterExecutionResult]:
+    return Call.to(GET, model(ClusterExecutionResult), cluster_id=cluster_id, run_id=run_id)
+
+
+def is_finished(run: ClusterExecutionResult) -> bool:
+    """Whether the run has ended: completed, failed or canceled."""
+    return ExecutionStatus(run.status).is_terminal
+
+
+def _timed_out(run: ClusterExecutionResult, timeout: float) -> WaitTimeout:
+    return WaitTimeout(
+        f"execution {run.run_id} is still {run.status} after {timeout:g} s; it keeps running "
+        "(wait again, or cancel it)",
+        extra={"run_id": run.run_id, "cluster_id": run.cluster_id, "run_status": str(run.status)},
+    )
+
+
+class Executions:
+    """Runs of a cluster (the cluster addressed by id or name). Below, ``cluster`` is a cluster with
+    some completed runs.
+
+    >>> history = client.executions.list(cluster.cluster_id, filters=F.status == "completed", sort="-created_at")
+    >>> history.total_count >= 1, {run.status for run in history.results}
+    (True, {'completed'})
+    >>> best = next(client.executions.iter(cluster.cluster_id, sort=F.silhouette_score.desc()))
+    >>> client.executions.get(cluster.cluster_id, best.run_id).run_id == best.run_id
+    True
+    >>> client.executions.find(best.run_id).cluster_id == cluster.cluster_id
+    True
+    """
+
+    def __init__(self, http: SyncTransport) -> None:
+        self._http = http
+
+    def list(
+        self,
+        cluster_id: str,
+        *,
+        filters: FilterLike | None = None,
+        sort: SortLike | None = None,
+        search: str | None = None,
+        page: int | None = None,
+        page_size: int | None = None,
+        stats_scope: StatsScope | None = None,
+        cursor: str | None = None,
+    ) -> ListClusterExecutionsResponse:
+        """One page of the execution history with its total and stats.
+
+        ``filters``: an ``F`` expression or a raw filter dict; ``sort``: ``"-metrics.silhouette_score"``,
+        ``F.created_at.asc()`` or a dict; ``search``: whitespace-separated terms, all required;
+        ``stats_scope="all"``: stats over every match instead of this page; ``cursor``: the
+        ``pagination.next_cursor`` of the previous page (same filters, sort, search and page size).
+        """
+        return self._http.call(_list(cluster_id, filters, sort, search, stats_scope, page, page_size, cursor))
+
+    def iter(
+        self,
+        cluster_id: str,
+        *,
+        filters: FilterLike | None = None,
+        sort: SortLike | None = None,
+        search: str | None = None,
+        page_size: int = ITER_PAGE_SIZE,
+    ) -> Iterator[ClusterExecutionResult]:
+        """Every matching run, walking the history by keyset cursor (stable while new runs arrive)."""
+        return walk(
+            lambda cursor: _runs(
+                self._http.call(_list(cluster_id, filters, sort, search, None, None, page_size, cursor))
+            )
+        )
+
+    def get(self, cluster_id: str, run_id: str) -> ClusterExecutionResult:
+        """One run of the cluster (:class:`~clusterbook.errors.NotFound` when it has no such run)."""
+        return self._http.call(_get(cluster_id, run_id))
+
+    def find(self, run_id: str) -> ClusterExecutionResult:
+        """One run by its id alone, whatever its cluster (within the client's namespace)."""
+        return self._http.call(Call.to(FIND, model(ClusterExecutionResult), run_id=run_id))
+
+    def latest(self, cluster_id: str) -> ClusterExecutionResult | None:
+        """The cluster's newest run, or ``None`` when it has never run."""
+        return self._http.call(Call.to(LATEST, optional_model(ClusterExecutionResult), cluster_id=cluster_id))
+
+    def cancel(self, cluster_id: str, run_id: str) -> ClusterExecutionResult:
+        """Cancel a pending or processing run (:class:`~clusterbook.errors.Conflict` once it has ended)."""
+        return self._http.call(Call.to(CANCEL, model(ClusterExecutionResult), cluster_id=cluster_id, run_id=run_id))
+
+    def wait(
+        self,
+        cluster_id: str,
+        run_id: str,
+        *,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        timeout: float | None = None,
+        on_update: OnUpdate | None = None,
+    ) -> ClusterExecutionResult:
+        """Poll the run every ``poll_interval`` seconds until it ends and return it; ``on_update`` sees
+        every polled state. :class:`~clusterbook.client.WaitTimeout` after ``timeout`` seconds."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            run = self.get(cluster_id, run_id)
+            if on_update is not None:
+                on_update(run)
+            if is_finished(run):
+                return run
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise _timed_out(run, timeout or 0.0)
+                time.sleep(min(poll_interval, left))
+            else:
+                time.sleep(poll_interval)
+
+    def members(
+        self,
+        cluster_id: str,
+        run_id: str,
+        *,
+        filters: FilterLike | None = None,
+        sort: SortLike | None = None,
+        search: str | None = None,
+        page: int | None = None,
+        page_size: int | None = None,
+        cursor: str | None = None,
+    ) -> ListExecutionMembersResponse:
+        """One page of where the run put each document (closest to its centre first by default);
+        filter on ``cluster_id`` (``None`` for noise), ``document_id`` or ``distance``."""
+        return self._http.call(_members(cluster_id, run_id, filters, sort, search, page, page_size, cursor))
+
+    def iter_members(
+        self,
+        cluster_id: str,
+        run_id: str,
+        *,
+        filters: FilterLike | None = None,
+        sort: SortLike | None = None,
+        search: str | None = None,
+        page_size: int = ITER_PAGE_SIZE,
+    ) -> Iterator[ExecutionMember]:
+        """Every matching member of the run, page by page."""
+        return walk(
+            lambda cursor: _member_page(
+                self._http.call(_members(cluster_id, run_id, filters, sort, search, None, page_size, cursor))
+            )
+        )
+
+    def projection(self, cluster_id: str, run_id: str) -> ExecutionProjection:
+        """A 2-D projection of a sample of the run's points and its cluster centres (completed runs only)."""
+        return self._http.call(Call.to(PROJECTION, model(ExecutionProjection), cluster_id=cluster_id, run_id=run_id))
+
+
+class AsyncExecutions:
+    """The async twin of :class:`Executions`."""
+
+    def __init__(self, http: AsyncTransport) -> None:
+        self._http = http
+
+    async def list(
+        self,
+        cluster_id: str,
+        *,
+        filters: FilterLike | None = None,
+        sort: SortLike | None = None,
+        search: str | None = None,
+        page: int | None = None,
+        page_size: int | None = None,
+        stats_scope: StatsScope | None = None,
+        cursor: str | None = None,
+    ) -> ListClusterExecutionsResponse:
+        return await self._http.call(_list(cluster_id, filters, sort, search, stats_scope, page, page_size, cursor))
+
+    def iter(
+        self,
+        cluster_id: str,
+        *,
+        filters: FilterLike | None = None,
+        sort: SortLike | None = None,
+        search: str | None = None,
+        page_size: int = ITER_PAGE_SIZE,
+    ) -> AsyncIterator[ClusterExecutionResult]:
+        async def fetch(cursor: str | None) -> tuple[Sequence[ClusterExecutionResult], str | None]:
+            return _runs(await self._http.call(_list(cluster_id, filters, sort, search, None, None, page_size, cursor)))
+
+        return awalk(fetch)
+
+    async def get(self, cluster_id: str, run_id: str) -> ClusterExecutionResult:
+        return await self._http.call(_get(cluster_id, run_id))
+
+    async def find(self, run_id: str) -> ClusterExecutionResult:
+        return await self._http.call(Call.to(FIND, model(ClusterExecutionResult), run_id=run_id))
+
+    async def latest(self, cluster_id: str) -> ClusterExecutionResult | None:
+        return await self._http.call(Call.to(LATEST, optional_model(ClusterExecutionResult), cluster_id=cluster_id))
+
+    async def cancel(self, cluster_id: str, run_id: str) -> ClusterExecutionResult:
+        return await self._http.call(
+            Call.to(CANCEL, model(ClusterExecutionResult), cluster_id=cluster_id, run_id=run_id)
+        )
+
+    async def wait(
+        self,
+        cluster_id: str,
+        run_id: str,
+        *,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        timeout: float | None = None,
+        on_update: OnUpdate | None = None,
+    ) -> ClusterExecutionResult:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            run = await self.get(cluster_id, run_id)
+            if on_update is not None:
+                on_update(run)
+            if is_finished(run):
+                return run
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise _timed_out(run, timeout or 0.0)
+                await asyncio.sleep(min(poll_interval, left))
+            else:
+                await asyncio.sleep(poll_interval)
+
+    async def members(
+        self,
+        cluster_id: str,
+        run_id: str,
+        *,
+        filters: FilterLike | None = None,
+        sort: SortLike | None = None,
+        search: str | None = None,
+        page: int | None = None,
+        page_size: int | None = None,
+        cursor: str | None = None,
+    ) -> ListExecutionMembersResponse:
+        return await self._http.call(_members(cluster_id, run_id, filters, sort, search, page, page_size, cursor))
+
+    def iter_members(
+        self,
+        cluster_id: str,
+        run_id: str,
+        *,
+        filters: FilterLike | None = None,
+        sort: SortLike | None = None,
+        search: str | None = None,
+        page_size: int = ITER_PAGE_SIZE,
+    ) -> AsyncIterator[ExecutionMember]:
+        async def fetch(cursor: str | None) -> tuple[Sequence[ExecutionMember], str | None]:
+            call = _members(cluster_id, run_id, filters, sort, search, None, page_size, cursor)
+            return _member_page(await self._http.call(call))
+
+        return awalk(fetch)
+
+    async def projection(self, cluster_id: str, run_id: str) -> ExecutionProjection:
+        return await self._http.call(
+            Call.to(PROJECTION, model(ExecutionProjection), cluster_id=cluster_id, run_id=run_id)
+        )

@@ -1,0 +1,123 @@
+"""Truth table: the same filter built with ``F`` and written as raw JSON (in another of the accepted
+spellings) selects exactly the same runs of the zoo, and those are the runs expected by hand."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from clusterbook.client import Client, F, Filter
+from clusterbook.models.clusters import Cluster
+from tests.api.helpers import NAME_OF, T
+
+ISO = "%Y-%m-%dT%H:%M:%SZ"
+
+CASES: list[tuple[str, Filter, dict[str, Any], set[str]]] = [
+    ("status eq", F.status == "failed", {"status": "failed"}, {"charlie", "delta"}),
+    (
+        "status in",
+        F.status.in_(["failed", "canceled"]),
+        {"status": ["failed", "canceled"]},
+        {"charlie", "delta", "golf"},
+    ),
+    (
+        "metric and time",
+        (F.metric("silhouette_score") > 0.1) & F.created_at.after(T + timedelta(seconds=30)),
+        {
+            "AND": [
+                {"metrics.silhouette_score": {"gt": 0.1}},
+                {"created_at": {"gt": (T + timedelta(seconds=30)).strftime(ISO)}},
+            ]
+        },
+        {"bravo"},
+    ),
+    (
+        "or",
+        (F.status == "completed") | (F.num_points >= 1000),
+        {"OR": [{"status": "completed"}, {"num_points": {">=": 1000}}]},
+        {"alpha", "bravo", "hotel", "delta"},
+    ),
+    (
+        "not",
+        ~(F.status == "completed"),
+        {"NOT": [{"status": "completed"}]},
+        {"charlie", "delta", "echo", "foxtrot", "golf"},
+    ),
+    (
+        "contains, case-insensitive",
+        F.error_message.contains("MEMORY"),
+        {"error_message": {"contains": "memory"}},
+        {"charlie"},
+    ),
+    (
+        "contains, case-sensitive",
+        F.error_message.contains("Memory", case_sensitive=True),
+        {"error_message": {"contains": "Memory"}, "case_sensitive": True},
+        set(),
+    ),
+    ("is null", F.completed_at == None, {"completed_at": None}, {"echo", "foxtrot"}),  # noqa: E711
+    (
+        "exists",
+        F.silhouette_score.exists(),
+        {"metrics.silhouette_score": {"exists": True}},
+        {"alpha", "bravo"},
+    ),
+    (
+        "between",
+        F.duration.between(2000, 5000),
+        {"duration_ms": {"gte": 2000, "lte": 5000}},
+        {"alpha", "golf", "hotel"},
+    ),
+    (
+        "nin and lt",
+        F.status.not_in(["completed", "failed"]) & (F.num_points < 250),
+        {
+            "operator": "AND",
+            "conditions": [
+                {"field": "status", "operator": "not_in", "value": ["completed", "failed"]},
+                {"field": "num_points", "operator": "<", "value": 250},
+            ],
+        },
+        {"echo", "foxtrot"},
+    ),
+    ("starts_with", F.run_id.starts_with("run_d"), {"run_id": {"starts_with": "RUN_D"}}, {"delta"}),
+    (
+        "and not",
+        (F.davies_bouldin_index <= 1.5) & ~(F.calinski_harabasz_score < 150),
+        {"metrics.davies_bouldin_index": {"lte": 1.5}, "NOT": [{"metrics.calinski_harabasz_score": {"lt": 150}}]},
+        {"alpha"},
+    ),
+    (
+        "time window",
+        F.created_at.since(T + timedelta(minutes=3)) & F.created_at.before(T + timedelta(minutes=6)),
+        {
+            "created_at": {
+                "gte": (T + timedelta(minutes=3)).strftime(ISO),
+                "lt": (T + timedelta(minutes=6)).strftime(ISO),
+            }
+        },
+        {"delta", "echo", "foxtrot"},
+    ),
+    (
+        "any",
+        F.any(F.num_clusters > 4, F.error_message.ends_with("times")),
+        {"OR": [{"num_clusters": {"gt": 4}}, {"error_message": {"ends_with": "TIMES"}}]},
+        {"bravo", "delta"},
+    ),
+]
+
+
+def _names(client: Client, cluster: str, filters: Any) -> set[str]:
+    page = client.executions.list(cluster, filters=filters, page_size=100)
+    assert page.total_count == len(page.results)
+    return {NAME_OF[run.run_id] for run in page.results}
+
+
+def test_builder_and_raw_json_select_the_same_runs(client: Client, zoo: Cluster) -> None:
+    for name, expr, raw, expected in CASES:
+        built = _names(client, zoo.cluster_name, expr)
+        written = _names(client, zoo.cluster_name, raw)
+        assert built == written == expected, (name, expr.to_dict(), raw, built, written)
+    # a raw dict and an expression combine into one request, too
+    mixed = _names(client, zoo.cluster_name, {"status": "failed"} & (F.num_points > 600))
+    assert mixed == {"delta"}
