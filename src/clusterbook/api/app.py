@@ -10,7 +10,8 @@ from fastapi.responses import JSONResponse
 from clusterbook import __version__
 from clusterbook.api.limits import BodySizeLimit, BodyTooLarge
 from clusterbook.api.problems import install_problem_handlers, payload_too_large
-from clusterbook.api.routes import clusters, collections, executions, namespaces, runs
+from clusterbook.api.routes import clusters, collections, executions, namespaces, runs, trends
+from clusterbook.api.web import mount_dashboard
 from clusterbook.settings import Settings
 from clusterbook.store.cursors import load_signing_key
 from clusterbook.store.db import make_engine, make_sessionmaker, migrate, refresh_statistics, transaction
@@ -50,4 +51,6 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     app.include_router(collections.router)
     app.include_router(executions.router)
     app.include_router(runs.router)
+    app.include_router(trends.router)
+    mount_dashboard(app)
     return app

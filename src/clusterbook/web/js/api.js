@@ -1,0 +1,93 @@
+// The dashboard's HTTP client: the public clusterbook API, JSON in and out, problem details turned
+// into ApiError. The namespace travels in the X-Namespace header, like for any other client.
+
+let currentNamespace = null;
+
+export function setNamespace(name) {
+  currentNamespace = name || null;
+}
+
+export class ApiError extends Error {
+  constructor(status, problem, message) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status; // 0: the server could not be reached
+    this.problem = problem; // the RFC 9457 body, when there was one
+  }
+
+  get code() {
+    return this.problem?.code ?? null;
+  }
+
+  /** Validation errors as [{loc, message}] (empty when none). */
+  get errors() {
+    return Array.isArray(this.problem?.errors) ? this.problem.errors : [];
+  }
+}
+
+export function isAbort(error) {
+  return error?.name === "AbortError";
+}
+
+function query(params) {
+  const usp = new URLSearchParams();
+  for (const [key, value] of Object.entries(params || {})) {
+    if (value !== undefined && value !== null && value !== "") usp.set(key, String(value));
+  }
+  const text = usp.toString();
+  return text ? `?${text}` : "";
+}
+
+export async function request(method, path, { body, params, signal } = {}) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (currentNamespace) headers["X-Namespace"] = currentNamespace;
+  let response;
+  try {
+    response = await fetch(path + query(params), {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal,
+      cache: "no-store",
+    });
+  } catch (error) {
+    if (isAbort(error)) throw error;
+    throw new ApiError(0, null, "Cannot reach the clusterbook server. Check that it is running, then retry.");
+  }
+  if (response.status === 204) return null;
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    const detail = data && typeof data.detail === "string" ? data.detail : null;
+    throw new ApiError(response.status, data, detail || `The server answered ${response.status} ${response.statusText}`.trim());
+  }
+  return data;
+}
+
+const enc = encodeURIComponent;
+
+export const api = {
+  namespaces: (opts) => request("GET", "/v1/namespaces", opts),
+  listClusters: (body, params, opts) => request("POST", "/v1/clusters/list", { ...opts, body, params }),
+  clusterOverview: (clusterIds, opts) =>
+    request("POST", "/v1/clusters/overview", { ...opts, body: { cluster_ids: clusterIds } }),
+  getCluster: (cid, opts) => request("GET", `/v1/clusters/${enc(cid)}`, opts),
+  createCluster: (body, opts) => request("POST", "/v1/clusters", { ...opts, body }),
+  execute: (cid, body, opts) => request("POST", `/v1/clusters/${enc(cid)}/execute`, { ...opts, body }),
+  listExecutions: (cid, body, params, opts) =>
+    request("POST", `/v1/clusters/${enc(cid)}/executions/list`, { ...opts, body, params }),
+  trends: (cid, body, opts) => request("POST", `/v1/clusters/${enc(cid)}/executions/trends`, { ...opts, body }),
+  getRun: (cid, runId, opts) => request("GET", `/v1/clusters/${enc(cid)}/executions/${enc(runId)}`, opts),
+  cancelRun: (cid, runId, opts) => request("POST", `/v1/clusters/${enc(cid)}/executions/${enc(runId)}/cancel`, opts),
+  projection: (cid, runId, opts) =>
+    request("GET", `/v1/clusters/${enc(cid)}/executions/${enc(runId)}/projection`, opts),
+  listMembers: (cid, runId, body, params, opts) =>
+    request("POST", `/v1/clusters/${enc(cid)}/executions/${enc(runId)}/members/list`, { ...opts, body, params }),
+  listCollections: (body, params, opts) => request("POST", "/v1/collections/list", { ...opts, body, params }),
+};

@@ -1,0 +1,325 @@
+// "/clusters/{id}/runs/{run_id}" — one run: status, metrics with their interpretation, the
+// projection's scatter plot, the centroids, and for a failed run its error and traceback.
+
+import { api, isAbort } from "../api.js";
+import { destroyCharts, paletteColor, scatterPlot } from "../charts.js";
+import { copyText, h, replace } from "../dom.js";
+import {
+  DASH,
+  IN_FLIGHT,
+  METRIC_HELP,
+  fmtDuration,
+  fmtInt,
+  fmtNumber,
+  fmtPercent,
+  fmtTimeLong,
+  interpretDaviesBouldin,
+  interpretSilhouette,
+} from "../format.js";
+import { clusterPath, href } from "../nav.js";
+import { breadcrumbs, busy, errorState, poller, spinner, statusBadge, toast } from "../ui.js";
+import { selection } from "./common.js";
+
+const POLL_MS = 2000;
+
+export const runPage = {
+  mount(container, ctx) {
+    const { clusterId, runId } = ctx.params;
+    document.title = `Run ${runId} · clusterbook`;
+    const controller = new AbortController();
+    let poll = null;
+    let cluster = null;
+    let shownStatus = null;
+
+    const root = h("div", { class: "run-page" }, spinner("Loading run…"));
+    container.append(root);
+
+    async function load() {
+      try {
+        const [run, found] = await busy(
+          Promise.all([api.getRun(clusterId, runId, { signal: controller.signal }), cluster ? cluster : api.getCluster(clusterId, { signal: controller.signal })]),
+        );
+        cluster = found;
+        render(run);
+      } catch (error) {
+        if (isAbort(error)) return;
+        const title = error.status === 404 ? (error.message.startsWith("cluster") ? "Cluster not found" : "Run not found") : "Could not load this run";
+        replace(root, errorState(error, { title, onRetry: error.status === 404 ? null : load, page: true }));
+      }
+    }
+
+    function render(run) {
+      shownStatus = run.status;
+      destroyCharts(root);
+      document.title = `${run.run_name || run.run_id} · ${cluster.cluster_name} · clusterbook`;
+      replace(
+        root,
+        breadcrumbs([
+          { label: "Clusters", href: href("/") },
+          { label: cluster.cluster_name, href: href(clusterPath(clusterId)) },
+          { label: run.run_name || run.run_id },
+        ]),
+        header(run),
+        run.status === "failed" ? failure(run) : null,
+        IN_FLIGHT.has(run.status) ? inFlight(run) : null,
+        run.status === "canceled" ? h("div", { class: "notice" }, `This run was canceled ${run.completed_at ? `at ${fmtTimeLong(run.completed_at)}` : ""}.`) : null,
+        run.status === "completed" || run.metrics ? metricsSection(run) : null,
+        run.status === "completed" ? projectionSection(run) : null,
+        run.centroids?.length ? centroidsSection(run) : null,
+        run.llm_labeling_errors?.length ? labelingErrors(run) : null,
+        detailsSection(run),
+      );
+      poll?.stop();
+      if (IN_FLIGHT.has(run.status)) {
+        poll = poller(async () => {
+          const fresh = await api.getRun(clusterId, runId);
+          if (fresh.status !== shownStatus) render(fresh);
+          else updateElapsed(fresh);
+        }, POLL_MS);
+      }
+    }
+
+    function header(run) {
+      const actions = [];
+      if (IN_FLIGHT.has(run.status)) {
+        const cancel = h("button", { type: "button", class: "btn btn-danger" }, "Cancel run");
+        cancel.addEventListener("click", async () => {
+          if (!window.confirm("Cancel this run? A worker that already started it stops at its next checkpoint.")) return;
+          cancel.disabled = true;
+          try {
+            const updated = await busy(api.cancelRun(clusterId, runId));
+            toast("Run canceled", { tone: "success" });
+            render(updated);
+          } catch (error) {
+            cancel.disabled = false;
+            toast(`Could not cancel: ${error.message}`, { tone: "error", timeout: 10000 });
+            if (error.status === 409) load();
+          }
+        });
+        actions.push(cancel);
+      }
+      const picked = selection.get(clusterId).filter((id) => id !== runId);
+      actions.push(h("a", { class: "btn", href: href(clusterPath(clusterId, "/compare"), { runs: [runId, ...picked].slice(0, 4) }) }, "Compare…"));
+      const copyId = h("button", { type: "button", class: "btn btn-ghost", onclick: async () => toast((await copyText(run.run_id)) ? "Run id copied" : "Could not copy", { timeout: 2500 }) }, "Copy id");
+      actions.push(copyId);
+      const facts = [
+        ["Created", fmtTimeLong(run.created_at)],
+        ["Started", fmtTimeLong(run.started_at)],
+        ["Ended", fmtTimeLong(run.completed_at)],
+        ["Duration", IN_FLIGHT.has(run.status) ? h("span", { class: "elapsed" }, elapsed(run)) : fmtDuration(run.duration_ms)],
+        ["Algorithm", run.algorithm || DASH],
+        ["Points", fmtInt(run.num_points)],
+        ["Attempts", run.attempts ? fmtInt(run.attempts) : DASH],
+      ];
+      return h(
+        "div",
+        { class: "run-head" },
+        h(
+          "div",
+          { class: "page-head" },
+          h("div", { class: "page-title" }, h("h1", {}, run.run_name || run.run_id), h("p", { class: "subtitle" }, statusBadge(run.status), h("span", { class: "mono muted small" }, run.run_id))),
+          h("div", { class: "page-actions" }, actions),
+        ),
+        h("dl", { class: "facts" }, facts.map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v)))),
+      );
+    }
+
+    function elapsed(run) {
+      const since = Date.parse(run.started_at || run.created_at);
+      return `${run.status === "pending" ? "queued for" : "running for"} ${fmtDuration(Math.max(0, Date.now() - since))}`;
+    }
+
+    function updateElapsed(run) {
+      const el = root.querySelector(".elapsed");
+      if (el) el.textContent = elapsed(run);
+    }
+
+    function inFlight(run) {
+      return h(
+        "div",
+        { class: "notice notice-live", role: "status" },
+        h("span", { class: "spinner", "aria-hidden": "true" }),
+        run.status === "pending" ? "Waiting for a worker to pick this run up. This page updates by itself." : "A worker is computing this run. This page updates by itself when it ends.",
+      );
+    }
+
+    function failure(run) {
+      const text = [run.error_message, run.error_traceback].filter(Boolean).join("\n\n");
+      const copy = h("button", { type: "button", class: "btn btn-small" }, "Copy error");
+      copy.addEventListener("click", async () => {
+        const ok = await copyText(text);
+        copy.textContent = ok ? "Copied" : "Copy failed — select the text";
+        setTimeout(() => {
+          copy.textContent = "Copy error";
+        }, 2000);
+      });
+      return h(
+        "section",
+        { class: "failure", "aria-labelledby": "failure-title" },
+        h("div", { class: "failure-head" }, h("h2", { id: "failure-title" }, "This run failed"), copy),
+        h("p", { class: "failure-message" }, run.error_message || "No error message was recorded."),
+        run.error_traceback
+          ? h("details", { class: "traceback", open: true }, h("summary", {}, "Traceback"), h("pre", { tabindex: "0", "aria-label": "Traceback" }, h("code", {}, run.error_traceback)))
+          : null,
+      );
+    }
+
+    function metricCard(name, label, value, interpretation, extra) {
+      const tone = interpretation ? interpretation.tone : "neutral";
+      return h(
+        "div",
+        { class: `card metric metric-${tone}` },
+        h("p", { class: "card-label" }, label),
+        h(
+          "p",
+          { class: "card-value" },
+          value,
+          interpretation && value !== DASH ? h("span", { class: `tone tone-${tone}` }, ` — ${interpretation.text}`) : null,
+        ),
+        extra ? h("p", { class: "card-note" }, extra) : null,
+        METRIC_HELP[name] ? h("p", { class: "metric-help" }, METRIC_HELP[name]) : null,
+      );
+    }
+
+    function metricsSection(run) {
+      const m = run.metrics || {};
+      const notes = m.notes || {};
+      const sil = m.silhouette_score ?? null;
+      const db = m.davies_bouldin_index ?? null;
+      const ch = m.calinski_harabasz_score ?? null;
+      const cards = [
+        metricCard("silhouette_score", "Silhouette", sil === null ? DASH : fmtNumber(sil, 2), interpretSilhouette(sil), notes.silhouette_score || (sil !== null ? silhouetteBar(sil) : null)),
+        metricCard("davies_bouldin_index", "Davies–Bouldin", db === null ? DASH : fmtNumber(db, 2), interpretDaviesBouldin(db), notes.davies_bouldin_index),
+        metricCard("calinski_harabasz_score", "Calinski–Harabasz", ch === null ? DASH : fmtNumber(ch, 1), null, notes.calinski_harabasz_score),
+        metricCard("clusters", "Clusters", fmtInt(run.num_clusters), null, `over ${fmtInt(run.num_points)} documents`),
+      ];
+      if (m.noise_points !== undefined && m.noise_points !== null) {
+        cards.push(metricCard("noise_points", "Noise points", fmtInt(m.noise_points), null, `${fmtPercent(m.noise_points, run.num_points)} of the documents`));
+      }
+      const other = Object.entries(notes).filter(([k]) => !["silhouette_score", "davies_bouldin_index", "calinski_harabasz_score"].includes(k));
+      return h(
+        "section",
+        { class: "section", "aria-labelledby": "metrics-title" },
+        h("h2", { id: "metrics-title" }, "Quality"),
+        h("div", { class: "cards metric-cards" }, cards),
+        other.length ? h("ul", { class: "notes" }, other.map(([k, v]) => h("li", {}, h("strong", {}, k), `: ${v}`))) : null,
+      );
+    }
+
+    function silhouetteBar(value) {
+      const pct = ((Math.max(-1, Math.min(1, value)) + 1) / 2) * 100;
+      return h("span", { class: "scale", "aria-hidden": "true" }, h("span", { class: "scale-marker", style: { left: `${pct}%` } }));
+    }
+
+    function projectionSection(run) {
+      const canvas = h("canvas", { role: "img", "aria-label": "Scatter plot of the run's documents in two dimensions" });
+      const body = h("div", { class: "scatter-wrap" }, spinner("Loading the projection…"));
+      const note = h("p", { class: "muted small" }, "\u00a0");
+      const section = h("section", { class: "section card", "aria-labelledby": "projection-title" }, h("h2", { id: "projection-title", class: "card-title" }, "Documents in two dimensions"), body, note);
+      api.projection(clusterId, run.run_id, { signal: controller.signal }).then(
+        (projection) => {
+          if (!projection.points.length) {
+            replace(body, h("p", { class: "muted" }, "The projection holds no points."));
+            return;
+          }
+          const labels = new Map((run.centroids || []).map((c) => [c.cluster_id, c.label || c.cluster_id]));
+          const groups = new Map();
+          for (const p of projection.points) {
+            const key = p.cluster_id ?? "__noise__";
+            if (!groups.has(key)) groups.set(key, { label: p.cluster_id === null ? "Noise" : labels.get(p.cluster_id) || p.cluster_id, noise: p.cluster_id === null, points: [], order: p.cluster_id === null ? Infinity : Number.parseInt(String(p.cluster_id).replace(/\D/g, ""), 10) || 0 });
+            groups.get(key).points.push({ x: p.x, y: p.y, doc: p.document_id });
+          }
+          const ordered = [...groups.values()].sort((a, b) => a.order - b.order);
+          replace(body, h("div", { class: "scatter-canvas" }, canvas));
+          scatterPlot(canvas, ordered, projection.centroids);
+          replace(note, projection.sampled < projection.total ? `A sample of ${fmtInt(projection.sampled)} of ${fmtInt(projection.total)} documents; diamonds mark the cluster centres.` : `All ${fmtInt(projection.total)} documents; diamonds mark the cluster centres.`);
+        },
+        (error) => {
+          if (isAbort(error)) return;
+          if (error.status === 404) {
+            section.classList.add("section-muted");
+            replace(body, h("p", { class: "muted" }, "No projection was stored for this run, so there is no scatter plot."));
+          } else {
+            replace(body, errorState(error, { title: "Could not load the projection" }));
+          }
+        },
+      );
+      return section;
+    }
+
+    function centroidsSection(run) {
+      const total = run.centroids.reduce((n, c) => n + (c.num_members || 0), 0) || run.num_points;
+      const rows = run.centroids.map((c, i) =>
+        h(
+          "tr",
+          {},
+          h("td", { class: "nowrap" }, h("span", { class: "swatch", style: { background: paletteColor(i) }, "aria-hidden": "true" }), h("span", { class: "mono" }, c.cluster_id)),
+          h("td", {}, c.label ? h("strong", {}, c.label) : h("span", { class: "muted" }, "unlabelled")),
+          h("td", {}, (c.keywords || []).length ? h("ul", { class: "keywords" }, c.keywords.map((k) => h("li", {}, k))) : h("span", { class: "muted" }, DASH)),
+          h("td", { class: "summary-cell" }, c.summary || h("span", { class: "muted" }, DASH)),
+          h(
+            "td",
+            { class: "num members-cell" },
+            h("span", {}, fmtInt(c.num_members)),
+            h("span", { class: "share", "aria-hidden": "true" }, h("span", { class: "share-bar", style: { width: `${total ? (100 * c.num_members) / total : 0}%` } })),
+            h("span", { class: "muted small" }, fmtPercent(c.num_members, total)),
+          ),
+        ),
+      );
+      return h(
+        "section",
+        { class: "section", "aria-labelledby": "centroids-title" },
+        h("h2", { id: "centroids-title" }, `Clusters (${fmtInt(run.centroids.length)})`),
+        h(
+          "div",
+          { class: "table-scroll" },
+          h(
+            "table",
+            { class: "table centroids-table" },
+            h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Cluster"), h("th", { scope: "col" }, "Label"), h("th", { scope: "col" }, "Keywords"), h("th", { scope: "col" }, "Summary"), h("th", { scope: "col", class: "num" }, "Members"))),
+            h("tbody", {}, rows),
+          ),
+        ),
+      );
+    }
+
+    function labelingErrors(run) {
+      return h(
+        "section",
+        { class: "section notice notice-warn", "aria-labelledby": "llm-title" },
+        h("h2", { id: "llm-title" }, "Labeling problems"),
+        h("ul", {}, run.llm_labeling_errors.map((e) => h("li", {}, h("code", {}, e)))),
+      );
+    }
+
+    function detailsSection(run) {
+      const timings = run.timings_ms ? Object.entries(run.timings_ms) : [];
+      const max = Math.max(1, ...timings.map(([, v]) => v));
+      return h(
+        "section",
+        { class: "section details-grid" },
+        timings.length
+          ? h(
+              "div",
+              { class: "card" },
+              h("h2", { class: "card-title" }, "Time per phase"),
+              h("ul", { class: "timings" }, timings.map(([phase, ms]) => h("li", {}, h("span", { class: "timing-label" }, phase.replaceAll("_", " ")), h("span", { class: "timing-bar" }, h("span", { style: { width: `${(100 * ms) / max}%` } })), h("span", { class: "num" }, fmtDuration(ms))))),
+            )
+          : null,
+        run.config
+          ? h("details", { class: "card config" }, h("summary", {}, h("h2", { class: "card-title inline" }, "Configuration")), h("pre", { tabindex: "0" }, h("code", {}, JSON.stringify(run.config, null, 2))))
+          : null,
+      );
+    }
+
+    load();
+    return {
+      destroy() {
+        controller.abort();
+        poll?.stop();
+        destroyCharts(root);
+      },
+    };
+  },
+};
+
