@@ -22,13 +22,13 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 from sqlalchemy import insert, update
 from sqlalchemy.orm import Session, sessionmaker
-from tests.factories import BASE_TIME, make_cluster, make_runs
 
 from clusterbook.api.background import BackgroundServer
 from clusterbook.models.clusters import Cluster
 from clusterbook.settings import Settings
 from clusterbook.store.db import make_sessionmaker
 from clusterbook.store.tables import execution_projections, executions
+from tests.factories import BASE_TIME, make_cluster, make_runs
 
 CHROMIUM = os.environ.get("CLUSTERBOOK_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

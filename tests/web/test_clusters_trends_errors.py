@@ -8,6 +8,7 @@ import re
 from collections import Counter
 
 from playwright.sync_api import Route, expect
+
 from tests.web.conftest import HISTORY
 
 PROBLEM_500 = {

@@ -7,6 +7,7 @@ import re
 from collections import Counter
 
 from playwright.sync_api import Page, expect
+
 from tests.web.conftest import HISTORY, PHONE, Tab, check_watch, new_context, screenshot, watch_page
 
 TOTAL = len(HISTORY)  # 127

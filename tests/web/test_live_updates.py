@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import expect
+
 from tests.web.conftest import HISTORY
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from playwright.sync_api import expect
+
 from tests.web.conftest import HISTORY
 
 NO_PROJECTION = r"404 \(Not Found\)"  # runs without a stored projection answer 404 for it, as documented
