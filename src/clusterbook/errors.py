@@ -87,6 +87,12 @@ class Unauthorized(ClusterbookError):
     title = "Unauthorized"
 
 
+class Forbidden(ClusterbookError):
+    code = "forbidden"
+    status = 403
+    title = "Forbidden"
+
+
 class NotFound(ClusterbookError):
     code = "not_found"
     status = 404
@@ -123,6 +129,7 @@ ERROR_CLASSES: dict[str, type[ClusterbookError]] = {
         InvalidPagination,
         InvalidCursor,
         Unauthorized,
+        Forbidden,
         NotFound,
         Conflict,
         PayloadTooLarge,

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
         default=None,
         description="Signs pagination cursors. When unset, a random key is generated once and kept in the database.",
     )
+    insecure: bool = Field(
+        default=False,
+        description="Answer without API keys while none exists even when listening beyond loopback (`serve --insecure`).",
+    )
     sqlite_busy_timeout_ms: int = 30_000
     log_level: str = "info"
     # the runner

@@ -226,8 +226,9 @@ def test_executions_show_cancel_compare(live_server: BackgroundServer, zoo: Clus
     assert ok(cli(live_server, "executions", "cancel", "run_Echo05")).strip() == "run_Echo05 canceled"
     canceled = json.loads(ok(cli(live_server, "executions", "cancel", "run_Foxtrot06", "-c", "zoo", "-f", "json")))
     assert canceled["status"] == "canceled" and canceled["completed_at"]
-    again = error_line(cli(live_server, "executions", "cancel", "run_Echo05"))
-    assert "already ended with status 'canceled'" in again and again.endswith("[409]")
+    assert ok(cli(live_server, "executions", "cancel", "run_Echo05")).strip() == "run_Echo05 canceled"  # idempotent
+    ended = error_line(cli(live_server, "executions", "cancel", "run_Alpha01"))
+    assert "already ended with status 'completed'" in ended and ended.endswith("[409]")
 
     compared = ok(cli(live_server, "executions", "compare", "run_Alpha01", "run_Bravo02"))
     for expected in ("run_Alpha01", "run_Bravo02", "silhouette", "0.8000", "0.2000", "Billing", "Shipping delays"):
@@ -343,3 +344,24 @@ def test_help_lists_the_remote_commands() -> None:
         assert command in result.stdout
     sub = CliRunner().invoke(app, ["executions", "--help"])
     assert all(name in sub.stdout for name in ("list", "show", "cancel", "compare"))
+
+
+# ----------------------------------------------------------------------------- API keys
+
+
+def test_remote_commands_pass_the_api_key(live_server: BackgroundServer, session_factory: Any) -> None:
+    from clusterbook.store.db import make_sessionmaker
+    from clusterbook.store.keys import create_api_key
+    from tests.factories import make_cluster
+
+    cluster = make_cluster(session_factory, "keyed", cluster_name="keyed-cluster")
+    with make_sessionmaker(session_factory.kw["bind"], writes=True)() as session, session.begin():
+        _, key = create_api_key(session, namespace_ids=[cluster.namespace_id], name="cli")
+    listed = json.loads(ok(cli(live_server, "clusters", "list", "--format", "json", "--api-key", key)))
+    assert [c["cluster_id"] for c in listed["results"]] == [cluster.cluster_id]
+    from_env = ok(cli(live_server, "clusters", "show", "keyed-cluster", "--format", "json", CLUSTERBOOK_API_KEY=key))
+    assert json.loads(from_env)["cluster_id"] == cluster.cluster_id
+    assert error_line(cli(live_server, "clusters", "list")).endswith("[401]")
+    assert error_line(cli(live_server, "clusters", "list", "--api-key", key + "x")).startswith(
+        "error: the API key is not valid"
+    )

@@ -210,8 +210,10 @@ def test_executions_list_iter_get_find_latest_and_cancel(
 
         canceled = client.executions.cancel("zoo", "run_Echo05")
         assert canceled.status == "canceled" and canceled.completed_at is not None
+        again = client.executions.cancel("zoo", "run_Echo05")  # a repeated cancel changes nothing
+        assert again.status == "canceled" and again.completed_at == canceled.completed_at
         with pytest.raises(Conflict, match="already ended"):
-            client.executions.cancel("zoo", "run_Echo05")
+            client.executions.cancel("zoo", "run_Alpha01")  # a completed run stays completed
         with pytest.raises(NotFound, match="run_Nope"):
             client.executions.get("zoo", "run_Nope")
         with pytest.raises(NotFound, match="run_Nope"):

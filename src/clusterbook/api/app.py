@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from clusterbook import __version__
+from clusterbook.api.deps import require_key
 from clusterbook.api.limits import BodySizeLimit, BodyTooLarge
 from clusterbook.api.problems import install_problem_handlers, payload_too_large
 from clusterbook.api.routes import clusters, collections, executions, namespaces, runs, trends
@@ -46,11 +47,12 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         return payload_too_large(request.url.path, exc.max_bytes, hint=exc.hint)
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
-    app.include_router(namespaces.router)
-    app.include_router(clusters.router)
-    app.include_router(collections.router)
-    app.include_router(executions.router)
-    app.include_router(runs.router)
-    app.include_router(trends.router)
+    # Every /v1 route sits behind the key check; tests/api/test_auth.py walks app.routes to hold
+    # each one to it. /healthz and the dashboard's files stay open (they hold no data).
+    v1 = APIRouter(dependencies=[Depends(require_key)])
+    for module in (namespaces, clusters, collections, executions, runs, trends):
+        v1.include_router(module.router)
+    app.include_router(v1)
+    app.include_router(namespaces.health_router)
     mount_dashboard(app)
     return app

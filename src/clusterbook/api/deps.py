@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Header, Request
-from sqlalchemy.orm import Session
+from fastapi import BackgroundTasks, Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session, sessionmaker
 
+from clusterbook.api.auth import Access, may_run_open, resolve_access
 from clusterbook.errors import InvalidRequest, NotFound
 from clusterbook.models.clusters import Cluster, Namespace
 from clusterbook.models.collections import Collection
 from clusterbook.settings import Settings
 from clusterbook.store.clusters import read_cluster
 from clusterbook.store.collections import read_collection
+from clusterbook.store.keys import last_used_is_stale, touch_api_key
 from clusterbook.store.namespaces import DEFAULT_NAMESPACE, read_namespace
 
+logger = logging.getLogger(__name__)
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 NAMESPACE_HEADER_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
 
@@ -53,17 +59,59 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
+bearer = HTTPBearer(
+    auto_error=False,
+    description="An API key (`clusterbook keys create`). Required once the server has one.",
+)
+
+
+def require_key(
+    request: Request,
+    session: SessionDep,
+    background: BackgroundTasks,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Access:
+    """The door of every /v1 route (applied to the routers in ``api/app.py``): 401 without a valid
+    key once one exists. ``_credentials`` only declares the scheme in the OpenAPI document; the
+    header itself is read here, so that a header of another scheme counts as a wrong key."""
+    settings: Settings = request.app.state.settings
+    access = resolve_access(session, request.headers.get("authorization"), open_allowed=may_run_open(settings))
+    if access.key is not None and last_used_is_stale(access.key, datetime.now(UTC)):
+        background.add_task(_record_use, request.app.state.write_sessionmaker, access.key.key_id)
+    return access
+
+
+def _record_use(factory: sessionmaker[Session], key_id: str) -> None:
+    """After the response: note the key's use in a transaction of its own, so a read stays a read."""
+    try:
+        with factory() as session, session.begin():
+            touch_api_key(session, key_id=key_id, now=datetime.now(UTC))
+    except Exception:  # noqa: BLE001 - bookkeeping only; never worth an error
+        logger.debug("could not record the use of API key %s", key_id, exc_info=True)
+
+
+AccessDep = Annotated[Access, Depends(require_key)]
+
+
 def get_namespace(
     session: SessionDep,
+    access: AccessDep,
     x_namespace: Annotated[
-        str | None, Header(description="Namespace name or id; 'default' when absent.", max_length=200)
+        str | None,
+        Header(description="Namespace name or id; 'default' when absent (or the key's one namespace).", max_length=200),
     ] = None,
 ) -> Namespace:
+    """The request's namespace. A namespace the key does not hold is answered exactly like one that
+    does not exist. Without the header: 'default', or the key's namespace when it holds one only."""
     ref = DEFAULT_NAMESPACE if x_namespace is None else x_namespace.strip()
     if not NAMESPACE_HEADER_PATTERN.match(ref):
         raise InvalidRequest("X-Namespace must be a namespace name or id: 1-64 letters, digits, '-' or '_'")
     namespace = read_namespace(session, ref)
-    if namespace is None:
+    held = access.namespace_ids
+    mine = namespace is not None and access.allows(namespace.namespace_id)
+    if x_namespace is None and held is not None and len(held) == 1 and not mine:
+        namespace = read_namespace(session, next(iter(held)))
+    if namespace is None or not access.allows(namespace.namespace_id):
         raise NotFound(f"namespace {ref!r} not found; create it with POST /v1/namespaces")
     return namespace
 

@@ -10,7 +10,7 @@ import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from clusterbook.api.problems import RAW_BODY_KEY, payload_too_large
+from clusterbook.api.problems import BODY_TOO_LARGE_KEY, RAW_BODY_KEY, payload_too_large
 
 UPLOAD_PATH = re.compile(r"/v1/collections/[^/]+/documents/?")
 UPLOAD_HINT = "; send fewer documents per request (the server's CLUSTERBOOK_MAX_UPLOAD_BYTES sets this limit)"
@@ -56,6 +56,7 @@ class BodySizeLimit:
                 chunk = message.get("body", b"")
                 seen += len(chunk)
                 if seen > limit:
+                    scope[BODY_TOO_LARGE_KEY] = (limit, hint)
                     raise BodyTooLarge(limit, hint)
                 # Kept (bounded by the limit; joined only if needed) so an error handler can say why a
                 # body did not parse.

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from clusterbook.errors import ClusterbookError, ErrorLocation
@@ -24,8 +25,75 @@ PROBLEM_TYPE = "application/problem+json"
 RAW_BODY_KEY = "clusterbook.raw_body"
 """Where the body-size middleware leaves the raw body (as its list of chunks), so an error handler can say
 why it did not parse."""
+BODY_TOO_LARGE_KEY = "clusterbook.body_too_large"
+"""Set by the body-size middleware to ``(limit, hint)`` when it stops a body that streams in without a
+Content-Length: FastAPI turns the error raised inside its body read into a 400 "error parsing the
+body", which the handler answers as the 413 it is."""
 FASTAPI_BODY_PARSE_FAILURE = "There was an error parsing the body"
 HTTP_TITLES = {400: "Bad request", 404: "Not found", 405: "Method not allowed", 413: "Payload too large"}
+
+
+class ProblemError(BaseModel):
+    """One bad place in a request."""
+
+    loc: str = Field(description="Where: a dotted path such as filters.conditions[1].value, or query.page_size.")
+    message: str
+    type: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details plus a stable ``code``: the body of every error response."""
+
+    type: str = Field(description="/problems/<code>")
+    title: str
+    status: int
+    detail: str = Field(description="What was wrong and how to fix it; never a stack trace or SQL.")
+    instance: str = Field(description="The request path.")
+    code: str = Field(description="Stable machine-readable code, e.g. invalid_filter, invalid_cursor, not_found.")
+    errors: list[ProblemError] | None = Field(default=None, description="Each bad location (validation errors).")
+
+
+PROBLEM_DESCRIPTIONS = {
+    400: "Malformed request: a body that is not JSON in UTF-8 (invalid_json), a malformed X-Namespace header "
+    "(invalid_request) or a cursor that is forged, altered or for another query (invalid_cursor)",
+    401: "No valid API key: missing, unknown or revoked (unauthorized)",
+    403: "The key may not do this (forbidden)",
+    404: "The namespace, or an object named in the path, does not exist in it (not_found)",
+    409: "The request conflicts with the current state (conflict)",
+    413: "The body is over the server's size limit (payload_too_large); refused before it is parsed",
+    422: "The request is well-formed but invalid; errors[] names each bad location "
+    "(validation_error, invalid_filter, invalid_sort, invalid_pagination)",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` documenting these error statuses with the problem shape (served as
+    application/problem+json, see :func:`document_problems`)."""
+    return {status: {"model": Problem, "description": PROBLEM_DESCRIPTIONS[status]} for status in statuses}
+
+
+COMMON_PROBLEMS = problem_responses(400, 401, 404, 413, 422)
+"""What any /v1 route that reads ``X-Namespace`` (and perhaps a body or path ids) may answer."""
+
+
+def document_problems(app: FastAPI) -> None:
+    """Make the app's OpenAPI schema say what error responses really carry: every 4xx/5xx body is
+    documented as ``application/problem+json`` (FastAPI would list the route's ``application/json``)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for item in schema.get("paths", {}).values():
+                for operation in item.values():
+                    for status, response in (operation.get("responses") or {}).items():
+                        content = response.get("content") or {}
+                        if str(status)[:1] in "45" and "application/json" in content:
+                            content.setdefault(PROBLEM_TYPE, content.pop("application/json"))
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def problem_body(
@@ -116,10 +184,18 @@ def _unparsable_body(request: Request) -> JSONResponse:
 
 
 def install_problem_handlers(app: FastAPI) -> None:
+    document_problems(app)
+
     @app.exception_handler(ClusterbookError)
     async def _ours(request: Request, exc: ClusterbookError) -> JSONResponse:
         return problem_response(
-            request, status=exc.status, code=exc.code, title=exc.title, detail=exc.message, errors=exc.errors
+            request,
+            status=exc.status,
+            code=exc.code,
+            title=exc.title,
+            detail=exc.message,
+            errors=exc.errors,
+            headers={"WWW-Authenticate": "Bearer"} if exc.status == 401 else None,
         )
 
     @app.exception_handler(RequestValidationError)
@@ -147,6 +223,9 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400 and exc.detail == FASTAPI_BODY_PARSE_FAILURE:
+            refused = request.scope.get(BODY_TOO_LARGE_KEY)
+            if refused is not None:
+                return payload_too_large(request.url.path, refused[0], hint=refused[1])
             return _unparsable_body(request)
         title = HTTP_TITLES.get(exc.status_code, "Error")
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from clusterbook.cli.importing import import_command
+from clusterbook.cli.keys import keys_app
 from clusterbook.cli.remote import register as register_remote
 
 app = typer.Typer(
@@ -21,6 +22,8 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 app.command("import")(import_command)
+app.add_typer(keys_app, name="keys")
+logger = logging.getLogger("clusterbook.serve")
 
 DatabaseOption = Annotated[
     str | None,
@@ -48,6 +51,14 @@ def serve(
     database_url: DatabaseOption = None,
     demo: Annotated[bool, typer.Option("--demo", help="Seed demo data first when the database has none.")] = False,
     workers: WorkersOption = None,
+    insecure: Annotated[
+        bool,
+        typer.Option(
+            "--insecure",
+            envvar="CLUSTERBOOK_INSECURE",
+            help="Serve without any API key even on a non-loopback address (anyone who can reach it has full access).",
+        ),
+    ] = False,
 ) -> None:
     """Run the HTTP API and its workers (migrating the database first)."""
     import uvicorn
@@ -55,10 +66,11 @@ def serve(
     from clusterbook.api.app import create_app
     from clusterbook.runner.worker import WorkerPool
 
-    settings = _settings(database_url, host=host, port=port, workers=workers)
+    settings = _settings(database_url, host=host, port=port, workers=workers, insecure=insecure or None)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     api = create_app(settings)
+    _check_access(api.state.engine, settings)
     if demo:
         _build_demo(api.state.engine, settings.workers)
     pool = WorkerPool(api.state.engine, settings)
@@ -69,6 +81,40 @@ def serve(
     )
     with pool:
         uvicorn.run(api, host=settings.host, port=settings.port, log_level=settings.log_level)
+
+
+def _check_access(engine: Any, settings: Any) -> None:
+    """No API key: open on loopback (said loudly), refused elsewhere unless --insecure."""
+    from clusterbook.api.auth import is_loopback
+    from clusterbook.store.db import make_sessionmaker, transaction
+    from clusterbook.store.keys import any_active_api_key
+
+    with transaction(make_sessionmaker(engine)) as session:
+        keyed = any_active_api_key(session)
+    if keyed:
+        logger.info("API keys are required on every /v1 request")
+        return
+    create = "create one with `clusterbook keys create --namespace NAME`"
+    if is_loopback(settings.host):
+        logger.warning(
+            "NO API KEY: the API is open to anyone on this machine, with access to every namespace "
+            "(listening on %s only); %s",
+            settings.host,
+            create,
+        )
+    elif settings.insecure:
+        logger.warning(
+            "NO API KEY and --insecure: the API is open to anyone who can reach %s, with access to every namespace; %s",
+            settings.host,
+            create,
+        )
+    else:
+        console.print(
+            f"[red]error:[/] refusing to listen on {settings.host} without an API key: {create}, "
+            "listen on 127.0.0.1, or pass --insecure",
+            soft_wrap=True,
+        )
+        raise SystemExit(1)
 
 
 def _build_demo(engine: Any, workers: int) -> None:

@@ -24,6 +24,7 @@ from clusterbook.store.db import is_sqlite
 from clusterbook.store.fields import EXECUTION_FIELDS
 from clusterbook.store.fulltext import PausedInsertTrigger
 from clusterbook.store.ids import new_id
+from clusterbook.store.lifecycle import may_enter
 from clusterbook.store.listing import ListQuery, PageRequest, compile_query, fetch_page
 from clusterbook.store.tables import executions
 from clusterbook.store.types import UTCDateTime
@@ -208,27 +209,34 @@ def read_latest_execution(session: Session, *, cluster_id: str) -> ClusterExecut
 
 
 def cancel_execution(session: Session, *, cluster_id: str, run_id: str) -> ClusterExecutionResult | None:
-    """Move a pending/processing run to canceled; Conflict for a run that already ended."""
+    """Move a pending/processing run to canceled. Canceling a canceled run again changes nothing and
+    returns it as it is; a run that completed or failed is a Conflict (and stays as it is)."""
     current = read_execution(session, cluster_id=cluster_id, run_id=run_id)
     if current is None:
         return None
-    if ExecutionStatus(current.status).is_terminal:
+    if not ExecutionStatus(current.status).is_terminal:
+        now = datetime.now(UTC)
+        session.execute(
+            update(executions)
+            .where(_c.run_id == run_id, may_enter(ExecutionStatus.CANCELED))
+            .values(
+                status=ExecutionStatus.CANCELED.value,
+                lease_expires_at=None,
+                completed_at=now,
+                duration_ms=(now - current.created_at).total_seconds() * 1000.0,
+            )
+        )
+        # Re-read either way: on PostgreSQL the run may have ended between the read and the UPDATE,
+        # which then matched nothing.
+        current = read_execution(session, cluster_id=cluster_id, run_id=run_id)
+        if current is None:
+            return None
+    if current.status in (ExecutionStatus.COMPLETED, ExecutionStatus.FAILED):
         raise Conflict(
             f"execution {run_id} already ended with status {current.status!r}; only pending or processing "
             "runs can be canceled"
         )
-    now = datetime.now(UTC)
-    session.execute(
-        update(executions)
-        .where(_c.run_id == run_id, _c.status.in_([ExecutionStatus.PENDING.value, ExecutionStatus.PROCESSING.value]))
-        .values(
-            status=ExecutionStatus.CANCELED.value,
-            lease_expires_at=None,
-            completed_at=now,
-            duration_ms=(now - current.created_at).total_seconds() * 1000.0,
-        )
-    )
-    return read_execution(session, cluster_id=cluster_id, run_id=run_id)
+    return current
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,12 @@ from sqlalchemy.orm import Session
 from clusterbook.models.executions import ClusterExecutionResult, ExecutionStatus
 from clusterbook.store.db import is_sqlite
 from clusterbook.store.executions import build_search_text, create_execution
+from clusterbook.store.lifecycle import may_enter, sources
 from clusterbook.store.tables import execution_members, execution_projections, executions
 
 _c = executions.c
 PENDING, PROCESSING = ExecutionStatus.PENDING.value, ExecutionStatus.PROCESSING.value
+COMPLETED, FAILED = ExecutionStatus.COMPLETED.value, ExecutionStatus.FAILED.value
 LIVE = (PENDING, PROCESSING)
 """The statuses of the partial index ``ix_executions_live``; queries name them so the index applies."""
 
@@ -107,7 +109,7 @@ def claim_next_execution(session: Session, *, worker_id: str, lease_seconds: flo
     claimed = _changed(
         session,
         update(executions)
-        .where(_c.run_id == row.run_id, _c.status == PENDING)
+        .where(_c.run_id == row.run_id, may_enter(PROCESSING))
         .values(
             status=PROCESSING,
             attempts=_c.attempts + 1,
@@ -122,8 +124,14 @@ def claim_next_execution(session: Session, *, worker_id: str, lease_seconds: flo
     return Claim(row.run_id, row.cluster_id, row.namespace_id, token, row.attempts + 1, row.config or {})
 
 
-def _held(run_id: str, token: str) -> Any:
-    return and_(_c.run_id == run_id, _c.attempt_token == token, _c.status == PROCESSING)
+def _held(run_id: str, token: str, target: str | None = None) -> Any:
+    """The run is still ours: this attempt's token and still ``processing``. With ``target``, also
+    that it may move there (``store.lifecycle``; every target a token holder moves to is left only
+    from ``processing``, so this is the same condition, spelled by the state machine)."""
+    if target is None:
+        return and_(_c.run_id == run_id, _c.attempt_token == token, _c.status == PROCESSING)
+    assert sources(target) == [PROCESSING], target
+    return and_(_c.run_id == run_id, _c.attempt_token == token, may_enter(target))
 
 
 def renew_lease(
@@ -149,14 +157,17 @@ def _ending_values(session: Session, run_id: str, error_message: str | None, cen
 
 def complete_execution(session: Session, *, run_id: str, token: str, outcome: RunOutcome) -> bool:
     """Write a completed run, its memberships and projection; False (nothing written) if not ours."""
-    if session.execute(select(_c.run_id).where(_held(run_id, token))).first() is None:
+    if session.execute(select(_c.run_id).where(_held(run_id, token, COMPLETED))).first() is None:
         return False
     values = _ending_values(session, run_id, None, outcome.centroids)
-    session.execute(
+    # The UPDATE decides, not the check above: on PostgreSQL a cancel or a reap may commit in between,
+    # and then nothing of the outcome may land.
+    written = _changed(
+        session,
         update(executions)
-        .where(_held(run_id, token))
+        .where(_held(run_id, token, COMPLETED))
         .values(
-            status=ExecutionStatus.COMPLETED.value,
+            status=COMPLETED,
             num_clusters=outcome.num_clusters,
             num_points=outcome.num_points,
             silhouette_score=outcome.metrics.get("silhouette_score"),
@@ -168,8 +179,10 @@ def complete_execution(session: Session, *, run_id: str, token: str, outcome: Ru
             config=outcome.config,
             details=outcome.details,
             **values,
-        )
+        ),
     )
+    if written != 1:
+        return False
     insert_members(session, run_id, outcome.member_ids, outcome.member_clusters, outcome.member_distances)
     if outcome.projection is not None:
         session.execute(insert(execution_projections).values(run_id=run_id, projection=outcome.projection))
@@ -187,19 +200,16 @@ def fail_execution(
     details: dict[str, Any] | None = None,
 ) -> bool:
     """Record a failed run with a message that says cause and fix; False if the run is not ours."""
-    if session.execute(select(_c.run_id).where(_held(run_id, token))).first() is None:
+    if session.execute(select(_c.run_id).where(_held(run_id, token, FAILED))).first() is None:
         return False
     values = _ending_values(session, run_id, message, None)
     if config is not None:
         values["config"] = config
     if details is not None:
         values["details"] = details
-    session.execute(
-        update(executions)
-        .where(_held(run_id, token))
-        .values(status=ExecutionStatus.FAILED.value, error_message=message, error_traceback=traceback, **values)
-    )
-    return True
+    failed = update(executions).where(_held(run_id, token, FAILED))
+    values.update(status=FAILED, error_message=message, error_traceback=traceback)
+    return _changed(session, failed.values(**values)) == 1
 
 
 def release_execution(
@@ -208,23 +218,22 @@ def release_execution(
     """The process computing a run died: put the run back in the queue, or fail it once it has used
     every attempt. ``refund``: the run was stopped on purpose (server shutdown), so the attempt does
     not count. Returns the new status, or None if the run was not ours any more."""
-    row = session.execute(select(_c.attempts).where(_held(run_id, token))).first()
+    row = session.execute(select(_c.attempts).where(_held(run_id, token, PENDING))).first()
     if row is None:
         return None
     if refund:
         values = {**_requeued(), "attempts": _c.attempts - 1}
-        session.execute(update(executions).where(_held(run_id, token)).values(**values))
-        return PENDING
+        changed = _changed(session, update(executions).where(_held(run_id, token, PENDING)).values(**values))
+        return PENDING if changed else None
     if row.attempts >= max_attempts:
         message = (
             f"Worker lost: the process computing this run died ({reason}) on attempt {row.attempts} of "
             f"{max_attempts}, so it was not retried again. The usual cause is running out of memory: "
             "sample the input (vector_config.sample_size) or give the worker more memory."
         )
-        fail_execution(session, run_id=run_id, token=token, message=message)
-        return ExecutionStatus.FAILED.value
-    session.execute(update(executions).where(_held(run_id, token)).values(**_requeued()))
-    return PENDING
+        return FAILED if fail_execution(session, run_id=run_id, token=token, message=message) else None
+    changed = _changed(session, update(executions).where(_held(run_id, token, PENDING)).values(**_requeued()))
+    return PENDING if changed else None
 
 
 def _requeued() -> dict[str, Any]:
@@ -255,7 +264,7 @@ def reap_expired_leases(session: Session, *, max_attempts: int) -> Reaped:
             )
             if fail_execution(session, run_id=run_id, token=token, message=message):
                 failed.append(run_id)
-        elif _changed(session, update(executions).where(_held(run_id, token)).values(**_requeued())):
+        elif _changed(session, update(executions).where(_held(run_id, token, PENDING)).values(**_requeued())):
             requeued.append(run_id)
     return Reaped(requeued, failed)
 

@@ -133,6 +133,32 @@ execution_projections = Table(
     Column("projection", JSONType, nullable=False),
 )
 
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", PrimaryKey, primary_key=True, autoincrement=True),
+    Column("key_id", IdentifierType, nullable=False, unique=True),  # public: listing and revoking
+    Column("key_hash", String(64), nullable=False, unique=True),  # SHA-256 hex of the whole key
+    Column("name", String(200)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+)
+"""API keys, stored as the SHA-256 of the key (see ``store/keys.py``); the key itself is never kept."""
+
+api_key_namespaces = Table(
+    "api_key_namespaces",
+    metadata,
+    Column("key_id", IdentifierType, ForeignKey("api_keys.key_id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "namespace_id",
+        IdentifierType,
+        ForeignKey("namespaces.namespace_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+)
+"""The namespaces a key may act in."""
+
 server_state = Table(
     "server_state",
     metadata,

@@ -8,16 +8,23 @@ from fastapi import APIRouter, Body, Depends, Request, Response
 
 from clusterbook.api.deps import ClusterDep, NamespaceDep, SessionDep, writes_database
 from clusterbook.api.paging import PageParams, page_params, pagination_block, prepare_listing
+from clusterbook.api.problems import COMMON_PROBLEMS, problem_responses
 from clusterbook.models.clusters import Cluster, ClusterCreate, ClusterUpdate, ListClustersResponse
 from clusterbook.models.listing import ListClustersRequest
 from clusterbook.runner.config import validate_cluster_config
 from clusterbook.store import clusters as store
 from clusterbook.store.fields import CLUSTER_FIELDS
 
-router = APIRouter(prefix="/v1/clusters", tags=["clusters"])
+router = APIRouter(prefix="/v1/clusters", tags=["clusters"], responses=COMMON_PROBLEMS)
 
 
-@router.post("", response_model=Cluster, status_code=201, summary="Create a cluster configuration")
+@router.post(
+    "",
+    response_model=Cluster,
+    status_code=201,
+    summary="Create a cluster configuration",
+    responses=problem_responses(409),
+)
 @writes_database
 def create_cluster(data: ClusterCreate, namespace: NamespaceDep, session: SessionDep) -> Cluster:
     validate_cluster_config(data.cluster_type, data.vector_config, data.attribute_config)
@@ -50,7 +57,12 @@ def get_cluster(cluster: ClusterDep) -> Cluster:
     return cluster
 
 
-@router.patch("/{cluster_id}", response_model=Cluster, summary="Change a cluster's configuration")
+@router.patch(
+    "/{cluster_id}",
+    response_model=Cluster,
+    summary="Change a cluster's configuration",
+    responses=problem_responses(409),
+)
 @writes_database
 def update_cluster(data: ClusterUpdate, cluster: ClusterDep, namespace: NamespaceDep, session: SessionDep) -> Cluster:
     changed = data.model_fields_set

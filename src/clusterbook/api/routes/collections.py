@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 
 from clusterbook.api.deps import CollectionDep, NamespaceDep, SessionDep, writes_database
 from clusterbook.api.paging import PageParams, page_params, pagination_block, prepare_listing
+from clusterbook.api.problems import COMMON_PROBLEMS, problem_responses
 from clusterbook.errors import NotFound
 from clusterbook.models.collections import (
     Collection,
@@ -27,7 +28,7 @@ from clusterbook.store import collections as store
 from clusterbook.store import documents as docs
 from clusterbook.store.fields import COLLECTION_FIELDS, DOCUMENT_FIELDS
 
-router = APIRouter(prefix="/v1/collections", tags=["collections"])
+router = APIRouter(prefix="/v1/collections", tags=["collections"], responses=COMMON_PROBLEMS)
 
 DocumentIdPath = Annotated[str, Path(description="The document's id (percent-encode '/', '?', '#' and '%').")]
 IncludeVectors = Annotated[bool, Query(description="Return the document's vector too.")]
@@ -37,7 +38,9 @@ def _document_not_found(document_id: str, collection: Collection) -> NotFound:
     return NotFound(f"document {document_id!r} not found in collection {collection.collection_name!r}")
 
 
-@router.post("", response_model=Collection, status_code=201, summary="Create a collection")
+@router.post(
+    "", response_model=Collection, status_code=201, summary="Create a collection", responses=problem_responses(409)
+)
 @writes_database
 def create_collection(data: CollectionCreate, namespace: NamespaceDep, session: SessionDep) -> Collection:
     return store.create_collection(session, namespace_id=namespace.namespace_id, data=data)
@@ -73,6 +76,7 @@ def get_collection(collection: CollectionDep) -> Collection:
     "/{collection_id}",
     status_code=204,
     summary="Delete a collection and its documents (409 while a cluster uses it)",
+    responses=problem_responses(409),
 )
 @writes_database
 def delete_collection(collection: CollectionDep, namespace: NamespaceDep, session: SessionDep) -> Response:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Depends, Request
 
 from clusterbook.api.deps import ClusterDep, NamespaceDep, SessionDep, writes_database
 from clusterbook.api.paging import PageParams, page_params, pagination_block, prepare_listing
+from clusterbook.api.problems import COMMON_PROBLEMS, problem_responses
 from clusterbook.errors import NotFound
 from clusterbook.models.executions import ClusterExecutionResult, ExecuteRequest
 from clusterbook.models.listing import ListClusterExecutionsRequest, ListClusterExecutionsResponse, SortSpec
@@ -18,7 +19,7 @@ from clusterbook.store import members as members_store
 from clusterbook.store.fields import EXECUTION_FIELDS
 from clusterbook.store.queue import submit_execution
 
-router = APIRouter(prefix="/v1/clusters/{cluster_id}", tags=["executions"])
+router = APIRouter(prefix="/v1/clusters/{cluster_id}", tags=["executions"], responses=COMMON_PROBLEMS)
 
 
 def _run_not_found(run_id: str) -> NotFound:
@@ -104,7 +105,8 @@ def get_execution(run_id: str, cluster: ClusterDep, session: SessionDep) -> Clus
 @router.post(
     "/executions/{run_id}/cancel",
     response_model=ClusterExecutionResult,
-    summary="Cancel a pending or processing execution (409 when it already ended)",
+    summary="Cancel a pending or processing execution (again: no change; 409 when it completed or failed)",
+    responses=problem_responses(409),
 )
 @writes_database
 def cancel_execution(run_id: str, cluster: ClusterDep, session: SessionDep) -> ClusterExecutionResult:

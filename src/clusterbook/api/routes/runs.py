@@ -6,11 +6,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from clusterbook.api.deps import NamespaceDep, SessionDep
+from clusterbook.api.problems import COMMON_PROBLEMS
 from clusterbook.errors import NotFound
 from clusterbook.models.executions import ClusterExecutionResult
 from clusterbook.store import executions as store
 
-router = APIRouter(prefix="/v1/executions", tags=["executions"])
+router = APIRouter(prefix="/v1/executions", tags=["executions"], responses=COMMON_PROBLEMS)
 
 
 @router.get("/{run_id}", response_model=ClusterExecutionResult, summary="One execution, by run id, in any cluster")

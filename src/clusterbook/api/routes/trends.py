@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body
 
 from clusterbook.api.deps import ClusterDep, NamespaceDep, SessionDep
+from clusterbook.api.problems import COMMON_PROBLEMS
 from clusterbook.models.trends import (
     ClusterOverviewRequest,
     ClusterOverviewResponse,
@@ -17,7 +18,7 @@ from clusterbook.store.listing import ListQuery
 from clusterbook.store.overview import list_cluster_overviews
 from clusterbook.store.trends import execution_trends
 
-router = APIRouter(prefix="/v1/clusters", tags=["dashboard"])
+router = APIRouter(prefix="/v1/clusters", tags=["dashboard"], responses=COMMON_PROBLEMS)
 
 
 @router.post(

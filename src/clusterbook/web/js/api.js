@@ -1,10 +1,35 @@
 // The dashboard's HTTP client: the public clusterbook API, JSON in and out, problem details turned
-// into ApiError. The namespace travels in the X-Namespace header, like for any other client.
+// into ApiError. The namespace travels in the X-Namespace header and the API key (when the server
+// wants one) as a Bearer token, like for any other client. The key is kept for the tab's session.
 
 let currentNamespace = null;
+let onUnauthorized = null;
+const KEY_STORAGE = "cb.apiKey";
 
 export function setNamespace(name) {
   currentNamespace = name || null;
+}
+
+export function apiKey() {
+  try {
+    return sessionStorage.getItem(KEY_STORAGE) || null;
+  } catch {
+    return null; // storage unavailable: no key
+  }
+}
+
+export function setApiKey(key) {
+  try {
+    if (key) sessionStorage.setItem(KEY_STORAGE, key);
+    else sessionStorage.removeItem(KEY_STORAGE);
+  } catch {
+    // storage unavailable (private mode): the key cannot be kept
+  }
+}
+
+/** Call ``fn(error)`` whenever the API answers 401 (no key, or a refused one). */
+export function whenUnauthorized(fn) {
+  onUnauthorized = fn;
 }
 
 export class ApiError extends Error {
@@ -42,6 +67,8 @@ export async function request(method, path, { body, params, signal } = {}) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (currentNamespace) headers["X-Namespace"] = currentNamespace;
+  const key = apiKey();
+  if (key) headers.Authorization = `Bearer ${key}`;
   let response;
   try {
     response = await fetch(path + query(params), {
@@ -65,7 +92,9 @@ export async function request(method, path, { body, params, signal } = {}) {
   }
   if (!response.ok) {
     const detail = data && typeof data.detail === "string" ? data.detail : null;
-    throw new ApiError(response.status, data, detail || `The server answered ${response.status} ${response.statusText}`.trim());
+    const error = new ApiError(response.status, data, detail || `The server answered ${response.status} ${response.statusText}`.trim());
+    if (response.status === 401 && onUnauthorized) onUnauthorized(error, key);
+    throw error;
   }
   return data;
 }

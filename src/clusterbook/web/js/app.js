@@ -1,7 +1,8 @@
 // The dashboard's entry point: routes, the namespace picker, and start.
 
-import { api, setNamespace } from "./api.js";
+import { api, setNamespace, whenUnauthorized } from "./api.js";
 import { h, replace } from "./dom.js";
+import { promptForKey } from "./keyprompt.js";
 import { currentQuery, href, navigate, setRoutes, start } from "./nav.js";
 import { clustersPage } from "./pages/clusters.js";
 import { comparePage } from "./pages/compare.js";
@@ -61,6 +62,7 @@ async function namespacePicker() {
   replace(slot, h("label", { class: "label label-inline", for: "namespace" }, "Namespace"), select);
 }
 
+whenUnauthorized(promptForKey);
 syncNamespace();
 window.addEventListener("popstate", syncNamespace);
 start();
