@@ -182,7 +182,10 @@ class WorkerPool:
                 ),
                 "releasing a run whose process died",
             )
-            logger.warning("process of run %s died (%s); run is now %s", claim.run_id, reason, status)
+            if status is None:  # it had already recorded an outcome (or was canceled): nothing was lost
+                logger.info("process of run %s ended with %s after the run ended", claim.run_id, reason)
+            else:
+                logger.warning("process of run %s died (%s); run is now %s", claim.run_id, reason, status)
 
     def _renewal(self, claim: Claim, worker_id: str | None) -> Callable[[Any], bool]:
         def renew(session: Any) -> bool:
