@@ -7,7 +7,7 @@ Nothing connects at import time: :func:`make_engine` builds an engine from setti
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -141,3 +141,12 @@ def migrate(engine: Engine) -> None:
 
     command.upgrade(alembic_config(engine), "head")
     logger.info("database schema is up to date")
+
+
+def copy_rows(session: Session, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """PostgreSQL's ``COPY … FROM STDIN`` through psycopg 3 inside the session's transaction:
+    several times faster than multi-row INSERTs for large batches."""
+    driver: Any = session.connection().connection.driver_connection  # a psycopg 3 connection
+    with driver.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)

@@ -20,7 +20,7 @@ from clusterbook.models.executions import (
 )
 from clusterbook.models.listing import ClusterExecutionListStats
 from clusterbook.models.storable import is_storable_ref
-from clusterbook.store.db import is_sqlite
+from clusterbook.store.db import copy_rows, is_sqlite
 from clusterbook.store.fields import EXECUTION_FIELDS
 from clusterbook.store.fulltext import PausedInsertTrigger
 from clusterbook.store.ids import new_id
@@ -44,6 +44,11 @@ def build_search_text(run_id: str, error_message: str | None, centroids: Sequenc
     return " ".join(dict.fromkeys(words))
 
 
+def duration_ms(created_at: datetime, ended_at: datetime) -> float:
+    """The contract's duration of a run: from creation (queue time included) to its end."""
+    return (ended_at - created_at).total_seconds() * 1000.0
+
+
 def execution_values(*, namespace_id: str, cluster_id: str, **fields: Any) -> dict[str, Any]:
     """A complete row for ``executions`` from wire-style fields (metrics as a dict, centroids as dicts)."""
     run_id = fields.pop("run_id", None) or new_id("run")
@@ -53,7 +58,7 @@ def execution_values(*, namespace_id: str, cluster_id: str, **fields: Any) -> di
     completed_at = fields.pop("completed_at", None)
     duration = fields.pop("duration_ms", None)
     if duration is None and completed_at is not None:
-        duration = (completed_at - created_at).total_seconds() * 1000.0
+        duration = duration_ms(created_at, completed_at)
     status = ExecutionStatus(fields.pop("status", ExecutionStatus.PENDING))
     return {
         "run_id": run_id,
@@ -134,10 +139,9 @@ def _copy_into_postgres(session: Session, batch: list[dict[str, Any]]) -> None:
             return value.replace(tzinfo=UTC) if value.tzinfo is None else value
         return value
 
-    driver: Any = session.connection().connection.driver_connection  # a psycopg 3 connection
-    with driver.cursor() as cursor, cursor.copy(f"COPY executions ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy:
-        for row in batch:
-            copy.write_row([cell(name, row.get(name)) for name in _COPY_COLUMNS])
+    copy_rows(
+        session, "executions", _COPY_COLUMNS, ([cell(name, row.get(name)) for name in _COPY_COLUMNS] for row in batch)
+    )
 
 
 def row_to_result(row: Row[Any]) -> ClusterExecutionResult:
@@ -223,7 +227,7 @@ def cancel_execution(session: Session, *, cluster_id: str, run_id: str) -> Clust
                 status=ExecutionStatus.CANCELED.value,
                 lease_expires_at=None,
                 completed_at=now,
-                duration_ms=(now - current.created_at).total_seconds() * 1000.0,
+                duration_ms=duration_ms(current.created_at, now),
             )
         )
         # Re-read either way: on PostgreSQL the run may have ended between the read and the UPDATE,

@@ -19,8 +19,8 @@ from sqlalchemy import CursorResult, and_, insert, select, update
 from sqlalchemy.orm import Session
 
 from clusterbook.models.executions import ClusterExecutionResult, ExecutionStatus
-from clusterbook.store.db import is_sqlite
-from clusterbook.store.executions import build_search_text, create_execution
+from clusterbook.store.db import copy_rows, is_sqlite
+from clusterbook.store.executions import build_search_text, create_execution, duration_ms
 from clusterbook.store.lifecycle import may_enter, sources
 from clusterbook.store.tables import execution_members, execution_projections, executions
 
@@ -144,12 +144,19 @@ def renew_lease(
     return _changed(session, update(executions).where(_held(run_id, token)).values(**values)) == 1
 
 
-def _ending_values(session: Session, run_id: str, error_message: str | None, centroids: Any) -> dict[str, Any]:
-    created_at = session.execute(select(_c.created_at).where(_c.run_id == run_id)).scalar_one()
+def _held_since(session: Session, run_id: str, token: str, target: str) -> datetime | None:
+    """When the run was created, if it is still ours and may move to ``target``; else None."""
+    created_at: datetime | None = session.execute(
+        select(_c.created_at).where(_held(run_id, token, target))
+    ).scalar_one_or_none()
+    return created_at
+
+
+def _ending_values(created_at: datetime, run_id: str, error_message: str | None, centroids: Any) -> dict[str, Any]:
     now = _now()
     return {
         "completed_at": now,
-        "duration_ms": (now - created_at).total_seconds() * 1000.0,
+        "duration_ms": duration_ms(created_at, now),
         "lease_expires_at": None,
         "search_text": build_search_text(run_id, error_message, centroids),
     }
@@ -157,9 +164,10 @@ def _ending_values(session: Session, run_id: str, error_message: str | None, cen
 
 def complete_execution(session: Session, *, run_id: str, token: str, outcome: RunOutcome) -> bool:
     """Write a completed run, its memberships and projection; False (nothing written) if not ours."""
-    if session.execute(select(_c.run_id).where(_held(run_id, token, COMPLETED))).first() is None:
+    created_at = _held_since(session, run_id, token, COMPLETED)
+    if created_at is None:
         return False
-    values = _ending_values(session, run_id, None, outcome.centroids)
+    values = _ending_values(created_at, run_id, None, outcome.centroids)
     # The UPDATE decides, not the check above: on PostgreSQL a cancel or a reap may commit in between,
     # and then nothing of the outcome may land.
     written = _changed(
@@ -200,9 +208,10 @@ def fail_execution(
     details: dict[str, Any] | None = None,
 ) -> bool:
     """Record a failed run with a message that says cause and fix; False if the run is not ours."""
-    if session.execute(select(_c.run_id).where(_held(run_id, token, FAILED))).first() is None:
+    created_at = _held_since(session, run_id, token, FAILED)
+    if created_at is None:
         return False
-    values = _ending_values(session, run_id, message, None)
+    values = _ending_values(created_at, run_id, message, None)
     if config is not None:
         values["config"] = config
     if details is not None:
@@ -286,8 +295,5 @@ def insert_members(
         ]
         session.execute(insert(execution_members), rows)
         return
-    driver: Any = session.connection().connection.driver_connection  # a psycopg 3 connection
-    columns = "run_id, document_id, cluster_id, distance"
-    with driver.cursor() as cursor, cursor.copy(f"COPY execution_members ({columns}) FROM STDIN") as copy:
-        for d, c, x in zip(document_ids, cluster_ids, distances, strict=True):
-            copy.write_row((run_id, d, c, x))
+    copied = ((run_id, d, c, x) for d, c, x in zip(document_ids, cluster_ids, distances, strict=True))
+    copy_rows(session, "execution_members", ("run_id", "document_id", "cluster_id", "distance"), copied)
