@@ -86,12 +86,18 @@ def is_finished(run: ClusterExecutionResult) -> bool:
     return ExecutionStatus(run.status).is_terminal
 
 
-def _timed_out(run: ClusterExecutionResult, timeout: float) -> WaitTimeout:
-    return WaitTimeout(
-        f"execution {run.run_id} is still {run.status} after {timeout:g} s; it keeps running "
-        "(wait again, or cancel it)",
-        extra={"run_id": run.run_id, "cluster_id": run.cluster_id, "run_status": str(run.status)},
-    )
+def _pause(run: ClusterExecutionResult, deadline: float | None, poll_interval: float, timeout: float | None) -> float:
+    """Seconds to sleep before the next poll of an unfinished run; WaitTimeout once the deadline passed."""
+    if deadline is None:
+        return poll_interval
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise WaitTimeout(
+            f"execution {run.run_id} is still {run.status} after {timeout or 0.0:g} s; it keeps running "
+            "(wait again, or cancel it)",
+            extra={"run_id": run.run_id, "cluster_id": run.cluster_id, "run_status": str(run.status)},
+        )
+    return min(poll_interval, left)
 
 
 class Executions:
@@ -182,13 +188,7 @@ class Executions:
                 on_update(run)
             if is_finished(run):
                 return run
-            if deadline is not None:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise _timed_out(run, timeout or 0.0)
-                time.sleep(min(poll_interval, left))
-            else:
-                time.sleep(poll_interval)
+            time.sleep(_pause(run, deadline, poll_interval, timeout))
 
     def members(
         self,
@@ -292,13 +292,7 @@ class AsyncExecutions:
                 on_update(run)
             if is_finished(run):
                 return run
-            if deadline is not None:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise _timed_out(run, timeout or 0.0)
-                await asyncio.sleep(min(poll_interval, left))
-            else:
-                await asyncio.sleep(poll_interval)
+            await asyncio.sleep(_pause(run, deadline, poll_interval, timeout))
 
     async def members(
         self,
