@@ -190,19 +190,20 @@ def row_to_result(row: Row[Any]) -> ClusterExecutionResult:
     )
 
 
-def read_execution(session: Session, *, cluster_id: str, run_id: str) -> ClusterExecutionResult | None:
+def _read_run(session: Session, run_id: str, scope: ColumnElement[bool]) -> ClusterExecutionResult | None:
     if not is_storable_ref(run_id):
         return None
-    row = session.execute(select(executions).where(_c.cluster_id == cluster_id, _c.run_id == run_id)).first()
+    row = session.execute(select(executions).where(scope, _c.run_id == run_id)).first()
     return row_to_result(row) if row else None
+
+
+def read_execution(session: Session, *, cluster_id: str, run_id: str) -> ClusterExecutionResult | None:
+    return _read_run(session, run_id, _c.cluster_id == cluster_id)
 
 
 def read_execution_by_id(session: Session, *, namespace_id: str, run_id: str) -> ClusterExecutionResult | None:
     """A run found by its id alone within a namespace (for clients that know only the run id)."""
-    if not is_storable_ref(run_id):
-        return None
-    row = session.execute(select(executions).where(_c.namespace_id == namespace_id, _c.run_id == run_id)).first()
-    return row_to_result(row) if row else None
+    return _read_run(session, run_id, _c.namespace_id == namespace_id)
 
 
 def read_latest_execution(session: Session, *, cluster_id: str) -> ClusterExecutionResult | None:

@@ -96,10 +96,7 @@ def latest_execution(cluster: ClusterDep, session: SessionDep) -> ClusterExecuti
 
 @router.get("/executions/{run_id}", response_model=ClusterExecutionResult, summary="One execution")
 def get_execution(run_id: str, cluster: ClusterDep, session: SessionDep) -> ClusterExecutionResult:
-    found = store.read_execution(session, cluster_id=cluster.cluster_id, run_id=run_id)
-    if found is None:
-        raise _run_not_found(run_id)
-    return found
+    return _run_or_404(session, cluster, run_id)
 
 
 @router.post(
