@@ -251,3 +251,41 @@ def test_a_pending_run_is_canceled_at_once(db_url: str) -> None:
         run = execute(api, cluster["cluster_id"])
         canceled = ok(api.post(f"/v1/clusters/{cluster['cluster_id']}/executions/{run['run_id']}/cancel"))
         assert canceled["status"] == "canceled" and canceled["completed_at"] is not None
+
+
+def test_a_run_over_the_time_limit_is_stopped_and_failed(db_url: str) -> None:
+    from clusterbook.settings import Settings
+    from tests.runner.conftest import FAST_RUNNER
+
+    settings = Settings(database_url=db_url, secret_key="k", run_timeout_seconds=1.0, **FAST_RUNNER)  # type: ignore[arg-type]
+    with BackgroundServer(settings, workers=1) as server, httpx.Client(base_url=server.url, timeout=60) as api:
+        cluster = slow_cluster(api)
+        run = wait_for(api, cluster["cluster_id"], execute(api, cluster["cluster_id"])["run_id"], timeout=120)
+        pid = compute_pid(server, run["run_id"])
+    assert run["status"] == "failed" and run["attempts"] == 1
+    assert "exceeded the time limit of 1 s" in run["error_message"]
+    assert pid is not None and not _alive(pid), "the run's process was ended"
+
+
+def test_stopping_the_workers_puts_a_running_run_back_without_charging_an_attempt(db_url: str) -> None:
+    from clusterbook.settings import Settings
+    from clusterbook.store.db import make_engine
+    from tests.runner.conftest import FAST_RUNNER
+
+    settings = Settings(database_url=db_url, secret_key="k", **FAST_RUNNER)  # type: ignore[arg-type]
+    with BackgroundServer(settings, workers=1) as server, httpx.Client(base_url=server.url, timeout=60) as api:
+        cluster = slow_cluster(api)
+        run_id = execute(api, cluster["cluster_id"])["run_id"]
+        wait_for(api, cluster["cluster_id"], run_id, lambda r: compute_pid(server, run_id) is not None, 60)
+        pid = compute_pid(server, run_id)
+    # the server and its workers have stopped: the run waits in the queue for the next worker
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        status, attempts, token = conn.execute(
+            select(executions.c.status, executions.c.attempts, executions.c.attempt_token).where(
+                executions.c.run_id == run_id
+            )
+        ).one()
+    engine.dispose()
+    assert (status, attempts, token) == ("pending", 0, None)
+    assert pid is not None and not _alive(pid)
