@@ -5,10 +5,19 @@ Nothing here connects to anything; ``create_app(settings)`` and the CLI build en
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, which containers and ``taskset`` narrow)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - platforms without sched_getaffinity
+        return max(1, os.cpu_count() or 1)
 
 
 def default_database_url() -> str:
@@ -41,7 +50,18 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = 30_000
     log_level: str = "info"
     # the runner
-    workers: int = Field(default=2, ge=0, le=64, description="Runs computed at once by `serve` (0: API only).")
+    workers: int = Field(
+        default_factory=lambda: min(64, available_cores()),
+        ge=0,
+        le=64,
+        description="Runs computed at once by `serve` and `worker` (0: API only); default: one per available core.",
+    )
+    compute_threads: int | None = Field(
+        default=None,
+        ge=1,
+        le=256,
+        description="BLAS/OpenMP threads of each run's process; default: available cores ÷ workers (at least 1).",
+    )
     heartbeat_seconds: float = Field(default=1.0, gt=0, description="How often a busy worker renews its lease.")
     lease_seconds: float = Field(default=30.0, gt=0, description="A run whose lease lapses this long is reclaimed.")
     max_attempts: int = Field(default=3, ge=1, description="Tries before a run whose worker keeps dying fails.")
@@ -65,3 +85,11 @@ class Settings(BaseSettings):
                 f"CLUSTERBOOK_HEARTBEAT_SECONDS ({self.heartbeat_seconds}), or live runs would be reclaimed"
             )
         return self
+
+    def thread_budget(self, workers: int | None = None) -> int:
+        """Threads each compute process may use, so concurrent runs never oversubscribe the cores:
+        library defaults (one thread per core in every process) made a 0.1 s run take seconds as
+        soon as two runs, or a run and the API, competed."""
+        if self.compute_threads is not None:
+            return self.compute_threads
+        return max(1, available_cores() // max(1, self.workers if workers is None else workers))

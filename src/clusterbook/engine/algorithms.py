@@ -24,7 +24,7 @@ from sklearn.cluster import (
     SpectralClustering,
     estimate_bandwidth,
 )
-from sklearn.metrics import pairwise_distances_argmin, silhouette_score
+from sklearn.metrics import pairwise_distances, pairwise_distances_argmin, silhouette_score
 from sklearn.mixture import GaussianMixture
 
 from clusterbook.engine.geometry import cluster_means, order_by_size, sample_rows
@@ -250,9 +250,14 @@ class Clusterer:
             )
         best_k: int = params["k_min"]
         best = -np.inf
+        # One distance matrix serves every candidate's silhouette (computing it is most of the cost).
+        distances = pairwise_distances(X_s)
         for k in range(params["k_min"], high + 1):
             labels = _kmeans({**params, "n_clusters": k}, self.random_state, X_s).fit_predict(X_s)
-            score = float(silhouette_score(X_s, labels)) if len(np.unique(labels)) > 1 else -1.0
+            if len(np.unique(labels)) > 1:
+                score = float(silhouette_score(distances, labels, metric="precomputed"))
+            else:
+                score = -1.0
             self.auto_k_scores_[k] = round(score, 6)
             if score > best:
                 best_k, best = k, score

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 import traceback
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from clusterbook.engine import EngineInput, EngineResult, run_pipeline
 from clusterbook.errors import ClusterbookError
@@ -34,10 +36,30 @@ class ComputeSettings:
     busy_timeout_ms: int
     llm_base_url: str | None = None
     llm_api_key: str | None = None
+    threads: int = 1
+    """BLAS/OpenMP threads this run may use (``Settings.thread_budget``)."""
+
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+"""Read by libraries loaded later in the process (PyTorch for the sentence embedder); the ones the
+fork server preloaded (NumPy's BLAS, scikit-learn's OpenMP) are limited through threadpoolctl."""
 
 
 def compute_run(claim: Claim, settings: ComputeSettings) -> None:
-    """Process entry point: compute ``claim`` and record its outcome (completed or failed)."""
+    """Process entry point: compute ``claim`` and record its outcome (completed or failed), using at
+    most ``settings.threads`` threads for numerical work."""
+    for variable in THREAD_VARIABLES:
+        os.environ[variable] = str(settings.threads)
+    with threadpool_limits(limits=settings.threads):
+        _compute(claim, settings)
+
+
+def effective_threads() -> int:
+    """The most threads any loaded numerical library will use now: what a run's budget really is."""
+    return max((int(lib["num_threads"]) for lib in threadpool_info()), default=1)
+
+
+def _compute(claim: Claim, settings: ComputeSettings) -> None:
     engine = make_engine(settings.database_url, busy_timeout_ms=settings.busy_timeout_ms)
     writes = make_sessionmaker(engine, writes=True)
     reads = make_sessionmaker(engine)
@@ -63,6 +85,7 @@ def compute_run(claim: Claim, settings: ComputeSettings) -> None:
         )
         persist_started = time.perf_counter()
         outcome = outcome_of(result, claim.config, load_ms=load_ms, llm_configured=config.llm is not None)
+        outcome.config["compute_threads"] = effective_threads()
         outcome.member_ids = documents.document_ids
         with transaction(writes) as session:
             written = complete_execution(session, run_id=claim.run_id, token=claim.token, outcome=outcome)

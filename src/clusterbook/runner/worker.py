@@ -74,6 +74,7 @@ class WorkerPool:
             busy_timeout_ms=settings.sqlite_busy_timeout_ms,
             llm_base_url=settings.llm_base_url,
             llm_api_key=settings.llm_api_key,
+            threads=settings.thread_budget(self.size),
         )
         self.stopping = threading.Event()
         self.work_available = threading.Event()
@@ -91,7 +92,7 @@ class WorkerPool:
         self.threads.append(threading.Thread(target=self._reap, name="clusterbook-reaper", daemon=True))
         for thread in self.threads:
             thread.start()
-        logger.info("started %d workers", self.size)
+        logger.info("started %d workers, %d compute threads each", self.size, self.compute_settings.threads)
         return self
 
     def wake(self) -> None:
