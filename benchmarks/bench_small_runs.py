@@ -119,7 +119,7 @@ def demo_seconds() -> tuple[float, int, dict[str, int]]:
         env = {**os.environ, "CLUSTERBOOK_DATABASE_URL": f"sqlite:///{Path(folder) / 'demo.db'}"}
         started = time.monotonic()
         server = subprocess.Popen(
-            [sys.executable, "-m", "clusterbook", "serve", "--demo", "--port", str(port)],
+            [sys.executable, "-m", "clusterbook.cli", "serve", "--demo", "--port", str(port)],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -128,6 +128,8 @@ def demo_seconds() -> tuple[float, int, dict[str, int]]:
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
                 while True:
                     time.sleep(0.25)
+                    if server.poll() is not None:
+                        raise SystemExit(f"clusterbook serve --demo exited with {server.returncode}")
                     try:
                         clusters = http.post("/v1/clusters/list", params={"page_size": 100}).json()["results"]
                     except (httpx.HTTPError, KeyError, ValueError):
