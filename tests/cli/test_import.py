@@ -95,7 +95,9 @@ def test_bad_jsonl_rows_are_reported_by_line_and_the_rest_imported(live_server, 
         assert any(line.startswith(f"bad row {where}: ") and reason in line for line in lines), (where, done.stderr)
     assert sum(line.startswith("bad row") for line in lines) == len(expected)
     summary = lines[-1]
-    assert summary.startswith("imported 5 of 12 rows into 'news'; 7 bad rows: line 2: is not valid JSON"), summary
+    assert summary.startswith("imported 5 of 12 rows into 'news', skipped 7 bad rows: line 2: is not valid JSON"), (
+        summary
+    )
     assert "Traceback" not in done.stderr
     assert set(documents(http, "news")) == {"seed", "ok0", "ok5", "ok7", "ok10", "ok11"}
 
@@ -119,7 +121,7 @@ def test_csv_import_with_quoted_multiline_text_and_vector_strings(live_server, h
     assert "bad row line 6: vector (field 'vector') is not a JSON array of numbers" in done.stderr
     assert "bad row line 7: has 6 fields but the header has 5" in done.stderr
     assert "bad row line 9: neither text" in done.stderr
-    assert "imported 3 of 7 rows into 'sheet'; 4 bad rows" in done.stderr
+    assert "imported 3 of 7 rows into 'sheet', skipped 4 bad rows" in done.stderr
     stored = documents(http, "sheet")
     assert set(stored) == {"a", "b", "e"}
     assert stored["a"]["text"] == "first, with a comma" and stored["a"]["vector"] == [1.0, 2.0]
@@ -147,7 +149,7 @@ def test_parquet_import_streams_batches_with_custom_fields(live_server, http, tm
                "--batch-size", "6")  # fmt: skip
     assert done.returncode == 1, done.stderr
     assert "bad row row 5: missing id (field 'doc')" in done.stderr
-    assert "imported 22 of 23 rows into 'pq'; 1 bad row: row 5: missing id" in done.stderr
+    assert "imported 22 of 23 rows into 'pq', skipped 1 bad row: row 5: missing id" in done.stderr
     stored = documents(http, "pq")
     assert len(stored) == 22
     assert stored["p07"]["text"] == "text 7" and stored["p07"]["vector"] == [7.0, 1.0]
@@ -210,3 +212,81 @@ def test_progress_goes_to_stderr_only(live_server, http, tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout == http.get("/v1/collections/p").json()["collection_id"] + "\n"
     assert "imported 300 of 300 rows" in done.stderr
+
+
+def test_rows_the_server_could_not_store_are_skipped_by_line_without_a_traceback(live_server, http, tmp_path):
+    deep_metadata = '{"id": "deep", "text": "t", "meta": ' + '{"a": ' * 40 + "1" + "}" * 41
+    lines = [
+        '{"id": "ok1", "text": "fine"}',
+        '{"id": "sur", "text": "lone \\ud800 surrogate"}',
+        '{"id": "key", "text": "t", "\\udfff": 1}',
+        deep_metadata,
+        "[" * 100_000 + "]" * 100_000,  # deeper than Python's JSON parser goes
+        '{"id": "ok2", "text": "fine", "tags": ["\\ud83d\\ude00"]}',
+    ]
+    path = tmp_path / "hostile.jsonl"
+    path.write_bytes(("\n".join(lines) + "\n").encode() + b'{"id": "latin", "text": "caf\xe9"}\n')
+    done = run(live_server.url, str(path), "--collection", "hostile", "--batch-size", "2")
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    expected = {
+        "line 2": "text: text may not contain lone UTF-16 surrogates",
+        "line 3": "metadata: metadata: keys may not contain lone UTF-16 surrogates",
+        "line 4": "metadata: metadata.meta.a.a",
+        "line 5": "is nested too deeply to read",
+        "line 7": "is not UTF-8 text",
+    }
+    bad = [line for line in done.stderr.splitlines() if line.startswith("bad row")]
+    for where, reason in expected.items():
+        assert any(line.startswith(f"bad row {where}: ") and reason in line for line in bad), (where, done.stderr)
+    assert len(bad) == len(expected)
+    assert "nested at most 32 levels" in done.stderr
+    assert done.stderr.splitlines()[-1].startswith("imported 2 of 7 rows into 'hostile', skipped 5 bad rows: line 2")
+    stored = documents(http, "hostile")
+    assert set(stored) == {"ok1", "ok2"}
+    assert stored["ok2"]["metadata"] == {"tags": ["\N{GRINNING FACE}"]}
+
+
+def test_a_csv_line_that_is_not_utf8_is_one_bad_row(live_server, http, tmp_path):
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(b"id,text\na,first\nb,caf\xe9 latin-1\nc,third\n")
+    done = run(live_server.url, str(path), "--collection", "sheet")
+    assert done.returncode == 1, done.stderr
+    assert "bad row line 3: is not UTF-8 text" in done.stderr
+    assert "imported 2 of 3 rows into 'sheet', skipped 1 bad row" in done.stderr
+    assert set(documents(http, "sheet")) == {"a", "c"}
+
+
+def corrupt_parquet(path: Path, rows: int = 30, group: int = 10) -> Path:
+    """A Parquet file of ``rows`` rows in row groups of ``group``, whose second row group has a garbled page header."""
+    table = pa.table({"id": [f"p{i:02d}" for i in range(rows)], "text": [f"text number {i}" for i in range(rows)]})
+    pq.write_table(table, path, row_group_size=group, compression="none")
+    column = pq.ParquetFile(path).metadata.row_group(1).column(1)
+    start = column.dictionary_page_offset or column.data_page_offset
+    data = bytearray(path.read_bytes())
+    data[start : start + 40] = b"\xff" * 40
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_a_corrupt_parquet_page_skips_its_row_group_and_keeps_the_rest(live_server, http, tmp_path):
+    path = corrupt_parquet(tmp_path / "corrupt.parquet")
+    done = run(live_server.url, str(path), "--collection", "pq", "--batch-size", "4")
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "bad row rows 11-20: cannot be read (" in done.stderr
+    assert done.stderr.splitlines()[-1].startswith("imported 20 of 30 rows into 'pq', skipped 10 bad rows: rows 11-20")
+    assert set(documents(http, "pq")) == {f"p{i:02d}" for i in (*range(10), *range(20, 30))}
+
+
+def test_a_truncated_parquet_file_is_one_line_and_exit_code_2(live_server, http, tmp_path):
+    whole = tmp_path / "whole.parquet"
+    pq.write_table(pa.table({"id": ["a", "b"], "text": ["x", "y"]}), whole)
+    truncated = tmp_path / "truncated.parquet"
+    truncated.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    done = run(live_server.url, str(truncated), "--collection", "pq")
+    assert done.returncode == 2, done.stderr
+    assert "truncated.parquet is not a readable Parquet file" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+    assert done.stdout == ""
+    assert http.get("/v1/collections/pq").status_code == 404  # nothing created before the file was found unreadable

@@ -5,12 +5,15 @@ no id, neither text nor vector, a bad vector, or refused by the server) is repor
 (row, for Parquet) and skipped while the good rows are kept. Exit code 0 when every row was
 imported, 1 when some were bad, 2 on a fatal error (server unreachable, unreadable file, …).
 
-The HTTP calls live in :class:`ImportClient` alone, so the Python SDK can take its place later.
+Each row is checked against the wire model first (what the server would refuse, or what could not
+even be encoded, such as a lone surrogate), so most bad rows never travel. The HTTP calls go through
+the Python SDK (``clusterbook.client``), in :class:`ImportClient` alone.
 """
 
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import math
 import re
@@ -21,10 +24,11 @@ from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
 
 import typer
 from rich.console import Console
+
+from clusterbook.errors import ErrorLocation
 
 console = Console(stderr=True)
 
@@ -40,10 +44,12 @@ class ImportFailed(Exception):
 
 
 class BatchRejected(Exception):
-    """The server refused a batch because of some of its documents: their indexes and reasons."""
+    """The server refused part of a batch because of some of its documents: the first ``written``
+    documents were upserted; ``bad`` holds the indexes (counted from there) and reasons of the refused."""
 
-    def __init__(self, bad: dict[int, str]) -> None:
+    def __init__(self, written: int, bad: dict[int, str]) -> None:
         super().__init__(f"{len(bad)} documents refused")
+        self.written = written
         self.bad = bad
 
 
@@ -56,93 +62,87 @@ class FileFormat(StrEnum):
 FORMAT_BY_SUFFIX = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
-# ---------------------------------------------------------------- HTTP
-
-
-def _detail(response: Any) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return f"HTTP {response.status_code}: {response.text[:200]}"
-    return str(body.get("detail") or body) if isinstance(body, dict) else str(body)
+# ---------------------------------------------------------------- HTTP (through clusterbook.client)
 
 
 class ImportClient:
-    """The server calls an import needs: find or create the collection, upsert a batch."""
+    """The server calls an import needs, through the SDK: find or create the collection, upsert a
+    batch. Errors are told apart by their code (the SDK's exception class), never by message text."""
 
     def __init__(
         self, base_url: str, namespace: str | None = None, *, api_key: str | None = None, timeout: float = 300.0
     ) -> None:
-        import httpx
+        from clusterbook.client import Client
 
         self.base_url = base_url.rstrip("/")
-        headers = {"X-Namespace": namespace} if namespace else {}
-        if api_key:
-            headers["Authorization"] = f"Bearer {api_key}"
-        self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
+        self._client = Client(self.base_url, api_key=api_key, namespace=namespace, timeout=timeout, backoff=0.25)
 
     def __enter__(self) -> ImportClient:
         return self
 
     def __exit__(self, *_: object) -> None:
-        self._http.close()
+        self._client.close()
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
-        import httpx
-
-        try:
-            return self._http.request(method, path, **kwargs)
-        except httpx.TransportError as exc:
-            raise ImportFailed(
-                f"cannot reach clusterbook at {self.base_url} ({type(exc).__name__}: {exc}); start it with "
-                "`clusterbook serve` or point --url (CLUSTERBOOK_URL) at it"
-            ) from None
+    def _unreachable(self, exc: Exception) -> ImportFailed:
+        return ImportFailed(f"cannot reach clusterbook at {self.base_url} ({exc}); start it with "
+                            "`clusterbook serve` or point --url (CLUSTERBOOK_URL) at it")  # fmt: skip
 
     def ensure_collection(self, name: str) -> tuple[dict[str, Any], bool]:
         """The collection called ``name`` and whether this call created it."""
-        path = f"/v1/collections/{quote(name, safe='')}"
-        for _ in range(2):
-            found = self._request("GET", path)
-            if found.status_code == 200:
-                return dict(found.json()), False
-            if found.status_code != 404 or not _detail(found).startswith("collection"):
-                raise ImportFailed(f"cannot read collection {name!r}: {_detail(found)}")
-            created = self._request("POST", "/v1/collections", json={"collection_name": name})
-            if created.status_code == 201:
-                return dict(created.json()), True
-            if created.status_code != 409:  # 409: created meanwhile by someone else; read it again
-                raise ImportFailed(f"cannot create collection {name!r}: {_detail(created)}")
+        from clusterbook.client import ConnectionFailed
+        from clusterbook.errors import ClusterbookError, Conflict, NotFound
+
+        try:
+            for _ in range(2):
+                try:
+                    return self._client.collections.get(name).to_dict(), False
+                except NotFound:
+                    pass  # or the namespace is missing: creating says which
+                except ConnectionFailed:
+                    raise
+                except ClusterbookError as exc:
+                    raise ImportFailed(f"cannot read collection {name!r}: {exc}") from None
+                try:
+                    return self._client.collections.create(name).to_dict(), True
+                except Conflict:
+                    continue  # created meanwhile by someone else; read it again
+                except ConnectionFailed:
+                    raise
+                except ClusterbookError as exc:
+                    raise ImportFailed(f"cannot create collection {name!r}: {exc}") from None
+        except ConnectionFailed as exc:
+            raise self._unreachable(exc) from None
         raise ImportFailed(f"collection {name!r} keeps disappearing; is another process deleting it?")
 
-    def upsert(self, collection_id: str, documents: list[dict[str, Any]]) -> dict[str, Any]:
+    def upsert(self, collection_id: str, documents: list[dict[str, Any]]) -> None:
         """Upsert one batch; raises BatchRejected when the server names the documents at fault."""
-        response = self._request("POST", f"/v1/collections/{collection_id}/documents", json={"documents": documents})
-        if response.status_code == 200:
-            return dict(response.json())
-        if response.status_code == 413:
+        from clusterbook.client import ConnectionFailed
+        from clusterbook.errors import ClusterbookError, PayloadTooLarge, ValidationFailed
+
+        try:
+            self._client.documents.upsert(collection_id, documents, batch_size=len(documents))
+        except ConnectionFailed as exc:
+            raise self._unreachable(exc) from None
+        except PayloadTooLarge as exc:
             raise ImportFailed(f"the server refused a batch of {len(documents):,} documents as too large "
-                               f"({_detail(response)}); use a smaller --batch-size")  # fmt: skip
-        if response.status_code == 422:
-            bad = _documents_at_fault(response)
+                               f"({exc}); use a smaller --batch-size") from None  # fmt: skip
+        except ClusterbookError as exc:
+            bad = _documents_at_fault(exc.errors) if exc.code == ValidationFailed.code else {}
             if bad:
-                raise BatchRejected(bad)
-        raise ImportFailed(f"the server refused a batch: {_detail(response)}")
+                # The SDK may have split the batch into several requests; those before the refused one are written.
+                raise BatchRejected(int(exc.extra.get("documents_upserted", 0)), bad) from None
+            raise ImportFailed(f"the server refused a batch: {exc}") from None
 
 
-def _documents_at_fault(response: Any) -> dict[int, str]:
-    """{index: reason} when every error of a 422 points into ``documents[i]``, else {}."""
-    try:
-        errors = response.json().get("errors") or []
-    except (ValueError, AttributeError):
-        return {}
+def _documents_at_fault(errors: list[ErrorLocation]) -> dict[int, str]:
+    """{index: reason} when every error of a refusal points into ``documents[i]``, else {}."""
     bad: dict[int, list[str]] = {}
     for error in errors:
-        match = DOCUMENT_LOC.fullmatch(str(error.get("loc", "")))
+        match = DOCUMENT_LOC.fullmatch(error.loc)
         if match is None:
             return {}
         where = match.group(2)
-        message = str(error.get("message", "refused"))
-        bad.setdefault(int(match.group(1)), []).append(f"{where}: {message}" if where else message)
+        bad.setdefault(int(match.group(1)), []).append(f"{where}: {error.message}" if where else error.message)
     return {index: "; ".join(reasons) for index, reasons in bad.items()}
 
 
@@ -162,9 +162,11 @@ class Fields:
 @dataclass
 class Row:
     where: str
-    """'line 17' or 'row 17': how the report names this row."""
+    """'line 17' or 'row 17' (or 'rows 11-20' for an unreadable stretch): how the report names it."""
     document: dict[str, Any] | None = None
     problem: str | None = None
+    count: int = 1
+    """Rows this stands for (more than one only for an unreadable stretch of a Parquet file)."""
 
 
 def _jsonable(value: Any) -> Any:
@@ -234,13 +236,35 @@ def to_document(record: dict[str, Any], fields: Fields) -> tuple[dict[str, Any] 
         metadata = {k: _jsonable(record[k]) for k in fields.metadata if k in record}
     if metadata:
         document["metadata"] = metadata
-    return document, None
+    refusal = _refusal(document)
+    return (None, refusal) if refusal else (document, None)
+
+
+def _refusal(document: dict[str, Any]) -> str | None:
+    """What the wire model (so the server) refuses in a document, said the way the server says it."""
+    from pydantic import ValidationError
+
+    from clusterbook.models.collections import DocumentIn
+
+    try:
+        DocumentIn.model_validate(document)
+    except ValidationError as exc:
+        reasons = []
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"])
+            message = str(error["msg"]).removeprefix("Value error, ")
+            reasons.append(f"{where}: {message}" if where else message)
+        return "; ".join(reasons)
+    return None
 
 
 def _row(where: str, record: Any, fields: Fields) -> Row:
     if not isinstance(record, dict):
         return Row(where, problem=f"is a JSON {type(record).__name__}, not an object")
-    document, problem = to_document(record, fields)
+    try:
+        document, problem = to_document(record, fields)
+    except RecursionError:
+        return Row(where, problem="is nested too deeply to import")
     return Row(where, document, problem)
 
 
@@ -261,6 +285,9 @@ def read_jsonl(path: Path, fields: Fields, progress: ProgressFn) -> Iterator[Row
                 record = json.loads(raw.decode("utf-8-sig" if number == 1 else "utf-8"))
             except UnicodeDecodeError:
                 yield Row(where, problem="is not UTF-8 text")
+                continue
+            except RecursionError:
+                yield Row(where, problem="is nested too deeply to read")
                 continue
             except ValueError as exc:
                 yield Row(where, problem=f"is not valid JSON ({exc})")
@@ -283,8 +310,10 @@ def _check_columns(path: Path, columns: list[str], fields: Fields) -> None:
 
 def read_csv(path: Path, fields: Fields, progress: ProgressFn) -> Iterator[Row]:
     """A header line, then one record per row (quoted fields may span lines; a row is named by the
-    line it starts on). Every value is text; empty cells are left out; the vector is a JSON array."""
+    line it starts on). Every value is text; empty cells are left out; the vector is a JSON array.
+    A row on a line that is not UTF-8 is a bad row (the header must be UTF-8)."""
     position = {"line": 0, "bytes": 0}
+    not_utf8: set[int] = set()
 
     def lines() -> Iterator[str]:
         with path.open("rb") as handle:
@@ -294,7 +323,10 @@ def read_csv(path: Path, fields: Fields, progress: ProgressFn) -> Iterator[Row]:
                 try:
                     yield raw.decode("utf-8-sig" if position["line"] == 1 else "utf-8")
                 except UnicodeDecodeError:
-                    raise ImportFailed(f"{path.name} line {position['line']} is not UTF-8 text") from None
+                    if position["line"] == 1:
+                        raise ImportFailed(f"{path.name} line 1 (the header) is not UTF-8 text") from None
+                    not_utf8.add(position["line"])
+                    yield raw.decode("utf-8", "replace")
 
     reader = csv.reader(lines())
     try:
@@ -316,6 +348,9 @@ def read_csv(path: Path, fields: Fields, progress: ProgressFn) -> Iterator[Row]:
         progress(position["bytes"])
         if not values:
             continue
+        if not_utf8.intersection(range(start, position["line"] + 1)):
+            yield Row(f"line {start}", problem="is not UTF-8 text")
+            continue
         if len(values) != len(header):
             yield Row(f"line {start}", problem=f"has {len(values)} fields but the header has {len(header)}")
             continue
@@ -323,7 +358,8 @@ def read_csv(path: Path, fields: Fields, progress: ProgressFn) -> Iterator[Row]:
 
 
 def read_parquet(path: Path, fields: Fields, progress: ProgressFn, batch_size: int) -> Iterator[Row]:
-    """Record batches streamed from the file (never the whole table); progress in rows."""
+    """Record batches streamed from the file (never the whole table), one row group at a time, so a
+    corrupt page costs only the rest of its row group (reported as one bad stretch); progress in rows."""
     import pyarrow.parquet as pq
 
     try:
@@ -332,11 +368,21 @@ def read_parquet(path: Path, fields: Fields, progress: ProgressFn, batch_size: i
         raise ImportFailed(f"{path.name} is not a readable Parquet file: {exc}") from None
     _check_columns(path, list(parquet.schema_arrow.names), fields)
     number = 0
-    for batch in parquet.iter_batches(batch_size=max(1, min(batch_size, 10_000))):
-        for record in batch.to_pylist():
-            number += 1
-            yield _row(f"row {number}", record, fields)
-        progress(number)
+    for group in range(parquet.metadata.num_row_groups):
+        end = number + parquet.metadata.row_group(group).num_rows
+        try:
+            for batch in parquet.iter_batches(batch_size=max(1, min(batch_size, 10_000)), row_groups=[group]):
+                for record in batch.to_pylist():
+                    number += 1
+                    yield _row(f"row {number}", record, fields)
+                progress(number)
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises several kinds for a corrupt page
+            if end > number:
+                where = f"row {end}" if end == number + 1 else f"rows {number + 1}-{end}"
+                reason = " ".join(str(exc).split())[:300] or type(exc).__name__
+                yield Row(where, problem=f"cannot be read ({reason})", count=end - number)
+            number = end
+            progress(number)
 
 
 def parquet_rows(path: Path) -> int:
@@ -357,11 +403,13 @@ class Report:
     on_bad: Callable[[str, str], None] = lambda where, why: None
     rows: int = 0
     imported: int = 0
+    skipped: int = 0
     bad: list[tuple[str, str]] = field(default_factory=list)
 
-    def bad_row(self, where: str, why: str) -> None:
-        self.bad.append((where, why))
-        self.on_bad(where, why)
+    def bad_row(self, row: Row, why: str) -> None:
+        self.skipped += row.count
+        self.bad.append((row.where, why))
+        self.on_bad(row.where, why)
 
 
 def send(client: ImportClient, collection_id: str, batch: list[Row], report: Report) -> None:
@@ -370,10 +418,12 @@ def send(client: ImportClient, collection_id: str, batch: list[Row], report: Rep
         try:
             client.upsert(collection_id, [row.document for row in batch if row.document is not None])
         except BatchRejected as exc:
+            report.imported += exc.written
+            batch = batch[exc.written :]
             if not exc.bad or max(exc.bad) >= len(batch):
                 raise ImportFailed("the server refused a batch without saying which documents were bad") from None
             for i, reason in sorted(exc.bad.items()):
-                report.bad_row(batch[i].where, reason)
+                report.bad_row(batch[i], reason)
             batch = [row for i, row in enumerate(batch) if i not in exc.bad]
             continue
         report.imported += len(batch)
@@ -387,6 +437,7 @@ def run_import(
     batch_size: int,
     on_bad: Callable[[str, str], None] = lambda where, why: None,
 ) -> Report:
+    first = next(rows, None)  # opens the file and checks its columns before anything is created
     collection, _ = client.ensure_collection(collection_name)
     report = Report(collection, on_bad)
     batch: list[Row] = []
@@ -398,10 +449,10 @@ def run_import(
         batch = []
         ids.clear()
 
-    for row in rows:
-        report.rows += 1
+    for row in itertools.chain([] if first is None else [first], rows):
+        report.rows += row.count
         if row.document is None:
-            report.bad_row(row.where, row.problem or "unreadable")
+            report.bad_row(row, row.problem or "unreadable")
             continue
         if row.document["document_id"] in ids:
             flush()  # a later row with the same id replaces the earlier one, as across batches
@@ -414,11 +465,12 @@ def run_import(
 
 
 def summary(report: Report, name: str) -> str:
+    """One line: imported and skipped counts, and the first few bad rows."""
     text = f"imported {report.imported:,} of {report.rows:,} rows into {name!r}"
-    if report.bad:
+    if report.skipped:
         shown = "; ".join(f"{where}: {why}" for where, why in report.bad[:3])
         more = f"; … and {len(report.bad) - 3:,} more" if len(report.bad) > 3 else ""
-        text += f"; {len(report.bad):,} bad row{'s' if len(report.bad) > 1 else ''}: {shown}{more}"
+        text += f", skipped {report.skipped:,} bad row{'s' if report.skipped > 1 else ''}: {shown}{more}"
     return text
 
 

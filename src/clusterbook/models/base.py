@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, ClassVar, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
+
+from clusterbook.models.storable import unstorable_reason
 
 
 def _zone_aware(value: datetime) -> datetime:
@@ -50,3 +52,22 @@ class WireModel(BaseModel):
     def to_str(self) -> str:
         """A readable, indented JSON rendering for logs and terminals."""
         return json.dumps(self.to_dict(), indent=2)
+
+
+class StorableBody(WireModel):
+    """A request body that refuses, anywhere inside it, what a database cannot keep (``storable.py``):
+    NUL, lone surrogates, NaN/Infinity. It runs before the fields are validated, so filter trees,
+    free-form parameters and search strings are covered too, and the message names the place."""
+
+    _checked_elsewhere: ClassVar[tuple[str, ...]] = ()
+    """Top-level keys whose own validation refuses the same (with a more specific error code)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            skip = cls._checked_elsewhere
+            reason = unstorable_reason({k: v for k, v in data.items() if k not in skip} if skip else data)
+            if reason:
+                raise ValueError(reason)
+        return data

@@ -6,10 +6,9 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from clusterbook.models.base import UTCDatetime, WireModel
+from clusterbook.models.base import StorableBody, UTCDatetime, WireModel
 from clusterbook.models.filters import parse_filter_tree
 from clusterbook.models.listing import PaginationResponse
-from clusterbook.models.storable import unstorable_reason
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,127}$"
 NAMESPACE_NAME_PATTERN = r"^[a-z0-9][a-z0-9_\-]{0,62}$"
@@ -67,16 +66,8 @@ def check_type_config(cluster_type: str, attribute_config: object) -> None:
         raise ValueError("attribute_config applies only to cluster_type 'attribute'; drop it or change cluster_type")
 
 
-class _ClusterFields(WireModel):
+class _ClusterFields(StorableBody):
     model_config = ConfigDict(extra="forbid")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _storable(cls, data: Any) -> Any:
-        reason = unstorable_reason(data, "body") if isinstance(data, dict) else None
-        if reason:
-            raise ValueError(reason)
-        return data
 
     @field_validator("cluster_name", check_fields=False)
     @classmethod
@@ -165,7 +156,7 @@ class ListClustersResponse(WireModel):
     stats: None = None
 
 
-class NamespaceCreate(WireModel):
+class NamespaceCreate(StorableBody):
     """Body of ``POST /v1/namespaces``."""
 
     model_config = ConfigDict(extra="forbid")

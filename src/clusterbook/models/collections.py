@@ -6,10 +6,10 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import ConfigDict, Field, Strict, field_validator, model_validator
 
-from clusterbook.models.base import UTCDatetime, WireModel
+from clusterbook.models.base import StorableBody, UTCDatetime, WireModel
 from clusterbook.models.clusters import NAME_PATTERN
 from clusterbook.models.listing import ListRequestBase, PaginationResponse, reject_unknown_keys
-from clusterbook.models.storable import unstorable_reason
+from clusterbook.models.storable import metadata_problem, text_problem
 
 MAX_DOCUMENT_ID_LENGTH = 256
 MAX_VECTOR_DIMENSION = 4096
@@ -31,19 +31,11 @@ class _Request(WireModel):
         return reject_unknown_keys(data, tuple(cls.model_fields), cls._what)
 
 
-class CollectionCreate(_Request):
+class CollectionCreate(StorableBody, _Request):
     """Body of ``POST /v1/collections``."""
 
     collection_name: str = Field(pattern=NAME_PATTERN, description="Unique within the namespace.")
     description: str | None = Field(default=None, max_length=2000)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _storable(cls, data: Any) -> Any:
-        reason = unstorable_reason(data, "body") if isinstance(data, dict) else None
-        if reason:
-            raise ValueError(reason)
-        return data
 
     @field_validator("collection_name")
     @classmethod
@@ -99,19 +91,21 @@ class DocumentIn(_Request):
         description="Stored as float32; every vector of a collection has the same length.",
     )
 
-    @field_validator("document_id", "text")
+    # Field by field rather than a walk of the whole body: a walk would visit every vector component.
+    @field_validator("document_id", "text", mode="before")
     @classmethod
-    def _no_nul(cls, value: str | None) -> str | None:
-        if value is not None and "\x00" in value:
-            raise ValueError("text may not contain NUL characters")
+    def _storable_text(cls, value: Any) -> Any:
+        problem = text_problem(value) if isinstance(value, str) else None
+        if problem:
+            raise ValueError(problem)
         return value
 
-    @field_validator("metadata")
+    @field_validator("metadata", mode="before")
     @classmethod
-    def _storable_metadata(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        reason = unstorable_reason(value, "metadata")
-        if reason:
-            raise ValueError(reason)
+    def _storable_metadata(cls, value: Any) -> Any:
+        problem = metadata_problem(value) if isinstance(value, dict) else None
+        if problem:
+            raise ValueError(problem)
         return value
 
     @model_validator(mode="after")
@@ -165,7 +159,7 @@ class ListDocumentsResponse(WireModel):
     total_count: int
 
 
-class DocumentsDelete(_Request):
+class DocumentsDelete(StorableBody, _Request):
     """Body of ``POST /v1/collections/{collection}/documents/delete``."""
 
     document_ids: list[Annotated[str, Field(min_length=1, max_length=MAX_DOCUMENT_ID_LENGTH)]] = Field(

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
-from clusterbook.models.base import UTCDatetime, WireModel
+from clusterbook.models.base import StorableBody, UTCDatetime, WireModel
 
 
 class ExecutionStatus(StrEnum):
@@ -88,7 +88,7 @@ class ClusterExecutionResult(WireModel):
 MAX_RUN_NAME = 200
 
 
-class ExecuteRequest(WireModel):
+class ExecuteRequest(StorableBody):
     """Body of ``POST /v1/clusters/{cluster_id}/execute`` (optional): a name and one-off overrides."""
 
     model_config = ConfigDict(extra="forbid")

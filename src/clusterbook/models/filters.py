@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from clusterbook.errors import ErrorLocation, InvalidFilter
+from clusterbook.models.storable import find_unstorable
 
 MAX_DEPTH = 8
 MAX_CONDITIONS = 100
@@ -198,4 +199,7 @@ def parse_filter_tree(raw: Any, path: str = "filters") -> Node | None:
     """Validate and normalise a raw filter document; ``None`` or ``{}`` means no filter."""
     if raw is None or raw == {}:
         return None
+    unstorable = find_unstorable(raw, path)  # a NUL or surrogate would fail in the database or the error message
+    if unstorable:
+        raise _fail(*unstorable)
     return _Parser().parse(raw, path, 1, False)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from clusterbook.models.base import WireModel
+from clusterbook.models.base import StorableBody, WireModel
 from clusterbook.models.executions import ClusterExecutionResult
 from clusterbook.models.filters import Node, parse_filter_tree
 
@@ -36,8 +36,10 @@ class SortSpec(WireModel):
         return value.lower() if isinstance(value, str) else value
 
 
-class ListRequestBase(WireModel):
+class ListRequestBase(StorableBody):
     """Filters, sort and search shared by every listing endpoint."""
+
+    _checked_elsewhere: ClassVar[tuple[str, ...]] = ("filters",)  # the filter parser: invalid_filter at the node
 
     filters: dict[str, Any] | None = Field(
         default=None,
@@ -53,9 +55,7 @@ class ListRequestBase(WireModel):
 
     @field_validator("search")
     @classmethod
-    def _no_nul(cls, value: str | None) -> str | None:
-        if value is not None and "\x00" in value:
-            raise ValueError("search may not contain NUL characters")
+    def _few_terms(cls, value: str | None) -> str | None:
         if value is not None and len(set(value.lower().split())) > MAX_SEARCH_TERMS:
             raise ValueError(f"search may have at most {MAX_SEARCH_TERMS} distinct terms")
         return value

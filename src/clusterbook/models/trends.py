@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
-from clusterbook.models.base import UTCDatetime, WireModel
+from clusterbook.models.base import StorableBody, UTCDatetime, WireModel
 from clusterbook.models.executions import ClusterExecutionResult
 from clusterbook.models.listing import ListRequestBase
 
@@ -55,7 +55,7 @@ class ExecutionTrendsResponse(WireModel):
     total_count: int = Field(description="Runs matched (the sum of the buckets' totals).")
 
 
-class ClusterOverviewRequest(WireModel):
+class ClusterOverviewRequest(StorableBody):
     """Body of ``POST /v1/clusters/overview``: the clusters to summarise (ids, at most 100)."""
 
     model_config = ConfigDict(extra="forbid")
