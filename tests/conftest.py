@@ -44,6 +44,8 @@ def _postgres_problem() -> str | None:
         engine = make_engine(POSTGRES_URL)
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
+            # Test processes start together: one at a time, or two CREATE EXTENSIONs race on a fresh database.
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(7305721)"))
             conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public"))
             conn.commit()
         engine.dispose()
