@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
 
 from clusterbook.folding import fold_json, fold_optional
 from clusterbook.store.executions import build_search_text
@@ -27,6 +27,7 @@ branch_labels = None
 depends_on = None
 
 BATCH = 5000
+"""Rows per round trip; a test sets ``fold_batch_size`` in the Alembic config to cross batches."""
 FOLDED: dict[str, tuple[str, ...]] = {
     "executions": ("run_id", "run_name", "algorithm", "error_message"),
     "clusters": ("cluster_id", "cluster_name", "description"),
@@ -77,9 +78,10 @@ def _backfill(table: str, sources: tuple[str, ...]) -> None:
     if table == "executions":
         statement = statement.values(search_text=sa.bindparam("new_search_text"))
     conn = op.get_bind()
+    batch = int(context.config.attributes.get("fold_batch_size", BATCH))
     last = 0
     while True:
-        rows = conn.execute(sa.select(readable).where(readable.c.id > last).order_by(readable.c.id).limit(BATCH)).all()
+        rows = conn.execute(sa.select(readable).where(readable.c.id > last).order_by(readable.c.id).limit(batch)).all()
         if not rows:
             return
         params = []
