@@ -7,7 +7,8 @@ metacharacters, sorts and searches. Each row names the runs it must return (lett
 
 The store (``tests/store/test_compiler.py``), the HTTP API (``tests/api/test_truth_table.py``) and
 the SDK (``tests/client/test_truth_table.py``) each run every table on SQLite and PostgreSQL with
-:func:`mismatches`, given a way to list the history; the expected runs are the same everywhere.
+:func:`mismatches` (and the filter tables over the zoo of ``tests/api/helpers.py`` with
+:func:`zoo_mismatches`), given a way to list the history; the expected runs are the same everywhere.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clusterbook.models.clusters import Cluster
 from clusterbook.store.executions import execution_values, insert_executions
+from tests.api.helpers import NAME_OF, ZOO
 from tests.factories import make_cluster
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -380,4 +382,204 @@ def mismatches(list_runs: Lister) -> list[str]:
         want = "".join(key for key in NEWEST_FIRST if key in expected)
         if got != want:
             failures.append(f"search {search!r}: got {got!r}, expected {want!r}")
+    return failures
+
+
+# ---------------------------------------------------------------- tables over the zoo
+# The eight runs of tests/api/helpers.py::ZOO (alpha … hotel), one table per kind of field, in the
+# contract's spelling ({"operator", "conditions"}). Expected: the set of matching names.
+
+ALL = set(ZOO)
+MISSING = object()
+
+
+def node(field: str, operator: str, value: Any = MISSING, **extra: Any) -> dict[str, Any]:
+    """One condition; without ``value`` the key is absent (not null)."""
+    body = {"field": field, "operator": operator, **extra}
+    if value is not MISSING:
+        body["value"] = value
+    return body
+
+
+def contract(*conditions: dict[str, Any], operator: str = "AND", **extra: Any) -> dict[str, Any]:
+    return {"operator": operator, "conditions": list(conditions), **extra}
+
+
+STATUS_TABLE = [
+    (contract(node("status", "eq", "completed")), {"alpha", "bravo", "hotel"}),
+    (contract(node("status", "==", "completed")), {"alpha", "bravo", "hotel"}),
+    (contract(node("status", "eq", "COMPLETED")), {"alpha", "bravo", "hotel"}),
+    (contract(node("status", "ne", "failed")), ALL - {"charlie", "delta"}),
+    (contract(node("status", "!=", "failed")), ALL - {"charlie", "delta"}),
+    (contract(node("status", "in", ["failed", "canceled"])), {"charlie", "delta", "golf"}),
+    (contract(node("status", "nin", ["completed", "pending"])), {"charlie", "delta", "foxtrot", "golf"}),
+    (contract(node("status", "exists", True)), ALL),
+    (contract(node("status", "is_null", True)), set()),
+    (contract(node("status", "eq", "canceled")), {"golf"}),
+    (contract(node("status", "eq", "processing")), {"foxtrot"}),
+]
+
+NUMBER_TABLE = [
+    (contract(node("num_points", "gt", 150)), {"charlie", "delta", "foxtrot", "golf"}),
+    (contract(node("num_points", ">", 150)), {"charlie", "delta", "foxtrot", "golf"}),
+    (contract(node("num_points", "gte", 150)), {"bravo", "charlie", "delta", "foxtrot", "golf"}),
+    (contract(node("num_points", ">=", 150)), {"bravo", "charlie", "delta", "foxtrot", "golf"}),
+    (contract(node("num_points", "lt", 101)), {"alpha", "echo"}),
+    (contract(node("num_points", "<", 101)), {"alpha", "echo"}),
+    (contract(node("num_points", "lte", 101)), {"alpha", "echo", "hotel"}),
+    (contract(node("num_points", "<=", 101)), {"alpha", "echo", "hotel"}),
+    (contract(node("num_points", "eq", 1000)), {"delta"}),
+    (contract(node("num_points", "ne", 1000)), ALL - {"delta"}),
+    (contract(node("num_points", "nin", [10, 50])), ALL - {"echo", "alpha"}),
+    (contract(node("num_points", "lt", 100.5)), {"alpha", "echo"}),
+    (contract(node("num_clusters", "in", [2, 3])), {"alpha", "hotel"}),
+    (contract(node("num_clusters", "nin", [0])), {"alpha", "bravo", "hotel"}),
+    (contract(node("num_clusters", "gte", 3)), {"alpha", "bravo"}),
+    (contract(node("num_clusters", "eq", 0)), {"charlie", "delta", "echo", "foxtrot", "golf"}),
+    (contract(node("metrics.silhouette_score", "gt", 0.5)), {"alpha"}),
+    (contract(node("metrics.silhouette_score", "lt", 0.5)), {"bravo"}),
+    # ne is null-safe: a run without the metric is "not equal" to it.
+    (contract(node("metrics.silhouette_score", "ne", 0.8)), ALL - {"alpha"}),
+    (contract(node("metrics.silhouette_score", "is_null", True)), ALL - {"alpha", "bravo"}),
+    (contract(node("metrics.silhouette_score", "exists", True)), {"alpha", "bravo"}),
+    (contract(node("metrics.silhouette_score", "exists", False)), ALL - {"alpha", "bravo"}),
+    (contract(node("metrics.silhouette_score", "is_null", False)), {"alpha", "bravo"}),
+    (contract(node("metrics.silhouette_score", "eq", None)), ALL - {"alpha", "bravo"}),
+    (contract(node("metrics.davies_bouldin_index", "lte", 1.5)), {"alpha", "bravo"}),
+    (contract(node("metrics.davies_bouldin_index", "gt", 1.5)), {"hotel"}),
+    (contract(node("metrics.calinski_harabasz_score", "gte", 100)), {"alpha", "bravo"}),
+    (contract(node("metrics.calinski_harabasz_score", "in", [50, 300])), {"alpha", "hotel"}),
+    (contract(node("duration", "gt", 5000)), {"bravo", "delta"}),
+    (contract(node("duration", "gte", 5000)), {"bravo", "delta", "golf"}),
+    (contract(node("duration", "lte", 2000)), {"alpha", "charlie"}),
+    (contract(node("duration", "eq", 3000)), {"hotel"}),
+    (contract(node("duration", "is_null", True)), {"echo", "foxtrot"}),
+    (contract(node("duration", "nin", [1000, 2000])), ALL - {"alpha", "charlie"}),
+]
+
+TIME_TABLE = [
+    (contract(node("created_at", "gte", "2026-01-01T00:03:00Z")), {"delta", "echo", "foxtrot", "golf", "hotel"}),
+    (contract(node("created_at", "lt", "2026-01-01T00:02:00+00:00")), {"alpha", "bravo"}),
+    (contract(node("created_at", "eq", "2026-01-01T00:04:00Z")), {"echo"}),
+    (contract(node("created_at", "ne", "2026-01-01T00:04:00Z")), ALL - {"echo"}),
+    (contract(node("created_at", "gt", "2026-01-01")), ALL - {"alpha"}),
+    (contract(node("created_at", "lte", "2026-01-01T01:01:00+01:00")), {"alpha", "bravo"}),
+    (contract(node("created_at", "in", ["2026-01-01T00:00:00Z", "2026-01-01T00:07:00Z"])), {"alpha", "hotel"}),
+    (contract(node("created_at", "gt", "2026-01-02T00:00:00Z")), set()),
+    (contract(node("completed_at", "is_null", True)), {"echo", "foxtrot"}),
+    (contract(node("completed_at", "exists", True)), ALL - {"echo", "foxtrot"}),
+    (contract(node("completed_at", "exists", False)), {"echo", "foxtrot"}),
+    (contract(node("completed_at", "gt", "2026-01-01T00:03:00Z")), {"delta", "golf", "hotel"}),
+    (contract(node("completed_at", "lt", "2026-01-01T00:01:05Z")), {"alpha"}),
+]
+
+TEXT_TABLE = [
+    (contract(node("run_id", "eq", "run_alpha01")), {"alpha"}),
+    (contract(node("run_id", "starts_with", "RUN_C")), {"charlie"}),
+    (contract(node("run_id", "ends_with", "08")), {"hotel"}),
+    (contract(node("run_id", "contains", "ta0")), {"delta"}),
+    (contract(node("run_id", "in", ["run_Echo05", "RUN_GOLF07"])), {"echo", "golf"}),
+    (contract(node("run_id", "nin", ["run_echo05"])), ALL - {"echo"}),
+    (contract(node("run_id", "ne", "RUN_BRAVO02")), ALL - {"bravo"}),
+    (contract(node("error_message", "contains", "MEMORY")), {"charlie"}),
+    (contract(node("error_message", "starts_with", "worker")), {"delta"}),
+    (contract(node("error_message", "ends_with", "TIMES")), {"delta"}),
+    (contract(node("error_message", "exists", True)), {"charlie", "delta"}),
+    (contract(node("error_message", "is_null", True)), ALL - {"charlie", "delta"}),
+    (contract(node("error_message", "eq", "worker lost: heartbeat missed 3 times")), {"delta"}),
+    (contract(node("error_message", "ne", "Worker lost: heartbeat missed 3 times")), ALL - {"delta"}),
+    (contract(node("error_message", "contains", "%")), set()),
+    (contract(node("error_message", "contains", "_")), set()),
+    (contract(node("run_id", "contains", "_")), ALL),
+]
+
+NESTED_AND_KEYED_TABLE = [
+    (
+        contract(
+            node("status", "eq", "failed"),
+            contract(node("status", "eq", "completed"), node("num_points", "gt", 100)),
+            operator="OR",
+        ),
+        {"charlie", "delta", "bravo", "hotel"},
+    ),
+    (contract(node("status", "eq", "completed"), node("status", "eq", "failed"), operator="NOT"),
+     {"echo", "foxtrot", "golf"}),
+    (contract(contract(contract(node("num_points", "gt", 400), operator="OR"))), {"charlie", "delta"}),
+    (contract(), ALL),
+    ({}, ALL),
+    ({"AND": [node("status", "in", ["completed", "failed"]), node("num_points", "gt", 100)]},
+     {"bravo", "charlie", "delta", "hotel"}),
+    ({"OR": [node("status", "eq", "pending"), node("num_points", "gte", 1000)]}, {"echo", "delta"}),
+    ({"NOT": [node("status", "eq", "completed")]}, ALL - {"alpha", "bravo", "hotel"}),
+    ({"NOT": [node("status", "eq", "completed"), node("num_points", "lt", 250)]}, {"charlie", "delta", "golf"}),
+    ({"AND": [node("status", "in", ["completed", "failed"])], "NOT": [node("error_message", "contains", "memory")]},
+     {"alpha", "bravo", "delta", "hotel"}),
+    ({"AND": [node("num_points", "gt", 100)], "OR": [node("status", "eq", "failed"), node("status", "eq", "canceled")]},
+     {"charlie", "delta", "golf"}),
+    # NOT means "none of": a run without the field does not match the inner condition, so it stays
+    ({"NOT": [node("metrics.silhouette_score", "gt", 0.5)]}, ALL - {"alpha"}),
+    ({"NOT": [node("error_message", "starts_with", "worker")]}, ALL - {"delta"}),
+    ({"NOT": [node("completed_at", "lt", "2026-01-01T00:03:00Z")]}, {"delta", "echo", "foxtrot", "golf", "hotel"}),
+    (contract(node("duration", "gte", 3000), node("metrics.davies_bouldin_index", "in", [0.5]), operator="NOT"),
+     {"charlie", "echo", "foxtrot"}),
+    (contract(node("status", "eq", "pending"), contract(node("error_message", "contains", "lost"), operator="NOT")),
+     {"echo"}),
+    ({"OR": [{"AND": [node("status", "eq", "completed"), node("num_clusters", "gte", 3)]},
+             contract(node("status", "eq", "pending"))]},
+     {"alpha", "bravo", "echo"}),
+    # the shorthand, alone and beside logical keys
+    ({"status": "completed"}, {"alpha", "bravo", "hotel"}),
+    ({"num_points": {"gt": 100}}, {"bravo", "charlie", "delta", "foxtrot", "golf", "hotel"}),
+    ({"num_points": {"gt": 100, "lt": 400}}, {"bravo", "foxtrot", "golf", "hotel"}),
+    ({"num_points": {">=": 1000}}, {"delta"}),
+    ({"status": ["failed", "canceled"]}, {"charlie", "delta", "golf"}),
+    ({"error_message": None}, ALL - {"charlie", "delta"}),
+    ({"metrics.silhouette_score": {"gte": 0.2}}, {"alpha", "bravo"}),
+    ({"status": "completed", "num_clusters": {"lt": 5}}, {"alpha", "hotel"}),
+    ({"status": "completed", "NOT": [node("num_points", "lt", 100)]}, {"bravo", "hotel"}),
+    ({"run_id": {"starts_with": "run_d"}}, {"delta"}),
+]  # fmt: skip
+
+CASE_TABLE = [
+    ({"case_sensitive": True, "AND": [node("error_message", "contains", "out")]}, set()),
+    ({"case_sensitive": True, "AND": [node("error_message", "contains", "Out")]}, {"charlie"}),
+    ({"case_sensitive": True, "AND": [node("error_message", "ends_with", "TIMES")]}, set()),
+    ({"case_sensitive": True, "AND": [node("error_message", "starts_with", "Worker")]}, {"delta"}),
+    ({"case_sensitive": False, "AND": [node("error_message", "contains", "out")]}, {"charlie"}),
+    (contract(node("run_id", "eq", "run_alpha01"), case_sensitive=True), set()),
+    (contract(node("run_id", "eq", "run_Alpha01"), case_sensitive=True), {"alpha"}),
+    (contract(node("run_id", "starts_with", "run_c", case_sensitive=True)), set()),
+    (contract(node("run_id", "starts_with", "run_C", case_sensitive=True)), {"charlie"}),
+    (contract(node("run_id", "starts_with", "RUN_c")), {"charlie"}),
+    (contract(node("run_id", "in", ["run_echo05", "run_Golf07"]), case_sensitive=True), {"golf"}),
+    (contract(node("run_id", "ne", "run_golf07"), case_sensitive=True), ALL),
+    ({"case_sensitive": True, "run_id": "run_alpha01"}, set()),
+    ({"case_sensitive": True, "run_id": "run_Alpha01"}, {"alpha"}),
+    # an inner node overrides what it inherits
+    (contract(node("run_id", "eq", "RUN_ALPHA01", case_sensitive=False), case_sensitive=True), {"alpha"}),
+    (contract(contract(node("run_id", "eq", "RUN_ALPHA01")), case_sensitive=True), set()),
+    # wildcard characters in text operators are literal, also case-sensitively
+    ({"case_sensitive": True, "AND": [node("run_id", "contains", "*")]}, set()),
+    ({"case_sensitive": True, "AND": [node("run_id", "contains", "?")]}, set()),
+    ({"case_sensitive": True, "AND": [node("run_id", "starts_with", "run_[A]")]}, set()),
+]
+
+ZOO_TABLES: dict[str, list[tuple[Any, set[str]]]] = {
+    "status": STATUS_TABLE,
+    "numbers": NUMBER_TABLE,
+    "timestamps": TIME_TABLE,
+    "text": TEXT_TABLE,
+    "nested-keyed-shorthand": NESTED_AND_KEYED_TABLE,
+    "case-sensitivity": CASE_TABLE,
+}
+
+
+def zoo_mismatches(list_runs: Lister) -> list[str]:
+    """Every row of ZOO_TABLES that ``list_runs`` (over a cluster holding the zoo) answers differently."""
+    failures = []
+    for table, rows in ZOO_TABLES.items():
+        for filters, expected in rows:
+            got = [NAME_OF[run_id] for run_id in list_runs({"filters": filters})]
+            if sorted(got) != sorted(expected):
+                failures.append(f"{table}: got {sorted(got)}, expected {sorted(expected)} for {filters!r}")
     return failures

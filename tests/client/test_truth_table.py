@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from clusterbook.client import Client, F, Filter
 from clusterbook.models.clusters import Cluster
 from tests.api.helpers import NAME_OF, T
-from tests.truth_table import load_history, mismatches
+from tests.truth_table import Lister, load_history, mismatches, zoo_mismatches
 
 ISO = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -127,20 +127,25 @@ def test_builder_and_raw_json_select_the_same_runs(client: Client, zoo: Cluster)
     assert mixed == {"delta"}
 
 
-def test_shared_truth_table_through_the_sdk(client: Client, session_factory: sessionmaker[Session]) -> None:
-    """Every row of the shared table (``tests/truth_table.py``) through ``client.executions.list``."""
-    cluster = load_history(session_factory)
+def test_shared_truth_table_through_the_sdk(
+    client: Client, session_factory: sessionmaker[Session], zoo: Cluster
+) -> None:
+    """Every row of the shared tables (``tests/truth_table.py``) through ``client.executions.list``."""
+    history = load_history(session_factory)
 
-    def list_runs(body: dict[str, Any]) -> list[str]:
-        page = client.executions.list(
-            cluster.cluster_id,
-            filters=body.get("filters"),
-            sort=body.get("sort"),
-            search=body.get("search"),
-            page_size=100,
-        )
-        assert page.total_count == len(page.results)
-        return [run.run_id for run in page.results]
+    def lister(cluster_id: str) -> Lister:
+        def list_runs(body: dict[str, Any]) -> list[str]:
+            page = client.executions.list(
+                cluster_id,
+                filters=body.get("filters"),
+                sort=body.get("sort"),
+                search=body.get("search"),
+                page_size=100,
+            )
+            assert page.total_count == len(page.results)
+            return [run.run_id for run in page.results]
 
-    failures = mismatches(list_runs)
+        return list_runs
+
+    failures = mismatches(lister(history.cluster_id)) + zoo_mismatches(lister(zoo.cluster_id))
     assert not failures, "\n".join(failures)

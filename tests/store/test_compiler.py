@@ -13,7 +13,9 @@ from clusterbook.errors import InvalidFilter, InvalidSort
 from clusterbook.models.listing import ListClusterExecutionsRequest
 from clusterbook.store.executions import list_executions
 from clusterbook.store.listing import ListQuery, PageRequest
-from tests.truth_table import cond, group, load_history, mismatches
+from tests.api.helpers import make_zoo
+from tests.factories import make_cluster
+from tests.truth_table import cond, group, load_history, mismatches, zoo_mismatches
 
 
 def _list(session_factory: sessionmaker[Session], cluster_id: str, body: dict[str, Any], size: int = 100) -> list[str]:
@@ -31,8 +33,15 @@ def history(session_factory: sessionmaker[Session]) -> str:
 
 
 def test_truth_table(session_factory: sessionmaker[Session], history: str) -> None:
-    """Every filter, sort and search row of the shared table; all mismatches are reported together."""
+    """Every filter, sort and search row of the shared tables; all mismatches are reported together."""
+    zoo = make_cluster(session_factory)
+    make_zoo(session_factory, zoo)
+
+    def zoo_runs(body: dict[str, Any]) -> list[str]:
+        return ["run_" + key for key in _list(session_factory, zoo.cluster_id, body)]
+
     failures = mismatches(lambda body: ["run_" + key for key in _list(session_factory, history, body)])
+    failures += zoo_mismatches(zoo_runs)
     assert not failures, "\n".join(failures)
 
 
