@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,9 +37,11 @@ WORDS = ["MEMORY", "Heartbeating", "TIMED OUT", "noise", "Dimension", "RE-EMBED"
 
 
 def run_name_terms() -> list[str]:
-    """Run names look like ``nightly-20250314``: 100 kind-and-day terms in upper case."""
+    """Run names look like ``nightly-20250314`` (the seeder's days end today): 100 kind-and-day terms
+    of the last 100 days, in mixed case."""
     kinds = ["NIGHTLY", "Manual", "BACKFILL", "Tuning", "SCHEDULED"]
-    return [f"{kinds[i % 5]}-2025{1 + i % 12:02d}{1 + i % 28:02d}" for i in range(TERMS)]
+    today = datetime.now(UTC)
+    return [f"{kinds[i % 5]}-{today - timedelta(days=i):%Y%m%d}" for i in range(TERMS)]
 
 
 def error_terms() -> list[str]:
@@ -127,7 +130,8 @@ def main() -> None:
                 sql = str(query.compile(new, compile_kwargs={"literal_binds": True}))
                 with new.connect() as conn:
                     plan = [row[0] for row in conn.exec_driver_sql("EXPLAIN " + sql)]
-                print("    plan: " + " | ".join(line.strip() for line in plan[:6] if "Filter" not in line))
+                used = sorted({line.split(" on ")[1].split()[0] for line in plan if "Index Scan on" in line})
+                print(f"    plan: {plan[0].split('  (')[0]} …, index scans on {', '.join(used)}")
         old.dispose()
         new.dispose()
 
