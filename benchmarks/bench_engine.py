@@ -55,6 +55,7 @@ from clusterbook.store.clusters import create_cluster
 from clusterbook.store.collections import create_collection
 from clusterbook.store.db import make_engine, make_sessionmaker, migrate, transaction
 from clusterbook.store.executions import read_execution
+from clusterbook.store.folded import with_folded
 from clusterbook.store.namespaces import ensure_namespace
 from clusterbook.store.queue import claim_next_execution, submit_execution
 from clusterbook.store.tables import collections, documents
@@ -127,15 +128,18 @@ def store_dataset(database_url: str, data: Dataset, clusters: int) -> tuple[Engi
         name = f"bench-{now:%H%M%S%f}"
         collection = create_collection(session, namespace_id=ns, data=CollectionCreate(collection_name=name))
         rows = [
-            {
-                "collection_id": collection.collection_id,
-                "document_id": doc_id,
-                "text": text,
-                "metadata": {},
-                "vector": vector.tobytes(),
-                "created_at": now,
-                "updated_at": now,
-            }
+            with_folded(
+                documents,
+                {
+                    "collection_id": collection.collection_id,
+                    "document_id": doc_id,
+                    "text": text,
+                    "metadata": {},
+                    "vector": vector.tobytes(),
+                    "created_at": now,
+                    "updated_at": now,
+                },
+            )
             for doc_id, text, vector in zip(data.document_ids, data.texts, data.vectors, strict=True)
         ]
         for start in range(0, len(rows), 10_000):

@@ -1,14 +1,18 @@
-"""Truth table: the same filter built with ``F`` and written as raw JSON (in another of the accepted
-spellings) selects exactly the same runs of the zoo, and those are the runs expected by hand."""
+"""The SDK's truth tables: the shared one (``tests/truth_table.py``) through ``client.executions.list``,
+and the builder's own: the same filter built with ``F`` and written as raw JSON (in another of the
+accepted spellings) selects exactly the same runs of the zoo, and those are the runs expected by hand."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from clusterbook.client import Client, F, Filter
 from clusterbook.models.clusters import Cluster
 from tests.api.helpers import NAME_OF, T
+from tests.truth_table import Lister, load_history, mismatches, zoo_mismatches
 
 ISO = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -121,3 +125,27 @@ def test_builder_and_raw_json_select_the_same_runs(client: Client, zoo: Cluster)
     # a raw dict and an expression combine into one request, too
     mixed = _names(client, zoo.cluster_name, {"status": "failed"} & (F.num_points > 600))
     assert mixed == {"delta"}
+
+
+def test_shared_truth_table_through_the_sdk(
+    client: Client, session_factory: sessionmaker[Session], zoo: Cluster
+) -> None:
+    """Every row of the shared tables (``tests/truth_table.py``) through ``client.executions.list``."""
+    history = load_history(session_factory)
+
+    def lister(cluster_id: str) -> Lister:
+        def list_runs(body: dict[str, Any]) -> list[str]:
+            page = client.executions.list(
+                cluster_id,
+                filters=body.get("filters"),
+                sort=body.get("sort"),
+                search=body.get("search"),
+                page_size=100,
+            )
+            assert page.total_count == len(page.results)
+            return [run.run_id for run in page.results]
+
+        return list_runs
+
+    failures = mismatches(lister(history.cluster_id)) + zoo_mismatches(lister(zoo.cluster_id))
+    assert not failures, "\n".join(failures)

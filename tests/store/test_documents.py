@@ -184,14 +184,16 @@ def test_ids_compare_bytewise_and_keep_every_character(session_factory):
 # ---------------------------------------------------------------- the metadata filter language
 
 METADATA: dict[str, dict[str, Any]] = {
-    "d1": {"year": 2021, "topic": "Sports", "flag": True, "score": 0.5, "author": {"name": "Ann"}, "date": "2024-03-01"},
+    "d1": {"year": 2021, "topic": "Sports", "flag": True, "score": 0.5, "author": {"name": "Ann"}, "date": "2024-03-01",
+           "city": "İSTANBUL"},
     "d2": {"year": 2019, "topic": "politics", "flag": False, "score": 1.5, "author": {"name": "bob"},
-           "date": "2023-12-31"},
+           "date": "2023-12-31", "city": "Straße"},
     "d3": {"year": "2021", "topic": "sports news", "flag": "true"},  # text where others hold numbers and booleans
     "d4": {"year": None, "topic": None},  # JSON nulls
     "d5": {},
-    "d6": {"year": 2021.0, "topic": ["sports"], "flag": 1, "author": "Carl", "tag-x": {"v_1": "deep"}},
-    "d7": {"year": 10**20, "topic": "Éclair", "score": -3},
+    "d6": {"year": 2021.0, "topic": ["sports"], "flag": 1, "author": "Carl", "tag-x": {"v_1": "deep"},
+           "city": ["straße"]},
+    "d7": {"year": 10**20, "topic": "Éclair", "score": -3, "city": "ΌΣΟΣ"},
 }  # fmt: skip
 
 
@@ -250,6 +252,15 @@ METADATA_CASES: list[tuple[str, Any, str]] = [
     ("starts_with unicode", {"metadata.topic": {"starts_with": "éc"}}, "7"),
     ("ends_with", {"metadata.topic": {"ends_with": "NEWS"}}, "3"),
     ("text in", {"metadata.topic": {"in": ["politics", "éclair"]}}, "27"),
+    # the one folding rule (clusterbook.folding), read from the folded copy of the metadata
+    ("dotted capital I", {"metadata.city": "i\u0307stanbul"}, "1"),
+    ("dotted capital I is not plain i", {"metadata.city": {"contains": "istanbul"}}, ""),
+    ("sharp s", {"metadata.city": "STRASSE"}, "2"),
+    ("sharp s case-sensitive", _c("metadata.city", "eq", "STRASSE", case_sensitive=True), ""),
+    ("final sigma", {"metadata.city": {"ends_with": "ς"}}, "7"),
+    ("final sigma case-sensitive", _c("metadata.city", "ends_with", "ς", case_sensitive=True), ""),
+    ("folded in", {"metadata.city": {"in": ["όσος", "strasse"]}}, "27"),
+    ("folded ne", {"metadata.city": {"ne": "strasse"}}, "134567"),
     ("text order is bytewise", {"metadata.date": {"gte": "2024-01-01"}}, "1"),
     ("text lt", {"metadata.date": {"lt": "2024"}}, "2"),
     # booleans are neither 1 nor "true"

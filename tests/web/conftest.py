@@ -27,6 +27,7 @@ from clusterbook.api.background import BackgroundServer
 from clusterbook.models.clusters import Cluster
 from clusterbook.settings import Settings
 from clusterbook.store.db import make_sessionmaker
+from clusterbook.store.folded import with_folded
 from clusterbook.store.tables import execution_projections, executions
 from tests.factories import BASE_TIME, make_cluster, make_runs
 
@@ -128,7 +129,9 @@ class Site:
 
     def set_run(self, run_id: str, **values: Any) -> None:
         with self.factory() as session, session.begin():
-            session.execute(update(executions).where(executions.c.run_id == run_id).values(**values))
+            session.execute(
+                update(executions).where(executions.c.run_id == run_id).values(**with_folded(executions, values))
+            )
 
     def add_projection(self, run_id: str, projection: dict[str, Any]) -> None:
         with self.factory() as session, session.begin():

@@ -6,6 +6,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from clusterbook.folding import fold
 from clusterbook.models.base import StorableBody, WireModel
 from clusterbook.models.executions import ClusterExecutionResult
 from clusterbook.models.filters import Node, parse_filter_tree
@@ -56,7 +57,7 @@ class ListRequestBase(StorableBody):
     @field_validator("search")
     @classmethod
     def _few_terms(cls, value: str | None) -> str | None:
-        if value is not None and len(set(value.lower().split())) > MAX_SEARCH_TERMS:
+        if value is not None and len(set(fold(value).split())) > MAX_SEARCH_TERMS:
             raise ValueError(f"search may have at most {MAX_SEARCH_TERMS} distinct terms")
         return value
 
@@ -70,8 +71,8 @@ class ListRequestBase(StorableBody):
         return parse_filter_tree(self.filters)
 
     def search_terms(self) -> list[str]:
-        """Distinct lowercased, whitespace-separated search terms (empty when there is no search)."""
-        return list(dict.fromkeys(term.lower() for term in (self.search or "").split()))
+        """Distinct folded (``clusterbook.folding``), whitespace-separated search terms (empty when there is none)."""
+        return list(dict.fromkeys(fold(term) for term in (self.search or "").split()))
 
 
 class ListClusterExecutionsRequest(ListRequestBase):

@@ -21,6 +21,7 @@ from clusterbook.models.storable import is_storable_ref
 from clusterbook.store.collections import resolve_collection_ids
 from clusterbook.store.compiler import compile_filter
 from clusterbook.store.fields import CLUSTER_FIELDS, DOCUMENT_FIELDS
+from clusterbook.store.folded import with_folded
 from clusterbook.store.ids import new_id
 from clusterbook.store.listing import ListQuery, PageRequest, PageRows, compile_query, fetch_page
 from clusterbook.store.tables import clusters, executions
@@ -54,7 +55,7 @@ def create_cluster(session: Session, *, namespace_id: str, data: ClusterCreate) 
     }
     try:
         with session.begin_nested():
-            session.execute(insert(clusters).values(**values))
+            session.execute(insert(clusters).values(**with_folded(clusters, values)))
     except IntegrityError as exc:
         raise _name_taken(data.cluster_name) from exc
     return read_cluster(session, namespace_id=namespace_id, cluster_ref=values["cluster_id"])  # type: ignore[return-value]
@@ -92,7 +93,7 @@ def update_cluster(session: Session, *, namespace_id: str, cluster_id: str, data
     values["updated_at"] = datetime.now(UTC)
     try:
         with session.begin_nested():
-            session.execute(update(clusters).where(_c.cluster_id == cluster_id).values(**values))
+            session.execute(update(clusters).where(_c.cluster_id == cluster_id).values(**with_folded(clusters, values)))
     except IntegrityError as exc:
         raise _name_taken(str(values.get("cluster_name"))) from exc
     return read_cluster(session, namespace_id=namespace_id, cluster_ref=cluster_id)  # type: ignore[return-value]

@@ -18,6 +18,7 @@ from clusterbook.errors import Conflict, ErrorLocation, ValidationFailed
 from clusterbook.models.collections import Collection, CollectionCreate
 from clusterbook.models.storable import is_storable_ref
 from clusterbook.store.fields import COLLECTION_FIELDS
+from clusterbook.store.folded import with_folded
 from clusterbook.store.ids import new_id
 from clusterbook.store.listing import ListQuery, PageRequest, PageRows, compile_query, fetch_page
 from clusterbook.store.tables import clusters, collections, documents
@@ -60,7 +61,7 @@ def create_collection(session: Session, *, namespace_id: str, data: CollectionCr
     }
     try:
         with session.begin_nested():
-            session.execute(insert(collections).values(**values))
+            session.execute(insert(collections).values(**with_folded(collections, values)))
     except IntegrityError as exc:
         raise Conflict(
             f"a collection named {data.collection_name!r} already exists in this namespace; choose another "
@@ -100,7 +101,9 @@ def lock_collection(session: Session, *, collection_id: str, lock: Lock = "updat
 def touch_collection(session: Session, *, collection_id: str, **values: Any) -> None:
     """Record a change to the collection (its documents or its dimension)."""
     session.execute(
-        update(collections).where(_c.collection_id == collection_id).values(updated_at=datetime.now(UTC), **values)
+        update(collections)
+        .where(_c.collection_id == collection_id)
+        .values(updated_at=datetime.now(UTC), **with_folded(collections, values))
     )
 
 

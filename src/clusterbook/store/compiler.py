@@ -6,6 +6,8 @@ and bound as a parameter, never spliced into SQL text.
 
 Semantics worth knowing: ``ne`` and ``nin`` are null-safe (a missing value is "not equal");
 ordering operators never match nulls; string comparisons ignore case unless ``case_sensitive``.
+Ignoring case means comparing the stored folded copy of the text (``store/folded.py``) with the
+operand folded by the same rule (``clusterbook.folding``); case-sensitive ones use the raw column.
 Every condition is plainly true or false, never SQL's unknown, so ``NOT`` around a condition that
 does not match a null value matches that row.
 
@@ -20,7 +22,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -46,6 +48,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.sql.elements import UnaryExpression
 
 from clusterbook.errors import ErrorLocation, InvalidFilter, InvalidSort
+from clusterbook.folding import fold
 from clusterbook.models.filters import Condition, Group, Node
 from clusterbook.models.listing import SortSpec
 from clusterbook.store import fulltext
@@ -140,7 +143,7 @@ def coerce_value(spec: FieldSpec, value: Any, path: str, case_sensitive: bool) -
         if lowered not in spec.enum_values:
             raise _bad(path, f"{value!r} is not a valid {spec.name}; accepted: {', '.join(spec.enum_values)}")
         return lowered
-    return value if case_sensitive else value.lower()
+    return value if case_sensitive else fold(value)
 
 
 # ---------------------------------------------------------------- filters
@@ -219,7 +222,11 @@ def _known(spec: FieldSpec, matched: ColumnElement[bool]) -> ColumnElement[bool]
 
 
 def _folded(column: Any, spec: FieldSpec, case_sensitive: bool) -> Any:
-    return func.lower(column) if spec.kind in TEXT_KINDS and not case_sensitive else column
+    """The column a condition compares: the stored folded copy for a case-insensitive text condition."""
+    if spec.kind in TEXT_KINDS and not case_sensitive:
+        assert spec.folded is not None, f"text field {spec.name!r} has no folded column"
+        return spec.folded
+    return column
 
 
 def escape_like(text: str) -> str:
@@ -317,7 +324,7 @@ def _json_operand(kind: str, value: Any, path: str, case_sensitive: bool, dialec
         return literal(value, BigInteger() if isinstance(value, int) else Float())
     if "\x00" in value:
         raise _bad(path, "strings may not contain NUL characters")
-    return literal(value if case_sensitive else value.lower())
+    return literal(value if case_sensitive else fold(value))
 
 
 def _never_null(expr: ColumnElement[bool]) -> ColumnElement[bool]:
@@ -326,6 +333,8 @@ def _never_null(expr: ColumnElement[bool]) -> ColumnElement[bool]:
 
 def _compile_json_condition(cond: Condition, spec: FieldSpec, dialect: str) -> ColumnElement[bool]:
     key = _JsonKey(spec, dialect)
+    # The folded copy of the document has the same keys and types, with every string folded.
+    folded_key = key if spec.folded is None else _JsonKey(replace(spec, column=spec.folded), dialect)
     op, value, value_path = cond.operator, cond.value, cond.at("value")
     if op in ("exists", "is_null"):
         if not isinstance(value, bool):
@@ -335,8 +344,7 @@ def _compile_json_condition(cond: Condition, spec: FieldSpec, dialect: str) -> C
         return not_(key.present()) if op == "eq" else key.present()
 
     def target(kind: str) -> Any:
-        typed = key.typed(kind)
-        return func.lower(typed) if kind == "string" and not cond.case_sensitive else typed
+        return folded_key.typed(kind) if kind == "string" and not cond.case_sensitive else key.typed(kind)
 
     if op in ("in", "nin"):
         if not isinstance(value, list) or not value:
@@ -356,7 +364,7 @@ def _compile_json_condition(cond: Condition, spec: FieldSpec, dialect: str) -> C
     if op in ("contains", "starts_with", "ends_with"):
         if kind != "string":
             raise _bad(value_path, f"operator {op!r} takes text")
-        return _never_null(_text_match(target(kind), value if cond.case_sensitive else value.lower(), op,
+        return _never_null(_text_match(target(kind), value if cond.case_sensitive else fold(value), op,
                                        cond.case_sensitive, dialect))  # fmt: skip
     if kind == "boolean" and op not in ("eq", "ne"):
         raise _bad(cond.at("operator"), f"true/false compare only with eq or ne, not {op!r}")
@@ -374,7 +382,7 @@ def _compile_json_condition(cond: Condition, spec: FieldSpec, dialect: str) -> C
 def compile_search(
     terms: list[str], registry: FieldRegistry, dialect: str, *, walk_sort_index: bool = False
 ) -> ColumnElement[bool]:
-    """Case-insensitive substring match of every term (AND) over the registry's search text.
+    """Case-insensitive substring match of every (folded) term, AND-ed, over the registry's folded text.
 
     Executions use their substring index: FTS5 trigram on SQLite, pg_trgm GIN on PostgreSQL.
     With ``walk_sort_index`` (SQLite, for a term matching a large share of the history) the
@@ -394,15 +402,13 @@ def compile_search(
             row_id = registry.table.c.id + 0 if walk_sort_index else registry.table.c.id
             clauses.append(row_id.in_(fts))
         elif registry.full_text and dialect == "sqlite":
-            # Too short for a trigram: a plain (case-sensitive) substring test on the lowercased text.
+            # Too short for a trigram: a plain (case-sensitive) substring test on the folded text.
             clauses.append(func.instr(registry.table.c.search_text, literal(term)) > 0)
         elif registry.full_text:
             clauses.append(registry.table.c.search_text.like(f"%{escape_like(term)}%", escape="\\"))
         else:
             pattern = f"%{escape_like(term)}%"
-            clauses.append(
-                or_(*(func.lower(func.coalesce(col, "")).like(pattern, escape="\\") for col in registry.search_columns))
-            )
+            clauses.append(or_(*(func.coalesce(col, "").like(pattern, escape="\\") for col in registry.search_columns)))
     return and_(*clauses)
 
 

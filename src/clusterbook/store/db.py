@@ -56,10 +56,6 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False, 
     return engine
 
 
-def _unicode_lower(value: Any) -> Any:
-    return value.lower() if isinstance(value, str) else value
-
-
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -71,9 +67,7 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
-        # SQLite's own lower() folds ASCII only; case-insensitive filters need Unicode folding,
-        # the same as PostgreSQL's and as Python's for the lowercased search text.
-        dbapi_conn.create_function("lower", 1, _unicode_lower, deterministic=True)
+        # No SQL function folds case: text is folded in Python when written (clusterbook.folding).
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:

@@ -32,6 +32,7 @@ from clusterbook.models.storable import is_storable_ref
 from clusterbook.store.collections import lock_collection, read_collection, touch_collection
 from clusterbook.store.compiler import compile_filter
 from clusterbook.store.fields import DOCUMENT_FIELDS
+from clusterbook.store.folded import with_folded
 from clusterbook.store.listing import ListQuery, PageRequest, PageRows, compile_query, fetch_page
 from clusterbook.store.tables import collections, documents
 
@@ -136,7 +137,10 @@ def _write(session: Session, collection_id: str, rows: list[dict[str, Any]]) -> 
     insert = sqlite.insert(documents) if dialect == "sqlite" else postgresql.insert(documents)
     stmt = insert.on_conflict_do_update(
         index_elements=[_d.collection_id, _d.document_id],
-        set_={name: insert.excluded[name] for name in ("text", "metadata", "vector", "updated_at")},
+        set_={
+            name: insert.excluded[name]
+            for name in ("text", "metadata", "vector", "updated_at", "text_folded", "metadata_folded")
+        },
     )
     existing = _existing_ids(session, collection_id, [row["document_id"] for row in rows])
     session.execute(stmt, rows)
@@ -155,15 +159,18 @@ def upsert_documents(session: Session, *, collection: Collection, docs: Sequence
     dimension = _check_batch(docs, row.vector_dimension, row.collection_name)
     now = datetime.now(UTC)
     rows = [
-        {
-            "collection_id": collection.collection_id,
-            "document_id": doc.document_id,
-            "text": doc.text,
-            "metadata": doc.metadata or {},
-            "vector": None if doc.vector is None else vector_to_bytes(doc.vector),
-            "created_at": now,
-            "updated_at": now,
-        }
+        with_folded(
+            documents,
+            {
+                "collection_id": collection.collection_id,
+                "document_id": doc.document_id,
+                "text": doc.text,
+                "metadata": doc.metadata or {},
+                "vector": None if doc.vector is None else vector_to_bytes(doc.vector),
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
         for doc in docs
     ]
     created = _write(session, collection.collection_id, rows)

@@ -12,6 +12,7 @@ from sqlalchemy import JSON, ColumnElement, Row, and_, case, func, insert, selec
 from sqlalchemy.orm import Session
 
 from clusterbook.errors import Conflict
+from clusterbook.folding import fold
 from clusterbook.models.executions import (
     FINISHED_STATUSES,
     ClusterExecutionMetrics,
@@ -22,6 +23,7 @@ from clusterbook.models.listing import ClusterExecutionListStats
 from clusterbook.models.storable import is_storable_ref
 from clusterbook.store.db import copy_rows, is_sqlite
 from clusterbook.store.fields import EXECUTION_FIELDS
+from clusterbook.store.folded import with_folded
 from clusterbook.store.fulltext import PausedInsertTrigger
 from clusterbook.store.ids import new_id
 from clusterbook.store.lifecycle import may_enter
@@ -33,14 +35,15 @@ _c = executions.c
 
 
 def build_search_text(run_id: str, error_message: str | None, centroids: Sequence[dict[str, Any]] | None) -> str:
-    """The lowercased text the history search matches: run id, error, centroid labels/summaries/keywords."""
+    """The folded text (``clusterbook.folding``) the history search matches: run id, error, centroid
+    labels/summaries/keywords."""
     parts = [run_id, error_message or ""]
     for centroid in centroids or ():
         parts.append(centroid.get("label") or "")
         parts.append(centroid.get("summary") or "")
         parts.extend(centroid.get("keywords") or ())
     # Search terms never contain whitespace, so each distinct word once is enough to match them all.
-    words = " ".join(parts).lower().split()
+    words = fold(" ".join(parts)).split()
     return " ".join(dict.fromkeys(words))
 
 
@@ -60,41 +63,44 @@ def execution_values(*, namespace_id: str, cluster_id: str, **fields: Any) -> di
     if duration is None and completed_at is not None:
         duration = duration_ms(created_at, completed_at)
     status = ExecutionStatus(fields.pop("status", ExecutionStatus.PENDING))
-    return {
-        "run_id": run_id,
-        "namespace_id": namespace_id,
-        "cluster_id": cluster_id,
-        "status": status.value,
-        "num_clusters": fields.pop("num_clusters", 0),
-        "num_points": fields.pop("num_points", 0),
-        "silhouette_score": metrics.get("silhouette_score"),
-        "davies_bouldin_index": metrics.get("davies_bouldin_index"),
-        "calinski_harabasz_score": metrics.get("calinski_harabasz_score"),
-        "centroids": centroids,
-        "created_at": created_at,
-        "completed_at": completed_at,
-        "duration_ms": duration,
-        "search_text": build_search_text(run_id, fields.get("error_message"), centroids),
-        "attempts": fields.pop("attempts", 0),
-        **{
-            key: fields.pop(key, None)
-            for key in (
-                "run_name",
-                "algorithm",
-                "started_at",
-                "error_message",
-                "error_traceback",
-                "llm_labeling_errors",
-                "attempt_token",
-                "lease_expires_at",
-                "worker_id",
-                "noise_points",
-                "config",
-                "details",
-            )
+    return with_folded(
+        executions,
+        {
+            "run_id": run_id,
+            "namespace_id": namespace_id,
+            "cluster_id": cluster_id,
+            "status": status.value,
+            "num_clusters": fields.pop("num_clusters", 0),
+            "num_points": fields.pop("num_points", 0),
+            "silhouette_score": metrics.get("silhouette_score"),
+            "davies_bouldin_index": metrics.get("davies_bouldin_index"),
+            "calinski_harabasz_score": metrics.get("calinski_harabasz_score"),
+            "centroids": centroids,
+            "created_at": created_at,
+            "completed_at": completed_at,
+            "duration_ms": duration,
+            "search_text": build_search_text(run_id, fields.get("error_message"), centroids),
+            "attempts": fields.pop("attempts", 0),
+            **{
+                key: fields.pop(key, None)
+                for key in (
+                    "run_name",
+                    "algorithm",
+                    "started_at",
+                    "error_message",
+                    "error_traceback",
+                    "llm_labeling_errors",
+                    "attempt_token",
+                    "lease_expires_at",
+                    "worker_id",
+                    "noise_points",
+                    "config",
+                    "details",
+                )
+            },
+            **_reject_unknown(fields),
         },
-        **_reject_unknown(fields),
-    }
+    )
 
 
 def _reject_unknown(fields: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from sqlalchemy import Column, Table
 
 from clusterbook.models.executions import ExecutionStatus
+from clusterbook.store.folded import folded_column
 from clusterbook.store.tables import clusters, collections, documents, executions
 
 FieldKind = Literal["string", "enum", "datetime", "number", "integer", "json"]
@@ -36,6 +37,8 @@ class FieldSpec:
     enum_values: tuple[str, ...] = ()
     json_path: tuple[str, ...] = ()
     """For a ``json`` field: the keys leading to the value inside ``column``."""
+    folded: Column[Any] | None = None
+    """For ``string`` and ``json`` fields: the stored folded copy that case-insensitive conditions compare."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class FieldRegistry:
     fields: dict[str, FieldSpec]
     aliases: dict[str, str] = field(default_factory=dict)
     search_columns: tuple[Column[Any], ...] = ()
+    """Folded columns a search term must be a substring of (one of them), when ``full_text`` is False."""
     full_text: bool = False
     """True when the table has a dedicated substring index over ``search_text``."""
     json_prefixes: dict[str, Column[Any]] = field(default_factory=dict)
@@ -61,7 +65,10 @@ class FieldRegistry:
         column = self.json_prefixes.get(prefix)
         if column is None or not dot or len(key) > MAX_JSON_KEY_LENGTH or not JSON_KEY_PATTERN.fullmatch(key):
             return None
-        return FieldSpec(name, column, "json", nullable=True, sortable=False, json_path=tuple(key.split(".")))
+        return FieldSpec(
+            name, column, "json", nullable=True, sortable=False, json_path=tuple(key.split(".")),
+            folded=folded_column(column),
+        )  # fmt: skip
 
     def filterable_names(self) -> list[str]:
         return [*self.fields, *(f"{prefix}.<key>" for prefix in self.json_prefixes)]
@@ -78,7 +85,8 @@ class FieldRegistry:
 
 
 def _spec(name: str, column: Column[Any], kind: FieldKind, **kw: Any) -> FieldSpec:
-    return FieldSpec(name=name, column=column, kind=kind, nullable=bool(column.nullable), **kw)
+    folded = folded_column(column) if kind == "string" else None
+    return FieldSpec(name=name, column=column, kind=kind, nullable=bool(column.nullable), folded=folded, **kw)
 
 
 _e = executions.c
@@ -130,7 +138,7 @@ CLUSTER_FIELDS = FieldRegistry(
             _spec("description", _c.description, "string"),
         )
     },
-    search_columns=(_c.cluster_id, _c.cluster_name, _c.description),
+    search_columns=(_c.cluster_id_folded, _c.cluster_name_folded, _c.description_folded),
 )
 
 _col = collections.c
@@ -149,7 +157,7 @@ COLLECTION_FIELDS = FieldRegistry(
             _spec("vector_dimension", _col.vector_dimension, "integer"),
         )
     },
-    search_columns=(_col.collection_id, _col.collection_name, _col.description),
+    search_columns=(_col.collection_id_folded, _col.collection_name_folded, _col.description_folded),
 )
 
 _d = documents.c
@@ -165,7 +173,7 @@ DOCUMENT_FIELDS = FieldRegistry(
             _spec("document_id", _d.document_id, "string"),
         )
     },
-    search_columns=(_d.text,),
+    search_columns=(_d.text_folded,),
     json_prefixes={"metadata": _d.metadata},
 )
 """Documents of one collection; also the language of a cluster's document pre-filter."""

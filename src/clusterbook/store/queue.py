@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from clusterbook.models.executions import ClusterExecutionResult, ExecutionStatus
 from clusterbook.store.db import copy_rows, is_sqlite
 from clusterbook.store.executions import build_search_text, create_execution, duration_ms
+from clusterbook.store.folded import with_folded
 from clusterbook.store.lifecycle import may_enter, sources
 from clusterbook.store.tables import execution_members, execution_projections, executions
 
@@ -218,7 +219,7 @@ def fail_execution(
         values["details"] = details
     failed = update(executions).where(_held(run_id, token, FAILED))
     values.update(status=FAILED, error_message=message, error_traceback=traceback)
-    return _changed(session, failed.values(**values)) == 1
+    return _changed(session, failed.values(**with_folded(executions, values))) == 1
 
 
 def release_execution(

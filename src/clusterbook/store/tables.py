@@ -48,6 +48,9 @@ clusters = Table(
     Column("description", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("cluster_id_folded", Text, info={"folds": "cluster_id"}),
+    Column("cluster_name_folded", Text, info={"folds": "cluster_name"}),
+    Column("description_folded", Text, info={"folds": "description"}),
     UniqueConstraint("namespace_id", "cluster_name", name="uq_clusters_namespace_name"),
 )
 
@@ -85,6 +88,11 @@ executions = Table(
     Column("config", JSONType),
     # run details beside the metrics: timings per phase and why a metric is null
     Column("details", JSONType),
+    # folded copies (clusterbook.folding) that case-insensitive conditions compare; see store/folded.py
+    Column("run_id_folded", Text, info={"folds": "run_id"}),
+    Column("run_name_folded", Text, info={"folds": "run_name"}),
+    Column("algorithm_folded", Text, info={"folds": "algorithm"}),
+    Column("error_message_folded", Text, info={"folds": "error_message"}),
 )
 
 collections = Table(
@@ -98,6 +106,9 @@ collections = Table(
     Column("vector_dimension", Integer),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("collection_id_folded", Text, info={"folds": "collection_id"}),
+    Column("collection_name_folded", Text, info={"folds": "collection_name"}),
+    Column("description_folded", Text, info={"folds": "description"}),
     UniqueConstraint("namespace_id", "collection_name", name="uq_collections_namespace_name"),
 )
 
@@ -114,6 +125,9 @@ documents = Table(
     Column("vector", LargeBinary),  # float32 bytes (little-endian), never JSON
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("document_id_folded", Text, info={"folds": "document_id"}),
+    Column("text_folded", Text, info={"folds": "text"}),
+    Column("metadata_folded", JSONType, info={"folds": "metadata"}),
     UniqueConstraint("collection_id", "document_id", name="uq_documents_collection_document"),
 )
 
