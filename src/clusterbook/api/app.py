@@ -12,6 +12,7 @@ from clusterbook.api.deps import require_key
 from clusterbook.api.limits import BodySizeLimit, BodyTooLarge
 from clusterbook.api.problems import install_problem_handlers, payload_too_large
 from clusterbook.api.routes import clusters, collections, executions, namespaces, runs, trends
+from clusterbook.api.uploads import document_upload_body
 from clusterbook.api.web import mount_dashboard
 from clusterbook.settings import Settings
 from clusterbook.store.cursors import load_signing_key
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     with transaction(app.state.sessionmaker) as session:
         app.state.cursor_key = load_signing_key(session, settings.secret_key)
     install_problem_handlers(app)
+    document_upload_body(app)
 
     @app.exception_handler(BodyTooLarge)
     async def _too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:

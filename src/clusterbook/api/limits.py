@@ -59,9 +59,11 @@ class BodySizeLimit:
                     scope[BODY_TOO_LARGE_KEY] = (limit, hint)
                     raise BodyTooLarge(limit, hint)
                 # Kept (bounded by the limit; joined only if needed) so an error handler can say why a
-                # body did not parse.
-                chunks.append(chunk)
-                if not message.get("more_body", False):
+                # body did not parse. Not for uploads: they parse and explain their bodies themselves
+                # (api/uploads.py), and a second copy would double their memory.
+                if not upload:
+                    chunks.append(chunk)
+                if not upload and not message.get("more_body", False):
                     scope[RAW_BODY_KEY] = chunks
             return message
 
