@@ -19,6 +19,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clusterbook.api.problems import BODY_TOO_LARGE_KEY, PROBLEM_TYPE, RAW_BODY_KEY, payload_too_large, problem_body
 
+UPLOAD_BODY_KEY = "clusterbook.upload_body"
+"""Where :class:`UploadGate` leaves an upload's body for the route (``api/uploads.py``)."""
 UPLOAD_PATH = re.compile(r"/v1/collections/[^/]+/documents/?")
 UPLOAD_HINT = "; send fewer documents per request (the server's CLUSTERBOOK_MAX_UPLOAD_BYTES sets this limit)"
 BODY_HINT = " (the server's CLUSTERBOOK_MAX_BODY_BYTES)"
@@ -100,6 +102,9 @@ class UploadGate:
     budget so one upload can always run alone. One that finds no room waits up to ``wait_seconds``,
     then gets a 503 with ``Retry-After``. When the last upload in flight ends, the C heap's free pages
     go back to the system (:func:`give_back_memory`), so the process does not keep its peak.
+
+    The gate reads the body whole before the route runs (into ``scope[UPLOAD_BODY_KEY]``), so no
+    database transaction (on SQLite: the write lock) is open while a slow client sends it.
     """
 
     def __init__(self, app: ASGIApp, budget_bytes: int, max_upload_bytes: int, wait_seconds: float) -> None:
@@ -133,8 +138,14 @@ class UploadGate:
                     return
             self.in_flight += cost
         try:
-            await self.app(scope, receive, send)
+            body = await _read_body(receive)
+            if body is None:  # the client went away
+                return
+            scope[UPLOAD_BODY_KEY] = body
+            del body
+            await self.app(scope, _replay(receive), send)
         finally:
+            scope.pop(UPLOAD_BODY_KEY, None)
             async with room:
                 self.in_flight -= cost
                 idle = self.in_flight == 0
@@ -155,6 +166,33 @@ class UploadGate:
         )  # fmt: skip
         response = JSONResponse(body, status_code=503, media_type=PROBLEM_TYPE, headers={"Retry-After": str(retry)})
         await response(scope, receive, send)
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _replay(receive: Receive) -> Receive:
+    """The app's receive once the gate has read the body: an empty last chunk, then the real channel
+    (which reports a disconnect)."""
+    done = False
+
+    async def replay() -> Message:
+        nonlocal done
+        if not done:
+            done = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        return await receive()
+
+    return replay
 
 
 def _malloc_trim() -> Callable[[int], int] | None:

@@ -30,6 +30,7 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 from starlette.requests import Request
 
+from clusterbook.api.limits import UPLOAD_BODY_KEY
 from clusterbook.api.problems import validation_locations
 from clusterbook.errors import ErrorLocation, InvalidJson, InvalidRequest, ValidationFailed
 from clusterbook.models.collections import (
@@ -103,16 +104,19 @@ def document_upload_body(app: FastAPI) -> None:
 
 
 async def read_upload(request: Request) -> Upload:
-    """The body of a document upload, read once (not kept by Starlette's request cache)."""
+    """The body of a document upload, as :class:`~clusterbook.api.limits.UploadGate` read it (whole,
+    before any transaction began), handed over once."""
     media_type = request.headers.get("content-type", JSON_TYPE).split(";")[0].strip().lower()
     if media_type not in (JSON_TYPE, ARROW_TYPE) and not media_type.endswith("+json"):
         raise InvalidRequest(
             f"Content-Type {media_type!r} is not an upload format; send {JSON_TYPE} "
             f'({{"documents": [...]}}) or {ARROW_TYPE} (an Arrow IPC stream)'
         )
-    chunks = [chunk async for chunk in request.stream()]
-    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-    del chunks
+    body = request.scope.pop(UPLOAD_BODY_KEY, None)
+    if body is None:  # an app without the gate
+        chunks = [chunk async for chunk in request.stream()]
+        body = b"".join(chunks)
+        del chunks
     return Upload(body, ARROW_TYPE if media_type == ARROW_TYPE else JSON_TYPE)
 
 
