@@ -115,10 +115,14 @@ class UploadGate:
         self.in_flight = 0
         self._room: asyncio.Condition | None = None
 
-    def _cost(self, scope: Scope) -> int:
+    @staticmethod
+    def _declared(scope: Scope) -> int | None:
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        size = int(declared) if declared is not None and declared.isdigit() else self.max_upload_bytes
-        return max(1, min(size, self.budget))
+        return int(declared) if declared is not None and declared.isdigit() else None
+
+    def _cost(self, scope: Scope) -> int:
+        declared = self._declared(scope)
+        return max(1, min(self.max_upload_bytes if declared is None else declared, self.budget))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not is_upload(scope):
@@ -138,7 +142,7 @@ class UploadGate:
                     return
             self.in_flight += cost
         try:
-            body = await _read_body(receive)
+            body = await _read_body(receive, self._declared(scope))
             if body is None:  # the client went away
                 return
             scope[UPLOAD_BODY_KEY] = body
@@ -168,16 +172,32 @@ class UploadGate:
         await response(scope, receive, send)
 
 
-async def _read_body(receive: Receive) -> bytes | None:
-    chunks: list[bytes] = []
+async def _read_body(receive: Receive, declared: int | None) -> bytes | bytearray | None:
+    """The whole body, or ``None`` when the client went away. With a Content-Length (HTTP/1.1 framing
+    holds the body to it) the chunks are copied into one buffer of that size as they come: joining a
+    list of them would hold the body twice at the end."""
+    if declared is None:
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+    buffer = bytearray(declared)
+    view = memoryview(buffer)
+    filled = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             return None
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        view[filled : filled + len(chunk)] = chunk
+        filled += len(chunk)
         if not message.get("more_body", False):
-            break
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            view.release()
+            return buffer
 
 
 def _replay(receive: Receive) -> Receive:

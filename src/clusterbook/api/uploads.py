@@ -78,7 +78,7 @@ _BOMS = (
 class Upload:
     """A document upload's raw body and its format; ``documents()`` parses it lazily."""
 
-    body: bytes
+    body: bytes | bytearray
     media_type: str
 
     def documents(self) -> Iterator[DocumentRow]:
@@ -147,11 +147,11 @@ class _Parse:
 
     # ---------------------------------------------------------------- JSON
 
-    def json(self, body: bytes) -> Iterator[DocumentRow]:
+    def json(self, body: bytes | bytearray) -> Iterator[DocumentRow]:
         body = _as_utf8(body)
         streamed = yielded = 0
         try:
-            for i, raw in enumerate(ijson.items(body, "documents.item", use_float=True)):
+            for i, raw in enumerate(ijson.items(_Reader(body), "documents.item", use_float=True)):
                 streamed = i + 1
                 if streamed > MAX_DOCUMENTS_PER_REQUEST:
                     raise _too_many()
@@ -174,7 +174,7 @@ class _Parse:
             yield from self._whole(body, skip=yielded)
         self._raise_collected()
 
-    def _whole(self, body: bytes, *, skip: int) -> Iterator[DocumentRow]:
+    def _whole(self, body: bytes | bytearray, *, skip: int) -> Iterator[DocumentRow]:
         """The body parsed as a whole, as the models parse any request: exact messages for odd bodies."""
         try:
             upload = DocumentsUpsert.model_validate_json(body)
@@ -209,7 +209,7 @@ class _Parse:
 
     # ---------------------------------------------------------------- Arrow
 
-    def arrow(self, body: bytes) -> Iterator[DocumentRow]:
+    def arrow(self, body: bytes | bytearray) -> Iterator[DocumentRow]:
         try:
             reader = pa.ipc.open_stream(pa.py_buffer(body))
         except (pa.ArrowInvalid, OSError) as exc:
@@ -315,7 +315,22 @@ def _check_arrow_schema(schema: pa.Schema) -> int | None:
 # ---------------------------------------------------------------- JSON helpers
 
 
-def _as_utf8(body: bytes) -> bytes:
+class _Reader:
+    """A file-like view of the body for ijson (which takes bytes or a reader, not a bytearray), so the
+    buffer is read in place instead of copied to bytes first."""
+
+    def __init__(self, body: bytes | bytearray) -> None:
+        self.view = memoryview(body)
+        self.at = 0
+
+    def read(self, size: int = -1) -> bytes:
+        end = len(self.view) if size < 0 else self.at + size
+        piece = bytes(self.view[self.at : end])
+        self.at += len(piece)
+        return piece
+
+
+def _as_utf8(body: bytes | bytearray) -> bytes | bytearray:
     """UTF-8 as it is; UTF-16/32 (or UTF-8) with a byte-order mark re-encoded (RFC 8259 lets a parser)."""
     for bom, encoding in _BOMS:
         if body.startswith(bom):
@@ -326,7 +341,7 @@ def _as_utf8(body: bytes) -> bytes:
     return body
 
 
-def _invalid_json(body: bytes, exc: Exception) -> InvalidJson:
+def _invalid_json(body: bytes | bytearray, exc: Exception) -> InvalidJson:
     try:
         codecs.decode(body, "utf-8")
     except UnicodeDecodeError:
