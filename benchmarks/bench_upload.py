@@ -19,6 +19,7 @@ Usage::
 
     python benchmarks/bench_upload.py                        # 7,800 × 4,096, every format, once
     python benchmarks/bench_upload.py --docs 2000 --dims 1024 --repeat 3 --formats json,arrow
+    python benchmarks/bench_upload.py --formats json --no-trim   # "after" without malloc_trim(0)
 """
 
 from __future__ import annotations
@@ -61,6 +62,9 @@ settings = Settings(database_url=sys.argv[1], port=int(sys.argv[2]), workers=0, 
                     max_body_bytes=256 * 1024 * 1024, max_upload_bytes=256 * 1024 * 1024,
                     upload_budget_bytes=256 * 1024 * 1024)
 app = create_app(settings)
+if sys.argv[3] == "no-trim":  # to measure what malloc_trim gives back
+    import clusterbook.api.limits as limits
+    limits._TRIM = None
 
 @app.post("/bench/old-upload/{namespace_id}/{collection}")
 async def old_upload(namespace_id: str, collection: str, request: Request) -> dict:
@@ -150,12 +154,14 @@ class Figures:
         return (self.peak - self.baseline) / self.body
 
 
-def measure(fmt: str, body: bytes, content_type: str, database_url: str | None) -> Figures:
+def measure(fmt: str, body: bytes, content_type: str, database_url: str | None, trim: bool = True) -> Figures:
     with tempfile.TemporaryDirectory() as tmp:
         url = database_url or f"sqlite:///{tmp}/bench.db"
         port = free_port()
         env = {**os.environ, "CLUSTERBOOK_LOG_LEVEL": "warning"}
-        server = subprocess.Popen([sys.executable, "-c", SERVER, url, str(port)], env=env)
+        server = subprocess.Popen(
+            [sys.executable, "-c", SERVER, url, str(port), "trim" if trim else "no-trim"], env=env
+        )
         try:
             base = f"http://127.0.0.1:{port}"
             with httpx.Client(base_url=base, timeout=600) as http:
@@ -205,6 +211,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--formats", default=",".join(FORMATS))
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file per measurement")
+    parser.add_argument(
+        "--no-trim", action="store_true", help="skip malloc_trim after uploads (to see what it returns)"
+    )
     args = parser.parse_args()
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     unknown = set(formats) - set(FORMATS)
@@ -216,7 +225,7 @@ def main() -> None:
     for _ in range(args.repeat):
         for fmt in formats:  # interleaved: each repeat runs every format once
             body, content_type = made[fmt]
-            results[fmt].append(measure(fmt, body, content_type, args.database_url))
+            results[fmt].append(measure(fmt, body, content_type, args.database_url, trim=not args.no_trim))
     print(
         f"{'format':<10} {'body MiB':>9} {'base MiB':>9} {'peak MiB':>9} {'after MiB':>10} {'peak growth / body':>19} {'seconds':>8}"
     )
