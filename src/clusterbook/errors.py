@@ -47,6 +47,11 @@ class InvalidRequest(ClusterbookError):
     title = "Invalid request"
 
 
+class InvalidJson(InvalidRequest):
+    code = "invalid_json"
+    title = "Malformed JSON"
+
+
 class ValidationFailed(ClusterbookError):
     code = "validation_error"
     status = 422
@@ -122,6 +127,7 @@ ERROR_CLASSES: dict[str, type[ClusterbookError]] = {
     for cls in (
         ClusterbookError,
         InvalidRequest,
+        InvalidJson,
         ValidationFailed,
         ClusteringFailed,
         InvalidFilter,

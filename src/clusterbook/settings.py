@@ -39,6 +39,15 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         default=64 * 1024 * 1024, ge=1024, description="Largest body of a document upload (POST …/documents)."
     )
+    upload_budget_bytes: int = Field(
+        default=128 * 1024 * 1024,
+        ge=1024,
+        description="Bytes of document uploads handled at once (by Content-Length, or max_upload_bytes without one); "
+        "further uploads wait for room.",
+    )
+    upload_wait_seconds: float = Field(
+        default=30.0, ge=0, description="How long an upload waits for room in the budget before a 503 with Retry-After."
+    )
     secret_key: str | None = Field(
         default=None,
         description="Signs pagination cursors. When unset, a random key is generated once and kept in the database.",

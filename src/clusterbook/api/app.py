@@ -9,9 +9,10 @@ from fastapi.responses import JSONResponse
 
 from clusterbook import __version__
 from clusterbook.api.deps import require_key
-from clusterbook.api.limits import BodySizeLimit, BodyTooLarge
+from clusterbook.api.limits import BodySizeLimit, BodyTooLarge, UploadGate
 from clusterbook.api.problems import install_problem_handlers, payload_too_large
 from clusterbook.api.routes import clusters, collections, executions, namespaces, runs, trends
+from clusterbook.api.uploads import document_upload_body
 from clusterbook.api.web import mount_dashboard
 from clusterbook.settings import Settings
 from clusterbook.store.cursors import load_signing_key
@@ -41,11 +42,18 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     with transaction(app.state.sessionmaker) as session:
         app.state.cursor_key = load_signing_key(session, settings.secret_key)
     install_problem_handlers(app)
+    document_upload_body(app)
 
     @app.exception_handler(BodyTooLarge)
     async def _too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
         return payload_too_large(request.url.path, exc.max_bytes, hint=exc.hint)
 
+    app.add_middleware(
+        UploadGate,
+        budget_bytes=settings.upload_budget_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+        wait_seconds=settings.upload_wait_seconds,
+    )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
     # Every /v1 route sits behind the key check; tests/api/test_auth.py walks app.routes to hold
     # each one to it. /healthz and the dashboard's files stay open (they hold no data).

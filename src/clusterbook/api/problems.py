@@ -63,6 +63,8 @@ PROBLEM_DESCRIPTIONS = {
     413: "The body is over the server's size limit (payload_too_large); refused before it is parsed",
     422: "The request is well-formed but invalid; errors[] names each bad location "
     "(validation_error, invalid_filter, invalid_sort, invalid_pagination)",
+    503: "The server is busy (service_unavailable), e.g. with other large uploads; retry after the "
+    "Retry-After header's seconds",
 }
 
 
@@ -154,6 +156,16 @@ def _message(error: dict[str, Any]) -> str:
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)
     return message
+
+
+def validation_locations(errors: list[Any], prefix: str) -> list[ErrorLocation]:
+    """Pydantic's errors for one part of a body, as the locations a 422 lists (``prefix`` names the part)."""
+    found = []
+    for error in errors:
+        inner = _loc(tuple(error.get("loc", ())))
+        where = prefix if inner == "body" else (f"{prefix}.{inner}" if not inner.startswith("[") else prefix + inner)
+        found.append(ErrorLocation(where, _message(error), str(error.get("type", "invalid"))))
+    return found
 
 
 def too_deep_response(request: Request) -> JSONResponse:

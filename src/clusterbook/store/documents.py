@@ -2,7 +2,9 @@
 
 Vectors are stored as little-endian float32 bytes (never JSON) and every vector of a collection has
 the collection's ``vector_dimension``, which the first vector sets. An upsert is all or nothing: a
-batch with one bad vector writes none of its documents.
+batch with one bad vector writes none of its documents (the request's transaction rolls back). An
+upsert consumes its documents lazily and writes them in chunks, so a large upload is never held in
+memory as a whole beside its parsed form.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from clusterbook.models.collections import (
     DocumentIn,
     DocumentsDeleteResult,
     DocumentsUpsertResult,
+    vector_b64_bytes,
 )
 from clusterbook.models.filters import parse_filter_tree
 from clusterbook.models.storable import is_storable_ref
@@ -35,19 +38,48 @@ from clusterbook.store.fields import DOCUMENT_FIELDS
 from clusterbook.store.folded import with_folded
 from clusterbook.store.listing import ListQuery, PageRequest, PageRows, compile_query, fetch_page
 from clusterbook.store.tables import collections, documents
+from clusterbook.store.vectors import VECTOR_DTYPE, first_nonfinite, float32_bytes, nonfinite_message
 
-VECTOR_DTYPE = np.dtype("<f4")
 ID_CHUNK = 900
 """Ids bound per statement: below the 999 host parameters of old SQLite builds."""
 MAX_REPORTED = 100
 """Bad documents listed one by one in a 422 (the message says how many there were in all)."""
+WRITE_CHUNK = 500
+"""Documents per executemany: bounds the rows (and driver buffers) alive at once during an upload."""
 
 _d = documents.c
 _WITHOUT_VECTOR = [column for column in documents.c if column.name != "vector"]
 
 
-def vector_to_bytes(vector: Sequence[float]) -> bytes:
-    return np.asarray(vector, dtype=VECTOR_DTYPE).tobytes()
+@dataclass(frozen=True, slots=True)
+class DocumentRow:
+    """A document ready to store: its vector already little-endian float32 bytes (finite, checked)."""
+
+    document_id: str
+    text: str | None
+    metadata: dict[str, Any] | None
+    vector: bytes | None
+
+    @property
+    def dimension(self) -> int | None:
+        return None if self.vector is None else len(self.vector) // VECTOR_DTYPE.itemsize
+
+
+def document_row(doc: DocumentIn, index: int) -> DocumentRow:
+    """The stored form of a validated wire document; ValidationFailed names a component float32 cannot hold."""
+    vector: bytes | None = None
+    bad: int | None = None
+    if doc.vector is not None:
+        vector, bad = float32_bytes(doc.vector)
+        values: Sequence[float] | np.ndarray = doc.vector
+    elif doc.vector_b64 is not None:
+        vector = vector_b64_bytes(doc.vector_b64)
+        values = np.frombuffer(vector, dtype=VECTOR_DTYPE)
+        bad = first_nonfinite(values)
+    if bad is not None:
+        raise _invalid([ErrorLocation(f"documents[{index}].vector[{bad}]", nonfinite_message(float(values[bad])))],
+                       "vector component")  # fmt: skip
+    return DocumentRow(doc.document_id, doc.text, doc.metadata, vector)
 
 
 def vector_from_bytes(data: bytes) -> list[float]:
@@ -79,39 +111,49 @@ def _invalid(found: list[ErrorLocation], what: str) -> ValidationFailed:
     return ValidationFailed(f"{first.loc} {first.message}{more}", errors=found[:MAX_REPORTED], extra={"what": what})
 
 
-def _check_batch(docs: Sequence[DocumentIn], dimension: int | None, collection_name: str) -> int | None:
-    """Repeated ids and vectors of the wrong length, all of them at once; returns the batch's dimension."""
-    seen: dict[str, int] = {}
-    repeats = []
-    for i, doc in enumerate(docs):
-        first = seen.setdefault(doc.document_id, i)
+class _BatchCheck:
+    """Repeated ids and vectors of the wrong length, found as documents stream by and reported all at once."""
+
+    def __init__(self, dimension: int | None, collection_name: str) -> None:
+        self.dimension = dimension
+        self.collection_name = collection_name
+        self.seen: dict[str, int] = {}
+        self.repeats: list[ErrorLocation] = []
+        self.wrong: list[ErrorLocation] = []
+        self.first_vector: int | None = None
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.repeats or self.wrong)
+
+    def add(self, i: int, doc: DocumentRow) -> None:
+        first = self.seen.setdefault(doc.document_id, i)
         if first != i:
-            repeats.append(ErrorLocation(
+            self.repeats.append(ErrorLocation(
                 f"documents[{i}].document_id",
                 f"repeats documents[{first}].document_id {doc.document_id!r}; send each document once per request",
             ))  # fmt: skip
-    if repeats:
-        raise _invalid(repeats, "repeated ids")
-    wrong = []
-    first_vector: int | None = None
-    for i, doc in enumerate(docs):
-        if doc.vector is None:
-            continue
-        if dimension is None:
-            dimension, first_vector = len(doc.vector), i
-        if len(doc.vector) == dimension:
-            continue
-        if first_vector is None:
-            holds = f"collection {collection_name!r} holds {dimension}-dimensional vectors"
+        size = doc.dimension
+        if size is None:
+            return
+        if self.dimension is None:
+            self.dimension, self.first_vector = size, i
+        if size == self.dimension:
+            return
+        if self.first_vector is None:
+            holds = f"collection {self.collection_name!r} holds {self.dimension}-dimensional vectors"
         else:
             holds = (
-                f"documents[{first_vector}].vector has {dimension}, and every vector of collection "
-                f"{collection_name!r} must have one dimension"
+                f"documents[{self.first_vector}].vector has {self.dimension}, and every vector of collection "
+                f"{self.collection_name!r} must have one dimension"
             )
-        wrong.append(ErrorLocation(f"documents[{i}].vector", f"has dimension {len(doc.vector)} but {holds}"))
-    if wrong:
-        raise _invalid(wrong, "vector dimension")
-    return dimension
+        self.wrong.append(ErrorLocation(f"documents[{i}].vector", f"has dimension {size} but {holds}"))
+
+    def raise_if_failed(self) -> None:
+        if self.repeats:
+            raise _invalid(self.repeats, "repeated ids")
+        if self.wrong:
+            raise _invalid(self.wrong, "vector dimension")
 
 
 def _existing_ids(session: Session, collection_id: str, ids: Sequence[str]) -> set[str]:
@@ -147,48 +189,60 @@ def _write(session: Session, collection_id: str, rows: list[dict[str, Any]]) -> 
     return len(rows) - len(existing)
 
 
-def upsert_documents(session: Session, *, collection: Collection, docs: Sequence[DocumentIn]) -> DocumentsUpsertResult:
-    """Create or replace (whole: text, metadata and vector) each document, in one statement batch.
+def upsert_documents(
+    session: Session, *, collection: Collection, docs: Iterable[DocumentIn | DocumentRow]
+) -> DocumentsUpsertResult:
+    """Create or replace (whole: text, metadata and vector) each document, ``WRITE_CHUNK`` rows per
+    executemany, consuming ``docs`` lazily.
 
-    Raises ValidationFailed, writing nothing, when an id repeats in the batch or a vector's length
-    differs from the collection's dimension (or, in a collection without vectors yet, from the batch's
-    first vector)."""
+    Raises ValidationFailed when an id repeats in the batch or a vector's length differs from the
+    collection's dimension (or, in a collection without vectors yet, from the batch's first vector);
+    nothing more is written once one is found, and the caller's transaction undoes the rest."""
     row = lock_collection(session, collection_id=collection.collection_id)
     if row is None:
         raise NotFound(f"collection {collection.collection_name!r} not found")
-    dimension = _check_batch(docs, row.vector_dimension, row.collection_name)
+    check = _BatchCheck(row.vector_dimension, row.collection_name)
     now = datetime.now(UTC)
-    rows = [
-        with_folded(
-            documents,
-            {
-                "collection_id": collection.collection_id,
-                "document_id": doc.document_id,
-                "text": doc.text,
-                "metadata": doc.metadata or {},
-                "vector": None if doc.vector is None else vector_to_bytes(doc.vector),
-                "created_at": now,
-                "updated_at": now,
-            },
-        )
-        for doc in docs
-    ]
-    created = _write(session, collection.collection_id, rows)
+    pending: list[dict[str, Any]] = []
+    created = count = 0
+    batch_has_vectors = False
+    for i, item in enumerate(docs):
+        doc = item if isinstance(item, DocumentRow) else document_row(item, i)
+        count += 1
+        batch_has_vectors = batch_has_vectors or doc.vector is not None
+        check.add(i, doc)
+        if check.failed:
+            pending.clear()  # keep reading, to report every bad document at once
+            continue
+        pending.append(with_folded(documents, {
+            "collection_id": collection.collection_id,
+            "document_id": doc.document_id,
+            "text": doc.text,
+            "metadata": doc.metadata or {},
+            "vector": doc.vector,
+            "created_at": now,
+            "updated_at": now,
+        }))  # fmt: skip
+        if len(pending) >= WRITE_CHUNK:
+            created += _write(session, collection.collection_id, pending)
+            pending = []
+    check.raise_if_failed()
+    if pending:
+        created += _write(session, collection.collection_id, pending)
     changes: dict[str, Any] = {}
-    batch_has_vectors = any(doc.vector is not None for doc in docs)
     if row.vector_dimension is None and batch_has_vectors:
-        changes["vector_dimension"] = dimension
+        changes["vector_dimension"] = check.dimension
     elif (
         row.vector_dimension is not None
         and not batch_has_vectors
-        and created < len(docs)
+        and created < count
         and not _holds_vectors(session, collection.collection_id)
     ):
         changes["vector_dimension"] = None  # text-only documents replaced the last vectors
     touch_collection(session, collection_id=collection.collection_id, **changes)
     after = read_collection(session, namespace_id=collection.namespace_id, collection_ref=collection.collection_id)
     assert after is not None
-    return DocumentsUpsertResult(upserted=len(docs), created=created, updated=len(docs) - created, collection=after)
+    return DocumentsUpsertResult(upserted=count, created=created, updated=count - created, collection=after)
 
 
 def _holds_vectors(session: Session, collection_id: str) -> bool:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from clusterbook.api.deps import CollectionDep, NamespaceDep, SessionDep, writes_database
 from clusterbook.api.paging import PageParams, page_params, pagination_block, prepare_listing
 from clusterbook.api.problems import COMMON_PROBLEMS, problem_responses
+from clusterbook.api.uploads import UPLOAD_DESCRIPTION, UPLOAD_OPENAPI, Upload, read_upload
 from clusterbook.errors import NotFound
 from clusterbook.models.collections import (
     Collection,
@@ -17,7 +18,6 @@ from clusterbook.models.collections import (
     Document,
     DocumentsDelete,
     DocumentsDeleteResult,
-    DocumentsUpsert,
     DocumentsUpsertResult,
     ListCollectionsRequest,
     ListCollectionsResponse,
@@ -88,10 +88,15 @@ def delete_collection(collection: CollectionDep, namespace: NamespaceDep, sessio
     "/{collection_id}/documents",
     response_model=DocumentsUpsertResult,
     summary="Create or replace documents by id (all or nothing; up to 10,000 per request)",
+    description=UPLOAD_DESCRIPTION,
+    openapi_extra=UPLOAD_OPENAPI,
+    responses=problem_responses(503),
 )
 @writes_database
-def upsert_documents(data: DocumentsUpsert, collection: CollectionDep, session: SessionDep) -> DocumentsUpsertResult:
-    return docs.upsert_documents(session, collection=collection, docs=data.documents)
+def upsert_documents(
+    upload: Annotated[Upload, Depends(read_upload)], collection: CollectionDep, session: SessionDep
+) -> DocumentsUpsertResult:
+    return docs.upsert_documents(session, collection=collection, docs=upload.documents())
 
 
 @router.post(

@@ -1,8 +1,15 @@
-"""``client.documents``: upsert (in batches), list, read and delete the documents of a collection."""
+"""``client.documents``: upsert (in batches), list, read and delete the documents of a collection.
+
+A vector given as a numpy array (anything with ``__array__``) is sent as ``vector_b64``, base64 of its
+little-endian float32 bytes: exact, and about a third of the bytes of its JSON list. Lists are sent as
+lists. numpy is imported only when such a vector arrives, so the SDK works without it.
+"""
 
 from __future__ import annotations
 
+import base64
 import builtins
+import importlib
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -41,7 +48,29 @@ DEFAULT_BATCH_BYTES = 8 * 1024 * 1024
 """Well below the server's upload limit (64 MiB by default), so one request never gets near it."""
 
 DocumentLike = DocumentIn | Mapping[str, Any]
-"""A document to upsert: a :class:`DocumentIn` or a dict ``{document_id, text?, vector?, metadata?}``."""
+"""A document to upsert: a :class:`DocumentIn` or a dict ``{document_id, text?, vector?, metadata?}``
+(``vector`` a list of numbers or a 1-D numpy array)."""
+
+
+def compact_document(document: DocumentLike) -> DocumentLike:
+    """``document`` with a numpy ``vector`` turned into ``vector_b64`` (little-endian float32).
+
+    A vector that float32 cannot hold (NaN, infinite, beyond ±3.4e38) is sent as a list instead, so
+    the server's 422 quotes the value the caller gave."""
+    if not isinstance(document, Mapping):
+        return document
+    vector = document.get("vector")
+    if vector is None or isinstance(vector, list | tuple) or not hasattr(vector, "__array__"):
+        return document
+    numpy = importlib.import_module("numpy")  # present: the caller made an array
+    with numpy.errstate(over="ignore", invalid="ignore"):
+        values = numpy.asarray(vector, dtype="<f4")
+    if values.ndim != 1:
+        raise ValueError(f"document {document.get('document_id')!r}: a vector must be 1-D, not of shape {values.shape}")
+    rest = {key: value for key, value in document.items() if key != "vector"}
+    if not numpy.isfinite(values).all():
+        return {**rest, "vector": numpy.asarray(vector, dtype=float).tolist()}
+    return {**rest, "vector_b64": base64.b64encode(values.tobytes()).decode("ascii")}
 
 
 def _check_batch(batch_size: int, max_batch_bytes: int) -> None:
@@ -57,7 +86,7 @@ def upsert_batches(documents: Iterable[DocumentLike], batch_size: int, max_batch
     parts: builtins.list[bytes] = []
     size = 0
     for document in documents:
-        raw = encode_json(document)
+        raw = encode_json(compact_document(document))
         if parts and (len(parts) >= batch_size or size + len(raw) + 1 > max_batch_bytes):
             yield b'{"documents":[' + b",".join(parts) + b"]}"
             parts, size = [], 0
@@ -162,7 +191,8 @@ class Documents:
         max_batch_bytes: int = DEFAULT_BATCH_BYTES,
     ) -> DocumentsUpsertResult:
         """Create or replace documents by id, sending ``batch_size`` documents (at most
-        ``max_batch_bytes``) per request; returns the counts summed over the batches.
+        ``max_batch_bytes``) per request; returns the counts summed over the batches. A numpy
+        ``vector`` travels as ``vector_b64`` (see :func:`compact_document`).
 
         Each batch is all or nothing; when one fails, the batches before it stay written and the
         exception's ``extra["documents_upserted"]`` says how many documents that was.
