@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -128,6 +129,10 @@ def _too_many() -> ValidationFailed:
     return ValidationFailed(f"documents {message}", errors=[ErrorLocation("documents", message, "too_long")])
 
 
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+"""A JSON escape of a UTF-16 surrogate (half of a pair, or a lone one)."""
+
+
 class _Parse:
     """One parse of one body: yields good rows until the first bad document, then only collects errors."""
 
@@ -149,6 +154,12 @@ class _Parse:
 
     def json(self, body: bytes | bytearray) -> Iterator[DocumentRow]:
         body = _as_utf8(body)
+        if SURROGATE_ESCAPE.search(body):
+            # yajl turns a lone surrogate escape into "?" — a value the client never sent. Python's
+            # parser keeps it, so the models refuse it by name (and join real pairs into one character).
+            yield from self._whole(body, skip=0, python_parser=True)
+            self._raise_collected()
+            return
         streamed = yielded = 0
         try:
             for i, raw in enumerate(ijson.items(_Reader(body), "documents.item", use_float=True)):
@@ -174,10 +185,19 @@ class _Parse:
             yield from self._whole(body, skip=yielded)
         self._raise_collected()
 
-    def _whole(self, body: bytes | bytearray, *, skip: int) -> Iterator[DocumentRow]:
-        """The body parsed as a whole, as the models parse any request: exact messages for odd bodies."""
+    def _whole(self, body: bytes | bytearray, *, skip: int, python_parser: bool = False) -> Iterator[DocumentRow]:
+        """The body parsed as a whole, as the models parse any request: exact messages for odd bodies.
+        ``python_parser``: parse with Python's ``json`` (as every other route's body is), which keeps a
+        lone surrogate for the models to refuse by name; pydantic's parser calls it malformed JSON."""
         try:
-            upload = DocumentsUpsert.model_validate_json(body)
+            if python_parser:
+                try:
+                    parsed = json.loads(body)
+                except ValueError as exc:
+                    raise _invalid_json(body, exc) from exc
+                upload = DocumentsUpsert.model_validate(parsed)
+            else:
+                upload = DocumentsUpsert.model_validate_json(body)
         except ValidationError as exc:
             raw = exc.errors()
             if any(e.get("type") == "json_invalid" for e in raw):
