@@ -73,8 +73,12 @@ def outcome() -> RunOutcome:
     return RunOutcome(
         num_clusters=2,
         num_points=3,
-        metrics={"silhouette_score": 0.5, "davies_bouldin_index": 0.7, "calinski_harabasz_score": 12.0},
-        noise_points=0,
+        metrics={
+            "silhouette_score": 0.5,
+            "davies_bouldin_index": 0.7,
+            "calinski_harabasz_score": 12.0,
+            "noise_points": 0,
+        },
         centroids=[
             {"cluster_id": "cl_0", "num_members": 2, "label": "alpha", "summary": "a", "keywords": ["alpha"]},
             {"cluster_id": "cl_1", "num_members": 1, "label": "beta", "summary": "b", "keywords": ["beta"]},
