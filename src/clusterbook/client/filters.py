@@ -319,7 +319,9 @@ class _Fields:
         raise AttributeError(f"F has no field {name!r}; use F.field(name) for any other field")
 
     def __dir__(self) -> list[str]:
-        return sorted({*super().__dir__(), *(m.name for m in MEASURES), *(m.field for m in MEASURES if "." not in m.field)})
+        return sorted(
+            {*super().__dir__(), *(m.name for m in MEASURES), *(m.field for m in MEASURES if "." not in m.field)}
+        )
 
     @staticmethod
     def field(name: str) -> Field:

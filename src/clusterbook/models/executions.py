@@ -31,19 +31,20 @@ FINISHED_STATUSES = frozenset({ExecutionStatus.COMPLETED, ExecutionStatus.FAILED
 
 
 def _measure_description(measure: Measure) -> str:
-    bounds = f"{measure.minimum if measure.minimum is not None else '-∞'}..{measure.maximum if measure.maximum is not None else '∞'}"
+    low = "-∞" if measure.minimum is None else f"{measure.minimum:g}"
+    bounds = f"{low}..{'∞' if measure.maximum is None else f'{measure.maximum:g}'}"
     better = f", {measure.direction} is better" if measure.direction else ""
     return f"{measure.label} ({bounds}{better}): {measure.meaning}"
 
 
-_DeclaredMetrics: Any = create_model(
-    "_DeclaredMetrics",
-    __base__=WireModel,
-    **{
-        m.name: (float | None if m.kind == "number" else int | None, Field(default=None, description=_measure_description(m)))
-        for m in METRIC_MEASURES
-    },
-)
+_METRIC_FIELDS: dict[str, Any] = {
+    m.name: (
+        float | None if m.kind == "number" else int | None,
+        Field(default=None, description=_measure_description(m)),
+    )
+    for m in METRIC_MEASURES
+}
+_DeclaredMetrics: Any = create_model("_DeclaredMetrics", __base__=WireModel, **_METRIC_FIELDS)
 """One optional field per declared metric (``models/measures.py``), in declaration order."""
 
 
@@ -91,8 +92,9 @@ class ClusterExecutionResult(WireModel):
     algorithm: str | None = None
     started_at: UTCDatetime | None = None
     duration_ms: float | None = Field(
-        default=None, description="Execution time: completed_at - started_at in milliseconds, set when the run "
-        "ends; null for a run canceled before it started. Queue time is not included (see queue_ms)."
+        default=None,
+        description="Execution time: completed_at - started_at in milliseconds, set when the run "
+        "ends; null for a run canceled before it started. Queue time is not included (see queue_ms).",
     )
     queue_ms: float | None = Field(
         default=None, description=MEASURES_BY_NAME["queue_ms"].meaning + " (started_at - created_at, milliseconds)"

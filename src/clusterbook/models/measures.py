@@ -89,8 +89,7 @@ MEASURES: tuple[Measure, ...] = (
         "number",
         "higher",
         "Calinski–Harabasz",
-        "Between-cluster over within-cluster dispersion; no absolute scale, so compare runs over the same "
-        "documents.",
+        "Between-cluster over within-cluster dispersion; no absolute scale, so compare runs over the same documents.",
         minimum=0.0,
         digits=1,
     ),

@@ -182,9 +182,7 @@ def row_to_result(row: Row[Any]) -> ClusterExecutionResult:
         num_clusters=m["num_clusters"],
         num_points=m["num_points"],
         created_at=m["created_at"],
-        metrics=ClusterExecutionMetrics(**metric_values, **metric_extras)
-        if has_metrics
-        else None,
+        metrics=ClusterExecutionMetrics(**metric_values, **metric_extras) if has_metrics else None,
         centroids=m["centroids"],
         completed_at=m["completed_at"],
         error_message=m["error_message"],

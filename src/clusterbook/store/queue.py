@@ -152,7 +152,9 @@ def _held_since(session: Session, run_id: str, token: str, target: str) -> tuple
     return None if row is None else (row.started_at,)
 
 
-def _ending_values(started_at: datetime | None, run_id: str, error_message: str | None, centroids: Any) -> dict[str, Any]:
+def _ending_values(
+    started_at: datetime | None, run_id: str, error_message: str | None, centroids: Any
+) -> dict[str, Any]:
     now = _now()
     return {
         "completed_at": now,

@@ -14,7 +14,7 @@ Revises: 0004 (re-chained after 0005 at merge time)
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
 
 revision = "0006"
 down_revision = "0004"
@@ -22,7 +22,7 @@ branch_labels = None
 depends_on = None
 
 BATCH = 20_000
-"""Rows per UPDATE statement."""
+"""Rows (ids) per UPDATE statement; ``config.attributes["migration_batch_rows"]`` overrides it (tests)."""
 
 
 def _ms(dialect: str, start: str, end: str) -> str:
@@ -39,11 +39,12 @@ def _rewrite(duration_start: str, with_queue: bool) -> None:
     if with_queue:
         assignments.append(f"queue_ms = {_ms(dialect, 'created_at', 'started_at')}")
     statement = sa.text(f"UPDATE executions SET {', '.join(assignments)} WHERE id >= :low AND id < :high")
+    batch = int(context.config.attributes.get("migration_batch_rows", BATCH))
     low, high = bind.execute(sa.text("SELECT min(id), max(id) FROM executions")).one()
     if low is None:
         return
-    for start in range(int(low), int(high) + 1, BATCH):
-        bind.execute(statement, {"low": start, "high": start + BATCH})
+    for start in range(int(low), int(high) + 1, batch):
+        bind.execute(statement, {"low": start, "high": start + batch})
 
 
 def upgrade() -> None:
