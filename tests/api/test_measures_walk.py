@@ -152,4 +152,4 @@ def test_cli_show_prints_every_declared_measure(live_server: BackgroundServer, w
         if value is None:
             assert measure.label.lower() not in shown, (measure.name, shown)
         else:
-            assert f"{measure.label.lower()}  " in shown and measure_text(measure, value, extra_digits=1) in shown
+            assert f"{measure.label.lower()}  " in shown and measure_text(measure, value, extra_digits=2) in shown

@@ -131,7 +131,7 @@ def runs_table(runs: Sequence[ClusterExecutionResult], title: str | None = None)
             when(run.created_at),
             str(run.num_points),
             str(run.num_clusters),
-            *(measure_text(m, measure_value(run, m)) for m in MEASURES),
+            *(measure_text(m, measure_value(run, m), extra_digits=1) for m in MEASURES),
             Text(" ".join(detail.split())),
         )
     return table
@@ -219,7 +219,7 @@ def run_details(run: ClusterExecutionResult, *, traceback: bool = False) -> Rend
         value = measure_value(run, measure)
         if value is not None:
             better = f"  ({measure.direction} is better)" if measure.direction else ""
-            rows.append((measure.label.lower(), measure_text(measure, value, extra_digits=1) + better))
+            rows.append((measure.label.lower(), measure_text(measure, value, extra_digits=2) + better))
     if run.error_message:
         rows.append(("error", Text(run.error_message, style="red")))
     if run.llm_labeling_errors:
@@ -258,7 +258,7 @@ def compare_runs(a: ClusterExecutionResult, b: ClusterExecutionResult) -> Render
     for measure in MEASURES:
         va, vb = measure_value(a, measure), measure_value(b, measure)
         label = measure.label.lower() + (f" ({measure.direction})" if measure.direction else "")
-        text_a, text_b = measure_text(measure, va, extra_digits=1), measure_text(measure, vb, extra_digits=1)
+        text_a, text_b = measure_text(measure, va, extra_digits=2), measure_text(measure, vb, extra_digits=2)
         table.add_row(label, text_a, _better(va, vb, measure.direction), text_b)
     parts: list[RenderableType] = [table]
     ca, cb = a.centroids or [], b.centroids or []

@@ -40,8 +40,8 @@ class Measure:
     minimum: float | None = None
     maximum: float | None = None
     unit: str | None = None
-    digits: int = 3
-    """Decimals worth showing."""
+    digits: int = 2
+    """Decimals worth showing at a glance (the dashboard; the CLI shows one or two more)."""
 
     @property
     def path(self) -> str:
