@@ -223,26 +223,30 @@ def cancel_execution(session: Session, *, cluster_id: str, run_id: str) -> Clust
     """Move a pending/processing run to canceled. Canceling a canceled run again changes nothing and
     returns it as it is; a run that completed or failed is a Conflict (and stays as it is)."""
     current = read_execution(session, cluster_id=cluster_id, run_id=run_id)
-    if current is None:
-        return None
-    if not ExecutionStatus(current.status).is_terminal:
+    for _ in range(3):  # a worker may claim the run between the read and the UPDATE: then read again
+        if current is None:
+            return None
+        if ExecutionStatus(current.status).is_terminal:
+            break
         now = datetime.now(UTC)
+        # The execution time counts from the start this read saw; the UPDATE only lands if that is
+        # still the run's start. Canceled while pending: it never ran, so no execution time (null).
+        same_start = _c.started_at.is_(None) if current.started_at is None else _c.started_at == current.started_at
         session.execute(
             update(executions)
-            .where(_c.run_id == run_id, may_enter(ExecutionStatus.CANCELED))
+            .where(_c.run_id == run_id, may_enter(ExecutionStatus.CANCELED), same_start)
             .values(
                 status=ExecutionStatus.CANCELED.value,
                 lease_expires_at=None,
                 completed_at=now,
-                # canceled while pending: it never ran, so it has no execution time (null)
                 duration_ms=duration_ms(current.started_at, now),
             )
         )
-        # Re-read either way: on PostgreSQL the run may have ended between the read and the UPDATE,
-        # which then matched nothing.
+        # Re-read either way: on PostgreSQL the run may have ended or started between the read and the
+        # UPDATE, which then matched nothing.
         current = read_execution(session, cluster_id=cluster_id, run_id=run_id)
-        if current is None:
-            return None
+    if current is None:
+        return None
     if current.status in (ExecutionStatus.COMPLETED, ExecutionStatus.FAILED):
         raise Conflict(
             f"execution {run_id} already ended with status {current.status!r}; only pending or processing "
