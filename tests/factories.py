@@ -58,6 +58,7 @@ def completed_fields(i: int, **overrides: Any) -> dict[str, Any]:
     return {
         "status": "completed",
         "created_at": created,
+        "started_at": created,  # no queue time: the execution time is all of created..completed
         "completed_at": created + timedelta(seconds=2 + i % 7),
         "num_clusters": 2 + i % 5,
         "num_points": 100 + 10 * i,

@@ -124,21 +124,25 @@ def _metrics(sil: float | None, dbi: float | None, chs: float | None) -> dict[st
 ZOO: dict[str, dict[str, Any]] = {
     "alpha": {
         "run_id": "run_Alpha01", "status": "completed", "created_at": T,
+        "started_at": T,
         "completed_at": T + timedelta(seconds=2), "num_clusters": 3, "num_points": 50,
         "metrics": _metrics(0.8, 0.5, 300.0), "centroids": [BILLING, LOGIN],
     },
     "bravo": {
         "run_id": "run_Bravo02", "status": "completed", "created_at": T + timedelta(minutes=1),
+        "started_at": T + timedelta(minutes=1),
         "completed_at": T + timedelta(minutes=1, seconds=10), "num_clusters": 5, "num_points": 150,
         "metrics": _metrics(0.2, 1.5, 100.0), "centroids": [SHIPPING],
     },
     "charlie": {
         "run_id": "run_Charlie03", "status": "failed", "created_at": T + timedelta(minutes=2),
+        "started_at": T + timedelta(minutes=2),
         "completed_at": T + timedelta(minutes=2, seconds=1), "num_clusters": 0, "num_points": 500,
         "error_message": "Out of memory: spectral clustering needs 104 GiB",
     },
     "delta": {
         "run_id": "run_Delta04", "status": "failed", "created_at": T + timedelta(minutes=3),
+        "started_at": T + timedelta(minutes=3),
         "completed_at": T + timedelta(minutes=3, seconds=30), "num_clusters": 0, "num_points": 1000,
         "error_message": "Worker lost: heartbeat missed 3 times",
     },
@@ -152,16 +156,19 @@ ZOO: dict[str, dict[str, Any]] = {
     },
     "golf": {
         "run_id": "run_Golf07", "status": "canceled", "created_at": T + timedelta(minutes=6),
+        "started_at": T + timedelta(minutes=6),
         "completed_at": T + timedelta(minutes=6, seconds=5), "num_clusters": 0, "num_points": 300,
     },
     "hotel": {
         "run_id": "run_Hotel08", "status": "completed", "created_at": T + timedelta(minutes=7),
+        "started_at": T + timedelta(minutes=7),
         "completed_at": T + timedelta(minutes=7, seconds=3), "num_clusters": 2, "num_points": 101,
         "metrics": _metrics(None, 2.0, 50.0), "centroids": [REFUNDS],
     },
 }  # fmt: skip
-"""Eight runs, one per line of the truth tables; durations (ms): alpha 2000, bravo 10000,
-charlie 1000, delta 30000, golf 5000, hotel 3000; echo and foxtrot have none."""
+"""Eight runs, one per line of the truth tables; execution times (ms, completed_at - started_at): alpha
+2000, bravo 10000, charlie 1000, delta 30000, golf 5000, hotel 3000; echo and foxtrot have none. Every
+run that started did so as it was created (queue time 0) except foxtrot (1000)."""
 
 NAME_OF = {spec["run_id"]: name for name, spec in ZOO.items()}
 
@@ -180,9 +187,12 @@ def zoo_value(name: str, field: str) -> Any:
     spec = ZOO[name]
     if field.startswith("metrics."):
         return (spec.get("metrics") or {}).get(field.removeprefix("metrics."))
-    if field == "duration":
-        done = spec.get("completed_at")
-        return None if done is None else (done - spec["created_at"]).total_seconds() * 1000.0
+    if field == "duration":  # execution time
+        done, started = spec.get("completed_at"), spec.get("started_at")
+        return None if done is None or started is None else (done - started).total_seconds() * 1000.0
+    if field == "queue_ms":
+        started = spec.get("started_at")
+        return None if started is None else (started - spec["created_at"]).total_seconds() * 1000.0
     return spec.get(field)
 
 

@@ -124,7 +124,9 @@ def test_unknown_cluster_is_404_everywhere(http, method, suffix, body):
 @pytest.mark.parametrize("status", ["pending", "processing"])
 def test_cancel_moves_an_unfinished_run_to_canceled(http, session_factory, status):
     cluster = make_cluster(session_factory)
-    run = make_execution(session_factory, cluster, status=status, created_at=datetime.now(UTC) - timedelta(seconds=3))
+    created = datetime.now(UTC) - timedelta(seconds=10)
+    started = None if status == "pending" else created + timedelta(seconds=7)  # queued 7 s, then ran 3 s
+    run = make_execution(session_factory, cluster, status=status, created_at=created, started_at=started)
     before = datetime.now(UTC)
     response = http.post(f"/v1/clusters/{cluster.cluster_id}/executions/{run.run_id}/cancel")
     assert response.status_code == 200, response.text
@@ -133,7 +135,11 @@ def test_cancel_moves_an_unfinished_run_to_canceled(http, session_factory, statu
     assert body["status"] == "canceled"
     completed = parse_time(body["completed_at"])
     assert before - timedelta(seconds=1) <= completed <= datetime.now(UTC) + timedelta(seconds=1)
-    assert body["duration_ms"] >= 3000
+    if status == "pending":  # it never ran: no execution time and no queue time
+        assert body["duration_ms"] is None and body["queue_ms"] is None
+    else:  # execution time since it started, without the 7 s in the queue
+        assert body["duration_ms"] == pytest.approx((completed - started).total_seconds() * 1000, abs=1)
+        assert body["queue_ms"] == pytest.approx(7000)
     again = http.get(f"/v1/clusters/{cluster.cluster_id}/executions/{run.run_id}").json()
     assert again["status"] == "canceled"
     assert again["completed_at"] == body["completed_at"]

@@ -135,7 +135,7 @@ def test_stats_scope_all_over_a_larger_history(http, session_factory):
         session_factory,
         cluster,
         [{"status": "failed", "num_points": 7, "error_message": "boom", "created_at": BASE_TIME + timedelta(hours=2),
-          "completed_at": BASE_TIME + timedelta(hours=2, seconds=4)}],
+          "started_at": BASE_TIME + timedelta(hours=2, seconds=1), "completed_at": BASE_TIME + timedelta(hours=2, seconds=4)}],
     )  # fmt: skip
     data = ok_list(http, cluster.cluster_id, {"stats_scope": "all"})
     everything = ok_list(http, cluster.cluster_id, page_size=100)

@@ -110,7 +110,7 @@ def test_an_enabled_llm_without_endpoint_is_reported_not_fatal() -> None:
         result, {"llm": {"model": "m"}, "collection_ids": ["col_a"]}, load_ms=2.0, llm_configured=False
     )
     assert outcome.member_clusters == ["cl_0", "cl_0", "cl_1", None]
-    assert outcome.member_distances[3] is None and outcome.noise_points == 1
+    assert outcome.member_distances[3] is None and outcome.metrics["noise_points"] == 1
     assert outcome.metrics["silhouette_score"] is None, "NaN is stored as null"
     assert outcome.config["collection_ids"] == ["col_a"] and outcome.details["timings_ms"]["load"] == 2.0
     (error,) = outcome.llm_labeling_errors

@@ -24,8 +24,7 @@ def _trivial_outcome() -> RunOutcome:
     return RunOutcome(
         num_clusters=1,
         num_points=0,
-        metrics={},
-        noise_points=0,
+        metrics={"noise_points": 0},
         centroids=[],
         llm_labeling_errors=[],
         config={"algorithm": "kmeans"},

@@ -73,8 +73,12 @@ def outcome() -> RunOutcome:
     return RunOutcome(
         num_clusters=2,
         num_points=3,
-        metrics={"silhouette_score": 0.5, "davies_bouldin_index": 0.7, "calinski_harabasz_score": 12.0},
-        noise_points=0,
+        metrics={
+            "silhouette_score": 0.5,
+            "davies_bouldin_index": 0.7,
+            "calinski_harabasz_score": 12.0,
+            "noise_points": 0,
+        },
         centroids=[
             {"cluster_id": "cl_0", "num_members": 2, "label": "alpha", "summary": "a", "keywords": ["alpha"]},
             {"cluster_id": "cl_1", "num_members": 1, "label": "beta", "summary": "b", "keywords": ["beta"]},
@@ -229,3 +233,57 @@ def test_concurrent_claimers_take_each_run_exactly_once(writes, cluster) -> None
     for t in threads:
         t.join()
     assert sorted(taken) == sorted(ids)
+
+
+def _ms(start: datetime, end: datetime) -> float:
+    return (end - start).total_seconds() * 1000.0
+
+
+def _read(writes: sessionmaker[Session], cluster: Cluster, run_id: str):  # type: ignore[no-untyped-def]
+    with transaction(writes) as session:
+        run = read_execution(session, cluster_id=cluster.cluster_id, run_id=run_id)
+        assert run is not None
+        return run
+
+
+def test_execution_time_leaves_out_the_queue_and_queue_time_is_kept_beside_it(writes, cluster) -> None:
+    done, failed = submit(writes, cluster, 2)  # created at BASE_TIME, long before they are claimed
+    for run_id in (done, failed):
+        held = claim(writes)
+        assert held is not None and held.run_id == run_id
+        with transaction(writes) as session:
+            if run_id == done:
+                assert complete_execution(session, run_id=run_id, token=held.token, outcome=outcome())
+            else:
+                assert fail_execution(session, run_id=run_id, token=held.token, message="boom")
+        run = _read(writes, cluster, run_id)
+        assert run.started_at is not None and run.completed_at is not None
+        assert run.queue_ms == pytest.approx(_ms(run.created_at, run.started_at))
+        assert run.duration_ms == pytest.approx(_ms(run.started_at, run.completed_at))
+        assert run.duration_ms < _ms(run.created_at, run.completed_at) - 1000, "the queue wait is not counted"
+
+
+def test_a_run_canceled_while_pending_has_no_execution_or_queue_time(writes, cluster) -> None:
+    processing, pending = submit(writes, cluster, 2)
+    assert claim(writes).run_id == processing  # the older one is taken; the newer one stays queued
+    with transaction(writes) as session:
+        cancel_execution(session, cluster_id=cluster.cluster_id, run_id=pending)
+        cancel_execution(session, cluster_id=cluster.cluster_id, run_id=processing)
+    never_ran = _read(writes, cluster, pending)
+    assert never_ran.status == "canceled" and never_ran.started_at is None
+    assert never_ran.duration_ms is None and never_ran.queue_ms is None
+    stopped = _read(writes, cluster, processing)
+    assert stopped.status == "canceled"
+    assert stopped.duration_ms == pytest.approx(_ms(stopped.started_at, stopped.completed_at))
+    assert stopped.queue_ms == pytest.approx(_ms(stopped.created_at, stopped.started_at))
+
+
+def test_a_requeued_run_counts_queue_time_to_its_last_claim(writes, cluster) -> None:
+    (run_id,) = submit(writes, cluster)
+    first = claim(writes)
+    with transaction(writes) as session:
+        assert release_execution(session, run_id=run_id, token=first.token, reason="test", max_attempts=3) == "pending"
+    second = claim(writes)
+    assert second is not None and second.run_id == run_id
+    run = _read(writes, cluster, run_id)
+    assert run.queue_ms == pytest.approx(_ms(run.created_at, run.started_at))

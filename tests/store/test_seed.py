@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
 from clusterbook.models.listing import ListClusterExecutionsRequest
 from clusterbook.store.executions import list_executions
 from clusterbook.store.listing import ListQuery, PageRequest
@@ -43,10 +45,18 @@ def test_seed_writes_every_status_with_realistic_fields(engine, session_factory)
         if run.status == "failed":
             assert run.error_message and run.error_traceback and run.metrics is None
         if run.status in ("completed", "failed", "canceled"):
-            assert run.completed_at is not None and run.duration_ms is not None and run.duration_ms > 0
-            assert run.started_at is None or run.started_at <= run.completed_at
+            assert run.completed_at is not None
         else:
             assert run.completed_at is None
+        if run.started_at is not None:  # execution time and queue time, consistent with the timestamps
+            assert run.queue_ms == pytest.approx((run.started_at - run.created_at).total_seconds() * 1000)
+            if run.completed_at is not None:
+                assert run.duration_ms == pytest.approx((run.completed_at - run.started_at).total_seconds() * 1000)
+                assert run.duration_ms > 0
+        else:  # never started (pending, or canceled while pending): neither time exists
+            assert run.status in ("pending", "canceled") and run.duration_ms is None and run.queue_ms is None
+    canceled = [r for r in runs if r.status == "canceled"]
+    assert any(r.started_at is None for r in canceled) and any(r.started_at is not None for r in canceled)
     assert len({r.num_points for r in runs}) > 100
 
 

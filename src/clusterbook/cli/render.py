@@ -22,6 +22,7 @@ from rich.text import Text
 from clusterbook.models.clusters import Cluster
 from clusterbook.models.executions import ClusterExecutionResult
 from clusterbook.models.listing import ClusterExecutionListStats, PaginationResponse
+from clusterbook.models.measures import MEASURES, Measure
 
 STATUS_STYLE = {
     "pending": "yellow",
@@ -38,19 +39,12 @@ RUN_CSV_COLUMNS = (
     "created_at",
     "started_at",
     "completed_at",
-    "duration_ms",
     "num_points",
     "num_clusters",
-    "silhouette_score",
-    "davies_bouldin_index",
-    "calinski_harabasz_score",
+    *(m.name for m in MEASURES),
     "error_message",
 )
-METRICS = (
-    ("silhouette_score", "silhouette", "higher"),
-    ("davies_bouldin_index", "davies-bouldin", "lower"),
-    ("calinski_harabasz_score", "calinski-harabasz", "higher"),
-)
+"""CSV columns: the run's facts, then one column per declared measure (``models/measures.py``)."""
 
 
 def stdout() -> Console:
@@ -94,8 +88,26 @@ def status_text(status: str) -> Text:
 
 
 def metric(run: ClusterExecutionResult, name: str) -> float | None:
-    value = getattr(run.metrics, name, None) if run.metrics else None
+    return run.metrics.value(name) if run.metrics else None
+
+
+def measure_value(run: ClusterExecutionResult, measure: Measure) -> float | None:
+    """The value of a declared measure on ``run`` (inside ``metrics`` or a top-level attribute)."""
+    if measure.in_metrics:
+        return metric(run, measure.name)
+    value = getattr(run, measure.name, None)
     return None if value is None else float(value)
+
+
+def measure_text(measure: Measure, value: float | None, *, extra_digits: int = 0) -> str:
+    """A measure's value as people read it: times in s/min, counts whole, scores to their digits."""
+    if value is None:
+        return ""
+    if measure.unit == "ms":
+        return seconds(value)
+    if measure.kind == "integer":
+        return str(int(value))
+    return number(value, measure.digits + extra_digits)
 
 
 # ----------------------------------------------------------------------------- runs
@@ -106,12 +118,10 @@ def runs_table(runs: Sequence[ClusterExecutionResult], title: str | None = None)
     table.add_column("run", no_wrap=True)
     table.add_column("status", no_wrap=True)
     table.add_column("created (UTC)", no_wrap=True)
-    table.add_column("duration", justify="right", no_wrap=True)
     table.add_column("points", justify="right")
     table.add_column("clusters", justify="right")
-    table.add_column("silhouette", justify="right")
-    table.add_column("DB", justify="right")
-    table.add_column("CH", justify="right")
+    for measure in MEASURES:
+        table.add_column(measure.label.lower(), justify="right", no_wrap=measure.unit is not None)
     table.add_column("name / error", overflow="ellipsis", max_width=60)
     for run in runs:
         detail = run.error_message or run.run_name or ""
@@ -119,12 +129,9 @@ def runs_table(runs: Sequence[ClusterExecutionResult], title: str | None = None)
             run.run_id,
             status_text(str(run.status)),
             when(run.created_at),
-            seconds(run.duration_ms),
             str(run.num_points),
             str(run.num_clusters),
-            number(metric(run, "silhouette_score")),
-            number(metric(run, "davies_bouldin_index")),
-            number(metric(run, "calinski_harabasz_score"), 1),
+            *(measure_text(m, measure_value(run, m), extra_digits=1) for m in MEASURES),
             Text(" ".join(detail.split())),
         )
     return table
@@ -149,8 +156,8 @@ def listing_footer(
 def run_row(run: ClusterExecutionResult) -> dict[str, Any]:
     data = run.to_dict()
     row = {name: data.get(name) for name in RUN_CSV_COLUMNS}
-    for name, _, _ in METRICS:
-        row[name] = metric(run, name)
+    for measure in MEASURES:
+        row[measure.name] = measure_value(run, measure)
     return row
 
 
@@ -205,16 +212,14 @@ def run_details(run: ClusterExecutionResult, *, traceback: bool = False) -> Rend
         ("created (UTC)", when(run.created_at)),
         ("started (UTC)", when(run.started_at)),
         ("completed (UTC)", when(run.completed_at)),
-        ("duration", seconds(run.duration_ms)),
         ("points", str(run.num_points)),
         ("clusters", str(run.num_clusters)),
     ]
-    for name, label, better in METRICS:
-        value = metric(run, name)
+    for measure in MEASURES:
+        value = measure_value(run, measure)
         if value is not None:
-            rows.append((label, f"{number(value, 4)}  ({better} is better)"))
-    if run.metrics and run.metrics.noise_points:
-        rows.append(("noise points", str(run.metrics.noise_points)))
+            better = f"  ({measure.direction} is better)" if measure.direction else ""
+            rows.append((measure.label.lower(), measure_text(measure, value, extra_digits=2) + better))
     if run.error_message:
         rows.append(("error", Text(run.error_message, style="red")))
     if run.llm_labeling_errors:
@@ -228,8 +233,8 @@ def run_details(run: ClusterExecutionResult, *, traceback: bool = False) -> Rend
     return Group(*parts)
 
 
-def _better(a: float | None, b: float | None, direction: str) -> str:
-    if a is None or b is None:
+def _better(a: float | None, b: float | None, direction: str | None) -> str:
+    if a is None or b is None or direction is None:
         return ""
     if a == b:
         return "="
@@ -250,12 +255,11 @@ def compare_runs(a: ClusterExecutionResult, b: ClusterExecutionResult) -> Render
     table.add_row("created (UTC)", when(a.created_at), "", when(b.created_at))
     table.add_row("points", str(a.num_points), "", str(b.num_points))
     table.add_row("clusters", str(a.num_clusters), "", str(b.num_clusters))
-    for name, label, direction in METRICS:
-        va, vb = metric(a, name), metric(b, name)
-        table.add_row(f"{label} ({direction})", number(va, 4), _better(va, vb, direction), number(vb, 4))
-    table.add_row(
-        "duration", seconds(a.duration_ms), _better(a.duration_ms, b.duration_ms, "lower"), seconds(b.duration_ms)
-    )
+    for measure in MEASURES:
+        va, vb = measure_value(a, measure), measure_value(b, measure)
+        label = measure.label.lower() + (f" ({measure.direction})" if measure.direction else "")
+        text_a, text_b = measure_text(measure, va, extra_digits=2), measure_text(measure, vb, extra_digits=2)
+        table.add_row(label, text_a, _better(va, vb, measure.direction), text_b)
     parts: list[RenderableType] = [table]
     ca, cb = a.centroids or [], b.centroids or []
     if ca or cb:

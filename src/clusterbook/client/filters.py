@@ -31,6 +31,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from clusterbook.models.listing import SortSpec
+from clusterbook.models.measures import MEASURES, metric_measure
 
 GroupOperator = Literal["AND", "OR", "NOT"]
 
@@ -304,15 +305,23 @@ class _Fields:
     completed_at = Field("completed_at")
     num_clusters = Field("num_clusters")
     num_points = Field("num_points")
-    duration = Field("duration")
-    """Milliseconds from submission to the end of the run."""
     run_id = Field("run_id")
     run_name = Field("run_name")
     error_message = Field("error_message")
     algorithm = Field("algorithm")
-    silhouette_score = Field("metrics.silhouette_score")
-    davies_bouldin_index = Field("metrics.davies_bouldin_index")
-    calinski_harabasz_score = Field("metrics.calinski_harabasz_score")
+
+    def __getattr__(self, name: str) -> Field:
+        """Every declared measure (``models/measures.py``) is an attribute: ``F.silhouette_score``,
+        ``F.noise_points``, ``F.duration`` (execution time, ms), ``F.queue_ms`` …"""
+        for measure in MEASURES:
+            if name in (measure.name, measure.field):
+                return Field(measure.field)
+        raise AttributeError(f"F has no field {name!r}; use F.field(name) for any other field")
+
+    def __dir__(self) -> list[str]:
+        return sorted(
+            {*super().__dir__(), *(m.name for m in MEASURES), *(m.field for m in MEASURES if "." not in m.field)}
+        )
 
     @staticmethod
     def field(name: str) -> Field:
@@ -321,8 +330,9 @@ class _Fields:
 
     @staticmethod
     def metric(name: str) -> Field:
-        """A quality metric: ``F.metric("silhouette_score")`` is the field ``metrics.silhouette_score``."""
-        return Field(name if name.startswith("metrics.") else f"metrics.{name}")
+        """A declared metric: ``F.metric("silhouette_score")`` is the field ``metrics.silhouette_score``.
+        An undeclared name raises ValueError listing the declared ones (a typo fails here, not on the server)."""
+        return Field(metric_measure(name).field)
 
     @staticmethod
     def metadata(key: str) -> Field:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, create_model
 
 from clusterbook.models.base import StorableBody, UTCDatetime, WireModel
+from clusterbook.models.measures import MEASURES_BY_NAME, METRIC_MEASURES, Measure
 
 
 class ExecutionStatus(StrEnum):
@@ -29,15 +30,33 @@ FINISHED_STATUSES = frozenset({ExecutionStatus.COMPLETED, ExecutionStatus.FAILED
 """Statuses whose duration counts in ``avg_execution_time_ms`` (the contract: completed/failed)."""
 
 
-class ClusterExecutionMetrics(WireModel):
-    """Quality of a clustering; each metric is null when it could not be computed."""
+def _measure_description(measure: Measure) -> str:
+    low = "-∞" if measure.minimum is None else f"{measure.minimum:g}"
+    bounds = f"{low}..{'∞' if measure.maximum is None else f'{measure.maximum:g}'}"
+    better = f", {measure.direction} is better" if measure.direction else ""
+    return f"{measure.label} ({bounds}{better}): {measure.meaning}"
 
-    silhouette_score: float | None = Field(default=None, description="-1..1, higher is better.")
-    davies_bouldin_index: float | None = Field(default=None, description="0..∞, lower is better.")
-    calinski_harabasz_score: float | None = Field(default=None, description="0..∞, higher is better.")
-    # clusterbook additions
-    noise_points: int | None = Field(default=None, description="Points a density algorithm left unclustered.")
+
+_METRIC_FIELDS: dict[str, Any] = {
+    m.name: (
+        float | None if m.kind == "number" else int | None,
+        Field(default=None, description=_measure_description(m)),
+    )
+    for m in METRIC_MEASURES
+}
+_DeclaredMetrics: Any = create_model("_DeclaredMetrics", __base__=WireModel, **_METRIC_FIELDS)
+"""One optional field per declared metric (``models/measures.py``), in declaration order."""
+
+
+class ClusterExecutionMetrics(_DeclaredMetrics):  # type: ignore[misc]
+    """Quality of a clustering: one field per declared metric, each null when it could not be computed."""
+
     notes: dict[str, str] | None = Field(default=None, description="Per metric: why it is null, or how it was sampled.")
+
+    def value(self, name: str) -> float | None:
+        """The metric called ``name`` as a float (None when absent or not computed)."""
+        found = getattr(self, name, None)
+        return None if found is None else float(found)
 
 
 class ClusterExecutionCentroid(WireModel):
@@ -73,7 +92,12 @@ class ClusterExecutionResult(WireModel):
     algorithm: str | None = None
     started_at: UTCDatetime | None = None
     duration_ms: float | None = Field(
-        default=None, description="completed_at - created_at in milliseconds, set when the run ends."
+        default=None,
+        description="Execution time: completed_at - started_at in milliseconds, set when the run "
+        "ends; null for a run canceled before it started. Queue time is not included (see queue_ms).",
+    )
+    queue_ms: float | None = Field(
+        default=None, description=MEASURES_BY_NAME["queue_ms"].meaning + " (started_at - created_at, milliseconds)"
     )
     error_traceback: str | None = None
     attempts: int | None = Field(default=None, description="How many times a worker has taken this run.")

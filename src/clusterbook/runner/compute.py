@@ -20,6 +20,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from clusterbook.engine import EngineInput, EngineResult, run_pipeline
 from clusterbook.errors import ClusterbookError
+from clusterbook.models.measures import METRIC_MEASURES
 from clusterbook.runner.config import engine_config
 from clusterbook.store.db import make_engine, make_sessionmaker, transaction
 from clusterbook.store.documents import load_run_documents
@@ -118,6 +119,21 @@ def _finite(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
 
 
+def engine_metrics(result: EngineResult) -> dict[str, float | int | None]:
+    """The declared metrics, read from the engine's result attribute of the same name (NaN/inf as null).
+    A declared metric the engine does not produce is null, so a new one fails loudly in the walk test."""
+    values: dict[str, float | int | None] = {}
+    for measure in METRIC_MEASURES:
+        raw = getattr(result, measure.name, None)
+        if raw is None:
+            values[measure.name] = None
+        elif measure.kind == "integer":
+            values[measure.name] = int(raw)
+        else:
+            values[measure.name] = _finite(float(raw))
+    return values
+
+
 def outcome_of(result: EngineResult, submitted: dict[str, Any], *, load_ms: float, llm_configured: bool) -> RunOutcome:
     """The engine's result in the shape the store writes (ids as 'cl_<n>', NaN as null)."""
     labels = result.labels
@@ -138,12 +154,7 @@ def outcome_of(result: EngineResult, submitted: dict[str, Any], *, load_ms: floa
     return RunOutcome(
         num_clusters=len(result.centroids),
         num_points=int(labels.shape[0]),
-        metrics={
-            "silhouette_score": _finite(result.silhouette_score),
-            "davies_bouldin_index": _finite(result.davies_bouldin_index),
-            "calinski_harabasz_score": _finite(result.calinski_harabasz_score),
-        },
-        noise_points=int(result.noise_points),
+        metrics=engine_metrics(result),
         centroids=[
             {
                 "cluster_id": c.cluster_id,

@@ -20,6 +20,7 @@ from clusterbook.models.executions import (
     ExecutionStatus,
 )
 from clusterbook.models.listing import ClusterExecutionListStats
+from clusterbook.models.measures import METRIC_MEASURES, RUN_MEASURES
 from clusterbook.models.storable import is_storable_ref
 from clusterbook.store.db import copy_rows, is_sqlite
 from clusterbook.store.fields import EXECUTION_FIELDS
@@ -47,9 +48,22 @@ def build_search_text(run_id: str, error_message: str | None, centroids: Sequenc
     return " ".join(dict.fromkeys(words))
 
 
-def duration_ms(created_at: datetime, ended_at: datetime) -> float:
-    """The contract's duration of a run: from creation (queue time included) to its end."""
-    return (ended_at - created_at).total_seconds() * 1000.0
+def elapsed_ms(start: datetime | None, end: datetime | None) -> float | None:
+    """Milliseconds from ``start`` to ``end``; None when either is unknown."""
+    if start is None or end is None:
+        return None
+    return (end - start).total_seconds() * 1000.0
+
+
+def duration_ms(started_at: datetime | None, ended_at: datetime | None) -> float | None:
+    """A run's execution time: from a worker taking it to its end, queue time not included.
+    None for a run that never started (canceled while pending)."""
+    return elapsed_ms(started_at, ended_at)
+
+
+def queue_ms(created_at: datetime, started_at: datetime | None) -> float | None:
+    """How long a run waited in the queue before a worker took it; None until it starts."""
+    return elapsed_ms(created_at, started_at)
 
 
 def execution_values(*, namespace_id: str, cluster_id: str, **fields: Any) -> dict[str, Any]:
@@ -59,9 +73,13 @@ def execution_values(*, namespace_id: str, cluster_id: str, **fields: Any) -> di
     centroids = fields.pop("centroids", None)
     created_at = fields.pop("created_at", None) or datetime.now(UTC)
     completed_at = fields.pop("completed_at", None)
+    started_at = fields.pop("started_at", None)
     duration = fields.pop("duration_ms", None)
-    if duration is None and completed_at is not None:
-        duration = duration_ms(created_at, completed_at)
+    if duration is None:
+        duration = duration_ms(started_at, completed_at)
+    queued = fields.pop("queue_ms", None)
+    if queued is None:
+        queued = queue_ms(created_at, started_at)
     status = ExecutionStatus(fields.pop("status", ExecutionStatus.PENDING))
     return with_folded(
         executions,
@@ -72,13 +90,13 @@ def execution_values(*, namespace_id: str, cluster_id: str, **fields: Any) -> di
             "status": status.value,
             "num_clusters": fields.pop("num_clusters", 0),
             "num_points": fields.pop("num_points", 0),
-            "silhouette_score": metrics.get("silhouette_score"),
-            "davies_bouldin_index": metrics.get("davies_bouldin_index"),
-            "calinski_harabasz_score": metrics.get("calinski_harabasz_score"),
+            **{m.column: fields.pop(m.name, metrics.get(m.name)) for m in METRIC_MEASURES},
             "centroids": centroids,
             "created_at": created_at,
+            "started_at": started_at,
             "completed_at": completed_at,
             "duration_ms": duration,
+            "queue_ms": queued,
             "search_text": build_search_text(run_id, fields.get("error_message"), centroids),
             "attempts": fields.pop("attempts", 0),
             **{
@@ -86,14 +104,12 @@ def execution_values(*, namespace_id: str, cluster_id: str, **fields: Any) -> di
                 for key in (
                     "run_name",
                     "algorithm",
-                    "started_at",
                     "error_message",
                     "error_traceback",
                     "llm_labeling_errors",
                     "attempt_token",
                     "lease_expires_at",
                     "worker_id",
-                    "noise_points",
                     "config",
                     "details",
                 )
@@ -152,9 +168,8 @@ def _copy_into_postgres(session: Session, batch: list[dict[str, Any]]) -> None:
 
 def row_to_result(row: Row[Any]) -> ClusterExecutionResult:
     m = row._mapping
-    has_metrics = m["status"] == ExecutionStatus.COMPLETED.value or any(
-        m[k] is not None for k in ("silhouette_score", "davies_bouldin_index", "calinski_harabasz_score")
-    )
+    metric_values = {measure.name: m[measure.column] for measure in METRIC_MEASURES}
+    has_metrics = m["status"] == ExecutionStatus.COMPLETED.value or any(v is not None for v in metric_values.values())
     details = m["details"] or {}
     extras: dict[str, Any] = {}
     if m["config"] is not None:
@@ -164,8 +179,6 @@ def row_to_result(row: Row[Any]) -> ClusterExecutionResult:
     if m["attempts"]:
         extras["attempts"] = m["attempts"]
     metric_extras: dict[str, Any] = {}
-    if m["noise_points"] is not None:
-        metric_extras["noise_points"] = m["noise_points"]
     if details.get("metric_notes"):
         metric_extras["notes"] = details["metric_notes"]
     return ClusterExecutionResult(
@@ -175,14 +188,7 @@ def row_to_result(row: Row[Any]) -> ClusterExecutionResult:
         num_clusters=m["num_clusters"],
         num_points=m["num_points"],
         created_at=m["created_at"],
-        metrics=ClusterExecutionMetrics(
-            silhouette_score=m["silhouette_score"],
-            davies_bouldin_index=m["davies_bouldin_index"],
-            calinski_harabasz_score=m["calinski_harabasz_score"],
-            **metric_extras,
-        )
-        if has_metrics
-        else None,
+        metrics=ClusterExecutionMetrics(**metric_values, **metric_extras) if has_metrics else None,
         centroids=m["centroids"],
         completed_at=m["completed_at"],
         error_message=m["error_message"],
@@ -190,7 +196,7 @@ def row_to_result(row: Row[Any]) -> ClusterExecutionResult:
         run_name=m["run_name"],
         algorithm=m["algorithm"],
         started_at=m["started_at"],
-        duration_ms=m["duration_ms"],
+        **{measure.name: m[measure.column] for measure in RUN_MEASURES},
         error_traceback=m["error_traceback"],
         **extras,
     )
@@ -223,25 +229,30 @@ def cancel_execution(session: Session, *, cluster_id: str, run_id: str) -> Clust
     """Move a pending/processing run to canceled. Canceling a canceled run again changes nothing and
     returns it as it is; a run that completed or failed is a Conflict (and stays as it is)."""
     current = read_execution(session, cluster_id=cluster_id, run_id=run_id)
-    if current is None:
-        return None
-    if not ExecutionStatus(current.status).is_terminal:
+    for _ in range(3):  # a worker may claim the run between the read and the UPDATE: then read again
+        if current is None:
+            return None
+        if ExecutionStatus(current.status).is_terminal:
+            break
         now = datetime.now(UTC)
+        # The execution time counts from the start this read saw; the UPDATE only lands if that is
+        # still the run's start. Canceled while pending: it never ran, so no execution time (null).
+        same_start = _c.started_at.is_(None) if current.started_at is None else _c.started_at == current.started_at
         session.execute(
             update(executions)
-            .where(_c.run_id == run_id, may_enter(ExecutionStatus.CANCELED))
+            .where(_c.run_id == run_id, may_enter(ExecutionStatus.CANCELED), same_start)
             .values(
                 status=ExecutionStatus.CANCELED.value,
                 lease_expires_at=None,
                 completed_at=now,
-                duration_ms=duration_ms(current.created_at, now),
+                duration_ms=duration_ms(current.started_at, now),
             )
         )
-        # Re-read either way: on PostgreSQL the run may have ended between the read and the UPDATE,
-        # which then matched nothing.
+        # Re-read either way: on PostgreSQL the run may have ended or started between the read and the
+        # UPDATE, which then matched nothing.
         current = read_execution(session, cluster_id=cluster_id, run_id=run_id)
-        if current is None:
-            return None
+    if current is None:
+        return None
     if current.status in (ExecutionStatus.COMPLETED, ExecutionStatus.FAILED):
         raise Conflict(
             f"execution {run_id} already ended with status {current.status!r}; only pending or processing "

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from sqlalchemy import Column, Table
 
 from clusterbook.models.executions import ExecutionStatus
+from clusterbook.models.measures import MEASURES
 from clusterbook.store.folded import folded_column
 from clusterbook.store.tables import clusters, collections, documents, executions
 
@@ -103,22 +104,14 @@ EXECUTION_FIELDS = FieldRegistry(
             _spec("status", _e.status, "enum", enum_values=tuple(s.value for s in ExecutionStatus)),
             _spec("num_clusters", _e.num_clusters, "integer"),
             _spec("num_points", _e.num_points, "integer"),
-            _spec("metrics.silhouette_score", _e.silhouette_score, "number"),
-            _spec("metrics.davies_bouldin_index", _e.davies_bouldin_index, "number"),
-            _spec("metrics.calinski_harabasz_score", _e.calinski_harabasz_score, "number"),
-            _spec("duration", _e.duration_ms, "number"),
+            *(_spec(m.field, _e[m.column], m.kind) for m in MEASURES),
             _spec("run_id", _e.run_id, "string"),
             _spec("error_message", _e.error_message, "string"),
             _spec("algorithm", _e.algorithm, "string"),
             _spec("run_name", _e.run_name, "string"),
         )
     },
-    aliases={
-        "duration_ms": "duration",
-        "silhouette_score": "metrics.silhouette_score",
-        "davies_bouldin_index": "metrics.davies_bouldin_index",
-        "calinski_harabasz_score": "metrics.calinski_harabasz_score",
-    },
+    aliases={alias: m.field for m in MEASURES for alias in m.aliases},
     full_text=True,
 )
 

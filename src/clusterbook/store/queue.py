@@ -19,8 +19,9 @@ from sqlalchemy import CursorResult, and_, insert, select, update
 from sqlalchemy.orm import Session
 
 from clusterbook.models.executions import ClusterExecutionResult, ExecutionStatus
+from clusterbook.models.measures import METRIC_MEASURES
 from clusterbook.store.db import copy_rows, is_sqlite
-from clusterbook.store.executions import build_search_text, create_execution, duration_ms
+from clusterbook.store.executions import build_search_text, create_execution, duration_ms, queue_ms
 from clusterbook.store.folded import with_folded
 from clusterbook.store.lifecycle import may_enter, sources
 from clusterbook.store.tables import execution_members, execution_projections, executions
@@ -50,8 +51,8 @@ class RunOutcome:
 
     num_clusters: int
     num_points: int
-    metrics: dict[str, float | None]
-    noise_points: int
+    metrics: dict[str, float | int | None]
+    """Values of the declared metrics (``models/measures.py``) by name; a missing one is stored as null."""
     centroids: list[dict[str, Any]]
     llm_labeling_errors: list[str]
     config: dict[str, Any]
@@ -96,7 +97,7 @@ def submit_execution(
 def claim_next_execution(session: Session, *, worker_id: str, lease_seconds: float) -> Claim | None:
     """Take the oldest pending run, or None when there is none."""
     stmt = (
-        select(_c.run_id, _c.cluster_id, _c.namespace_id, _c.attempts, _c.config)
+        select(_c.run_id, _c.cluster_id, _c.namespace_id, _c.attempts, _c.config, _c.created_at)
         .where(_c.status.in_(LIVE), _c.status == PENDING)
         .order_by(_c.status, _c.created_at, _c.run_id)
         .limit(1)
@@ -118,6 +119,7 @@ def claim_next_execution(session: Session, *, worker_id: str, lease_seconds: flo
             lease_expires_at=now + timedelta(seconds=lease_seconds),
             worker_id=worker_id[:200],
             started_at=now,
+            queue_ms=queue_ms(row.created_at, now),
         ),
     )
     if claimed != 1:
@@ -145,19 +147,19 @@ def renew_lease(
     return _changed(session, update(executions).where(_held(run_id, token)).values(**values)) == 1
 
 
-def _held_since(session: Session, run_id: str, token: str, target: str) -> datetime | None:
-    """When the run was created, if it is still ours and may move to ``target``; else None."""
-    created_at: datetime | None = session.execute(
-        select(_c.created_at).where(_held(run_id, token, target))
-    ).scalar_one_or_none()
-    return created_at
+def _held_since(session: Session, run_id: str, token: str, target: str) -> tuple[datetime | None] | None:
+    """``(started_at,)`` of this attempt if the run is still ours and may move to ``target``; else None."""
+    row = session.execute(select(_c.started_at).where(_held(run_id, token, target))).first()
+    return None if row is None else (row.started_at,)
 
 
-def _ending_values(created_at: datetime, run_id: str, error_message: str | None, centroids: Any) -> dict[str, Any]:
+def _ending_values(
+    started_at: datetime | None, run_id: str, error_message: str | None, centroids: Any
+) -> dict[str, Any]:
     now = _now()
     return {
         "completed_at": now,
-        "duration_ms": duration_ms(created_at, now),
+        "duration_ms": duration_ms(started_at, now),
         "lease_expires_at": None,
         "search_text": build_search_text(run_id, error_message, centroids),
     }
@@ -165,10 +167,10 @@ def _ending_values(created_at: datetime, run_id: str, error_message: str | None,
 
 def complete_execution(session: Session, *, run_id: str, token: str, outcome: RunOutcome) -> bool:
     """Write a completed run, its memberships and projection; False (nothing written) if not ours."""
-    created_at = _held_since(session, run_id, token, COMPLETED)
-    if created_at is None:
+    held = _held_since(session, run_id, token, COMPLETED)
+    if held is None:
         return False
-    values = _ending_values(created_at, run_id, None, outcome.centroids)
+    values = _ending_values(held[0], run_id, None, outcome.centroids)
     # The UPDATE decides, not the check above: on PostgreSQL a cancel or a reap may commit in between,
     # and then nothing of the outcome may land.
     written = _changed(
@@ -179,10 +181,7 @@ def complete_execution(session: Session, *, run_id: str, token: str, outcome: Ru
             status=COMPLETED,
             num_clusters=outcome.num_clusters,
             num_points=outcome.num_points,
-            silhouette_score=outcome.metrics.get("silhouette_score"),
-            davies_bouldin_index=outcome.metrics.get("davies_bouldin_index"),
-            calinski_harabasz_score=outcome.metrics.get("calinski_harabasz_score"),
-            noise_points=outcome.noise_points,
+            **{m.column: outcome.metrics.get(m.name) for m in METRIC_MEASURES},
             centroids=outcome.centroids,
             llm_labeling_errors=outcome.llm_labeling_errors or None,
             config=outcome.config,
@@ -209,10 +208,10 @@ def fail_execution(
     details: dict[str, Any] | None = None,
 ) -> bool:
     """Record a failed run with a message that says cause and fix; False if the run is not ours."""
-    created_at = _held_since(session, run_id, token, FAILED)
-    if created_at is None:
+    held = _held_since(session, run_id, token, FAILED)
+    if held is None:
         return False
-    values = _ending_values(created_at, run_id, message, None)
+    values = _ending_values(held[0], run_id, message, None)
     if config is not None:
         values["config"] = config
     if details is not None:

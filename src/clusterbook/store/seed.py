@@ -135,16 +135,25 @@ def fake_execution(
     }
     expected_ms = 600 + 40 * math.sqrt(num_points) * (3 if algorithm in ("spectral", "agglomerative") else 1)
     started = created_at
+    # Half the canceled runs were canceled while still queued (decided by the roll already drawn, so the
+    # random stream and thus every other seeded value stay as they were): no started_at, no execution time.
+    never_started = status == "pending" or (status == "canceled" and roll >= 0.975)
     if status != "pending":
-        fields["started_at"] = started = created_at + timedelta(milliseconds=rng.uniform(20, 3000))
+        queued = created_at + timedelta(milliseconds=rng.uniform(20, 3000))
+        if not never_started:
+            # execution_values derives queue_ms (started - created) and duration_ms (completed - started)
+            fields["started_at"] = started = queued
     if status == "completed":
         k = rng.randint(2, 12) if num_points > 12 else 2
         fields["num_clusters"] = k
         silhouette = None if rng.random() < 0.02 else round(min(0.95, max(-0.2, rng.gauss(0.42, 0.17))), 4)
+        davies_bouldin = round(rng.uniform(0.3, 2.8), 4)
         fields["metrics"] = {
             "silhouette_score": silhouette,
-            "davies_bouldin_index": round(rng.uniform(0.3, 2.8), 4),
+            "davies_bouldin_index": davies_bouldin,
             "calinski_harabasz_score": round(rng.lognormvariate(5.5, 1.0), 2),
+            # density algorithms leave up to 10% out, more when clusters overlap (no extra draw: see above)
+            "noise_points": int(num_points * davies_bouldin / 28) if algorithm in ("hdbscan", "dbscan") else 0,
         }
         fields["centroids"] = _centroids(rng, k, num_points)
         fields["completed_at"] = started + timedelta(milliseconds=expected_ms * rng.uniform(0.6, 1.8))

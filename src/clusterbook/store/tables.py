@@ -16,6 +16,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from clusterbook.models.measures import MEASURES
 from clusterbook.store.types import DocumentIdType, IdentifierType, JSONType, UTCDateTime
 
 metadata = MetaData()
@@ -66,15 +67,11 @@ executions = Table(
     Column("algorithm", String(64)),
     Column("num_clusters", Integer, nullable=False),
     Column("num_points", Integer, nullable=False),
-    Column("silhouette_score", Float),
-    Column("davies_bouldin_index", Float),
-    Column("calinski_harabasz_score", Float),
     Column("centroids", JSONType),
     Column("llm_labeling_errors", JSONType),
     Column("created_at", UTCDateTime, nullable=False),
     Column("started_at", UTCDateTime),
     Column("completed_at", UTCDateTime),
-    Column("duration_ms", Float),
     Column("error_message", Text),
     Column("error_traceback", Text),
     Column("search_text", Text, nullable=False),
@@ -83,7 +80,6 @@ executions = Table(
     Column("attempt_token", String(40)),
     Column("lease_expires_at", UTCDateTime),
     Column("worker_id", String(200)),
-    Column("noise_points", Integer),
     # the configuration the run was submitted with, replaced by the effective one when it ends
     Column("config", JSONType),
     # run details beside the metrics: timings per phase and why a metric is null
@@ -93,6 +89,8 @@ executions = Table(
     Column("run_name_folded", Text, info={"folds": "run_name"}),
     Column("algorithm_folded", Text, info={"folds": "algorithm"}),
     Column("error_message_folded", Text, info={"folds": "error_message"}),
+    # one nullable column per declared measure (models/measures.py); each is added by a migration
+    *(Column(m.column, Float if m.kind == "number" else Integer) for m in MEASURES),
 )
 
 collections = Table(

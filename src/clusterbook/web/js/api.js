@@ -101,7 +101,25 @@ export async function request(method, path, { body, params, signal } = {}) {
 
 const enc = encodeURIComponent;
 
+let measuresOnce = null;
+
+/** The declared measures of a run (GET /v1/meta/measures), fetched once per page load. */
+function measures(opts) {
+  if (!measuresOnce) {
+    measuresOnce = request("GET", "/v1/meta/measures", {}).then(
+      (body) => body.results,
+      (error) => {
+        measuresOnce = null; // a refused key or a network error: ask again next time
+        throw error;
+      },
+    );
+  }
+  const signal = opts?.signal;
+  return signal ? Promise.race([measuresOnce, new Promise((_, reject) => signal.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError")), { once: true }))]) : measuresOnce;
+}
+
 export const api = {
+  measures,
   namespaces: (opts) => request("GET", "/v1/namespaces", opts),
   listClusters: (body, params, opts) => request("POST", "/v1/clusters/list", { ...opts, body, params }),
   clusterOverview: (clusterIds, opts) =>

@@ -109,9 +109,27 @@ export function interpretDaviesBouldin(value) {
   return { text: "weak", tone: "poor" };
 }
 
-export const METRIC_HELP = {
-  silhouette_score: "−1 to 1, higher is better. Above 0.5 the clusters are well apart; below 0.25 there is little structure.",
-  davies_bouldin_index: "0 and up, lower is better. Below 1 the clusters are compact and apart.",
-  calinski_harabasz_score: "Higher is better, but it has no absolute scale: compare runs over the same documents.",
-  noise_points: "Documents a density-based algorithm left out of every cluster.",
-};
+/** Interpretations of some measures, by name (the measures themselves come from GET /v1/meta/measures). */
+export const INTERPRETERS = { silhouette_score: interpretSilhouette, davies_bouldin_index: interpretDaviesBouldin };
+
+/** The value of a declared measure on a run: ``metrics.<name>`` or a top-level attribute (null when absent). */
+export function measureValue(run, measure) {
+  const value = measure.path.startsWith("metrics.") ? run?.metrics?.[measure.name] : run?.[measure.name];
+  return value === undefined || Number.isNaN(value) ? null : value;
+}
+
+/** A declared measure's value as people read it: times as durations, counts whole, scores to their digits. */
+export function fmtMeasure(measure, value) {
+  if (value === null || value === undefined) return DASH;
+  if (measure.unit === "ms") return fmtDuration(value);
+  if (measure.kind === "integer") return fmtInt(value);
+  return fmtNumber(value, measure.digits);
+}
+
+/** "−1 to 1, higher is better." from a declared measure's range and direction. */
+export function measureHelp(measure) {
+  const range = measure.minimum !== null && measure.maximum !== null ? `${measure.minimum} to ${measure.maximum}` : measure.minimum !== null ? `${measure.minimum} and up` : null;
+  const better = measure.direction ? `${measure.direction} is better` : null;
+  const head = [range, better].filter(Boolean).join(", ");
+  return head ? `${head.charAt(0).toUpperCase()}${head.slice(1)}. ${measure.meaning}` : measure.meaning;
+}

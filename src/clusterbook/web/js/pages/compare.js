@@ -5,13 +5,13 @@ import { api, isAbort } from "../api.js";
 import { h, replace, uid } from "../dom.js";
 import {
   DASH,
-  fmtDuration,
+  INTERPRETERS,
   fmtInt,
+  fmtMeasure,
   fmtNumber,
   fmtPercent,
   fmtTime,
-  interpretDaviesBouldin,
-  interpretSilhouette,
+  measureValue,
   shortId,
 } from "../format.js";
 import { clusterPath, href, runPath, setQuery } from "../nav.js";
@@ -23,19 +23,29 @@ function readRuns(query) {
   return [...new Set(ids)].slice(0, MAX_COMPARE);
 }
 
-const ROWS = [
+const FACT_ROWS = [
   { label: "Status", cell: (r) => statusBadge(r.status) },
   { label: "Created", cell: (r) => fmtTime(r.created_at) },
   { label: "Algorithm", cell: (r) => r.algorithm || DASH },
-  { label: "Duration", value: (r) => r.duration_ms, better: "low", cell: (r) => fmtDuration(r.duration_ms) },
   { label: "Documents", value: (r) => r.num_points, cell: (r) => fmtInt(r.num_points) },
   { label: "Clusters", value: (r) => (r.status === "completed" ? r.num_clusters : null), cell: (r) => (r.status === "completed" ? fmtInt(r.num_clusters) : DASH) },
-  { label: "Silhouette", value: (r) => r.metrics?.silhouette_score, better: "high", cell: (r) => interpreted(r.metrics?.silhouette_score ?? null, interpretSilhouette) },
-  { label: "Davies–Bouldin", value: (r) => r.metrics?.davies_bouldin_index, better: "low", cell: (r) => interpreted(r.metrics?.davies_bouldin_index ?? null, interpretDaviesBouldin) },
-  { label: "Calinski–Harabasz", value: (r) => r.metrics?.calinski_harabasz_score, better: "high", cell: (r) => fmtNumber(r.metrics?.calinski_harabasz_score, 1) },
-  { label: "Noise points", value: (r) => r.metrics?.noise_points, cell: (r) => (r.metrics?.noise_points === undefined || r.metrics?.noise_points === null ? DASH : fmtInt(r.metrics.noise_points)) },
-  { label: "Parameters", cell: (r) => paramsText(r) },
 ];
+
+/** One row per declared measure (GET /v1/meta/measures); the best run is marked by its direction. */
+function measureRow(measure) {
+  const interpret = INTERPRETERS[measure.name];
+  return {
+    label: measure.label,
+    measure: measure.name,
+    value: (r) => measureValue(r, measure),
+    better: measure.direction === "higher" ? "high" : measure.direction === "lower" ? "low" : null,
+    cell: (r) => (interpret ? interpreted(measureValue(r, measure), interpret, measure.digits) : fmtMeasure(measure, measureValue(r, measure))),
+  };
+}
+
+function rowsFor(measures) {
+  return [...FACT_ROWS, ...measures.map(measureRow), { label: "Parameters", cell: (r) => paramsText(r) }];
+}
 
 function paramsText(run) {
   const params = run.config?.params || run.config?.algorithm_params;
@@ -117,19 +127,30 @@ export const comparePage = {
       }
       selection.set(clusterId, ids);
       replace(body, spinner("Loading runs…"));
-      const results = await busy(
-        Promise.all(ids.map((id) => api.getRun(clusterId, id, { signal: controller.signal }).then((run) => ({ id, run }), (error) => ({ id, error })))),
-      );
+      let measures;
+      let results;
+      try {
+        [measures, results] = await busy(
+          Promise.all([
+            api.measures({ signal: controller.signal }),
+            Promise.all(ids.map((id) => api.getRun(clusterId, id, { signal: controller.signal }).then((run) => ({ id, run }), (error) => ({ id, error })))),
+          ]),
+        );
+      } catch (error) {
+        if (isAbort(error)) return;
+        replace(body, errorState(error, { title: "Could not load the measures", onRetry: () => load(query) }));
+        return;
+      }
       if (results.some((r) => isAbort(r.error))) return;
       const clusterMissing = results.find((r) => r.error?.status === 404 && r.error.message.startsWith("cluster"));
       if (clusterMissing) {
         container.replaceChildren(errorState(clusterMissing.error, { title: "Cluster not found", page: true }));
         return;
       }
-      render(results);
+      render(results, measures);
     }
 
-    function render(results) {
+    function render(results, measures) {
       const ids = results.map((r) => r.id);
       const runs = results.filter((r) => r.run).map((r) => r.run);
       const columns = results.map(({ id, run, error }) => {
@@ -150,11 +171,11 @@ export const comparePage = {
         return row.better === "high" ? Math.max(...values) : Math.min(...values);
       };
       const hasParams = runs.some((r) => r.config?.params || r.config?.algorithm_params);
-      const metricRows = ROWS.filter((row) => row.label !== "Parameters" || hasParams).map((row) => {
+      const metricRows = rowsFor(measures).filter((row) => row.label !== "Parameters" || hasParams).map((row) => {
         const best = bestOf(row);
         return h(
           "tr",
-          {},
+          { dataset: row.measure ? { measure: row.measure } : {} },
           h("th", { scope: "row" }, row.label),
           results.map(({ run }) => {
             if (!run) return h("td", { class: "muted" }, DASH);

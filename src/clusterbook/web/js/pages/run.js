@@ -7,14 +7,14 @@ import { copyText, h, replace } from "../dom.js";
 import {
   DASH,
   IN_FLIGHT,
-  METRIC_HELP,
+  INTERPRETERS,
   fmtDuration,
   fmtInt,
-  fmtNumber,
+  fmtMeasure,
   fmtPercent,
   fmtTimeLong,
-  interpretDaviesBouldin,
-  interpretSilhouette,
+  measureHelp,
+  measureValue,
 } from "../format.js";
 import { clusterPath, href } from "../nav.js";
 import { breadcrumbs, busy, errorState, poller, spinner, statusBadge, toast } from "../ui.js";
@@ -34,12 +34,19 @@ export const runPage = {
     const root = h("div", { class: "run-page" }, spinner("Loading run…"));
     container.append(root);
 
+    let measures = []; // the declared measures (GET /v1/meta/measures)
+
     async function load() {
       try {
-        const [run, found] = await busy(
-          Promise.all([api.getRun(clusterId, runId, { signal: controller.signal }), cluster ? cluster : api.getCluster(clusterId, { signal: controller.signal })]),
+        const [run, found, declared] = await busy(
+          Promise.all([
+            api.getRun(clusterId, runId, { signal: controller.signal }),
+            cluster ? cluster : api.getCluster(clusterId, { signal: controller.signal }),
+            api.measures({ signal: controller.signal }),
+          ]),
         );
         cluster = found;
+        measures = declared;
         render(run);
       } catch (error) {
         if (isAbort(error)) return;
@@ -106,7 +113,10 @@ export const runPage = {
         ["Created", fmtTimeLong(run.created_at)],
         ["Started", fmtTimeLong(run.started_at)],
         ["Ended", fmtTimeLong(run.completed_at)],
-        ["Duration", IN_FLIGHT.has(run.status) ? h("span", { class: "elapsed" }, elapsed(run)) : fmtDuration(run.duration_ms)],
+        // the run-level measures (execution time, queue time …), as declared
+        ...measures
+          .filter((m) => !m.path.startsWith("metrics."))
+          .map((m) => [m.label, m.name === "duration_ms" && IN_FLIGHT.has(run.status) ? h("span", { class: "elapsed" }, elapsed(run)) : h("span", { dataset: { measure: m.name }, title: m.meaning }, fmtMeasure(m, measureValue(run, m)))]),
         ["Algorithm", run.algorithm || DASH],
         ["Points", fmtInt(run.num_points)],
         ["Attempts", run.attempts ? fmtInt(run.attempts) : DASH],
@@ -164,11 +174,11 @@ export const runPage = {
       );
     }
 
-    function metricCard(name, label, value, interpretation, extra) {
+    function metricCard(name, label, value, interpretation, extra, help) {
       const tone = interpretation ? interpretation.tone : "neutral";
       return h(
         "div",
-        { class: `card metric metric-${tone}` },
+        { class: `card metric metric-${tone}`, dataset: { measure: name } },
         h("p", { class: "card-label" }, label),
         h(
           "p",
@@ -177,26 +187,28 @@ export const runPage = {
           interpretation && value !== DASH ? h("span", { class: `tone tone-${tone}` }, ` — ${interpretation.text}`) : null,
         ),
         extra ? h("p", { class: "card-note" }, extra) : null,
-        METRIC_HELP[name] ? h("p", { class: "metric-help" }, METRIC_HELP[name]) : null,
+        help ? h("p", { class: "metric-help" }, help) : null,
       );
     }
 
+    function measureCard(run, measure, notes) {
+      const value = measureValue(run, measure);
+      const interpret = INTERPRETERS[measure.name];
+      let extra = notes[measure.name] || null;
+      if (!extra && value !== null && measure.name === "silhouette_score") extra = silhouetteBar(value);
+      if (!extra && value !== null && measure.kind === "integer") extra = `${fmtPercent(value, run.num_points)} of the documents`;
+      return metricCard(measure.name, measure.label, fmtMeasure(measure, value), interpret ? interpret(value) : null, extra, measureHelp(measure));
+    }
+
     function metricsSection(run) {
-      const m = run.metrics || {};
-      const notes = m.notes || {};
-      const sil = m.silhouette_score ?? null;
-      const db = m.davies_bouldin_index ?? null;
-      const ch = m.calinski_harabasz_score ?? null;
+      const notes = run.metrics?.notes || {};
+      const declared = measures.filter((m) => m.path.startsWith("metrics."));
       const cards = [
-        metricCard("silhouette_score", "Silhouette", sil === null ? DASH : fmtNumber(sil, 2), interpretSilhouette(sil), notes.silhouette_score || (sil !== null ? silhouetteBar(sil) : null)),
-        metricCard("davies_bouldin_index", "Davies–Bouldin", db === null ? DASH : fmtNumber(db, 2), interpretDaviesBouldin(db), notes.davies_bouldin_index),
-        metricCard("calinski_harabasz_score", "Calinski–Harabasz", ch === null ? DASH : fmtNumber(ch, 1), null, notes.calinski_harabasz_score),
+        ...declared.map((m) => measureCard(run, m, notes)),
         metricCard("clusters", "Clusters", fmtInt(run.num_clusters), null, `over ${fmtInt(run.num_points)} documents`),
       ];
-      if (m.noise_points !== undefined && m.noise_points !== null) {
-        cards.push(metricCard("noise_points", "Noise points", fmtInt(m.noise_points), null, `${fmtPercent(m.noise_points, run.num_points)} of the documents`));
-      }
-      const other = Object.entries(notes).filter(([k]) => !["silhouette_score", "davies_bouldin_index", "calinski_harabasz_score"].includes(k));
+      const names = new Set(declared.map((m) => m.name));
+      const other = Object.entries(notes).filter(([k]) => !names.has(k));
       return h(
         "section",
         { class: "section", "aria-labelledby": "metrics-title" },
