@@ -11,6 +11,10 @@ from clusterbook.models.executions import ClusterExecutionResult
 from clusterbook.models.filters import Node, parse_filter_tree
 
 MAX_SEARCH_TERMS = 16
+MIN_INDEXED_TERM = 3
+"""Search terms shorter than this have no trigram: every candidate row's text is scanned for them."""
+MAX_SHORT_TERMS = 4
+"""Short terms per search: each one is a scan of the text of every row the other terms leave."""
 
 
 def reject_unknown_keys(data: Any, accepted: tuple[str, ...], what: str) -> Any:
@@ -56,8 +60,14 @@ class ListRequestBase(WireModel):
     def _no_nul(cls, value: str | None) -> str | None:
         if value is not None and "\x00" in value:
             raise ValueError("search may not contain NUL characters")
-        if value is not None and len(set(value.lower().split())) > MAX_SEARCH_TERMS:
+        terms = set(value.lower().split()) if value is not None else set()
+        if len(terms) > MAX_SEARCH_TERMS:
             raise ValueError(f"search may have at most {MAX_SEARCH_TERMS} distinct terms")
+        if sum(len(term) < MIN_INDEXED_TERM for term in terms) > MAX_SHORT_TERMS:
+            raise ValueError(
+                f"search may have at most {MAX_SHORT_TERMS} terms shorter than {MIN_INDEXED_TERM} characters "
+                "(no index serves them); use longer terms"
+            )
         return value
 
     @model_validator(mode="before")
