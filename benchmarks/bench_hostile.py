@@ -185,10 +185,7 @@ def run(target: Target, args: argparse.Namespace) -> bool:
         f"\n  /healthz while they ran: p50 {statistics.median(health) * 1000:.1f} ms, "
         f"max {max(health) * 1000:.1f} ms over {len(health)} requests"
     )
-    if leftover is not None:
-        print(
-            f"  PostgreSQL queries on executions still active {args.settle:.1f} s after the early clients left: {leftover}"
-        )
+    print(f"  listing queries still running {args.settle:.1f} s after the impatient clients left: {leftover}")
     if leftover:
         over.append("queries left running")
     verdict = "OK" if not over else f"FAILED ({', '.join(over)})"
