@@ -116,6 +116,18 @@ class PayloadTooLarge(ClusterbookError):
     title = "Payload too large"
 
 
+class QueryTimeout(ClusterbookError):
+    """A read ran past the server's query budget (``CLUSTERBOOK_QUERY_TIMEOUT``) and was stopped.
+
+    422, not 503: the SDK retries a 503, which would only repeat the query that was too expensive;
+    the fix is on the caller's side (narrow the request), and the message says which part costs.
+    """
+
+    code = "query_timeout"
+    status = 422
+    title = "Query too expensive"
+
+
 class ServiceUnavailable(ClusterbookError):
     code = "service_unavailable"
     status = 503
@@ -139,6 +151,7 @@ ERROR_CLASSES: dict[str, type[ClusterbookError]] = {
         NotFound,
         Conflict,
         PayloadTooLarge,
+        QueryTimeout,
         ServiceUnavailable,
     )
 }

@@ -56,6 +56,19 @@ class Settings(BaseSettings):
         default=False,
         description="Answer without API keys while none exists even when listening beyond loopback (`serve --insecure`).",
     )
+    query_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="Seconds a read request (listings, trends, overview, documents) may spend in the database; "
+        "past it the query is stopped and the caller told which part of the request is expensive.",
+    )
+    max_unindexed_offset: int = Field(
+        default=10_000,
+        ge=0,
+        description="Deepest offset accepted on a sort no index serves (e.g. by algorithm); deeper pages use "
+        "pagination.next_cursor.",
+    )
     sqlite_busy_timeout_ms: int = 30_000
     log_level: str = "info"
     # the runner

@@ -15,6 +15,7 @@ from clusterbook.models.filters import (
     CANONICAL_OPERATORS,
     MAX_CONDITIONS,
     MAX_DEPTH,
+    MAX_NODES,
     OPERATOR_ALIASES,
     Condition,
     Group,
@@ -309,3 +310,12 @@ def test_invalid_filter_is_a_422_with_a_stable_code() -> None:
     assert caught.value.status == 422
     assert caught.value.code == "invalid_filter"
     assert caught.value.errors[0].to_dict()["loc"] == "filters.conditions[0]"
+
+
+def test_node_limit_counts_empty_groups() -> None:
+    assert parse({"AND": [{}] * (MAX_NODES - 1)}) is not None  # the root is a node too
+    loc, message = error_of({"AND": [{}] * 349_000})
+    assert loc == f"filters.AND[{MAX_NODES - 1}]"
+    assert f"more than {MAX_NODES} nodes" in message and "empty ones included" in message
+    nested_empty = {"operator": "OR", "conditions": [{"operator": "AND", "conditions": []}] * MAX_NODES}
+    assert f"more than {MAX_NODES} nodes" in error_of(nested_empty)[1]

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from clusterbook import __version__
+from clusterbook.api.budget import CancelOnDisconnect
 from clusterbook.api.deps import require_key
 from clusterbook.api.limits import BodySizeLimit, BodyTooLarge, UploadGate
 from clusterbook.api.problems import install_problem_handlers, payload_too_large
@@ -54,6 +55,8 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         max_upload_bytes=settings.max_upload_bytes,
         wait_seconds=settings.upload_wait_seconds,
     )
+    # Inside the body limit: it watches for the client leaving once the (bounded) body is read.
+    app.add_middleware(CancelOnDisconnect)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
     # Every /v1 route sits behind the key check; tests/api/test_auth.py walks app.routes to hold
     # each one to it. /healthz and the dashboard's files stay open (they hold no data).

@@ -13,10 +13,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
 from clusterbook.api.auth import Access, may_run_open, resolve_access
+from clusterbook.api.budget import request_token
 from clusterbook.errors import InvalidRequest, NotFound
 from clusterbook.models.clusters import Cluster, Namespace
 from clusterbook.models.collections import Collection
 from clusterbook.settings import Settings
+from clusterbook.store.budget import QueryBudget, enforce_budget
 from clusterbook.store.clusters import read_cluster
 from clusterbook.store.collections import read_collection
 from clusterbook.store.keys import last_used_is_stale, touch_api_key
@@ -43,13 +45,21 @@ def writes_database(endpoint: Endpoint) -> Endpoint:
 def get_session(request: Request) -> Iterator[Session]:
     """One transaction per request: committed on success, rolled back entirely on any error.
 
+    A read is held to the query budget (``CLUSTERBOOK_QUERY_TIMEOUT``) and stopped when its client
+    disconnects (``store/budget.py``).
+
     Used with ``scope="function"`` so the commit happens before the response is sent: a client
     that gets a 201 and asks again at once must see what it just wrote.
     """
     writes = getattr(request.scope.get("endpoint"), "writes_database", False)
-    factory = request.app.state.write_sessionmaker if writes else request.app.state.sessionmaker
-    with factory() as session, session.begin():
-        yield session
+    if writes:  # a write is never cut short by the read budget
+        with request.app.state.write_sessionmaker() as session, session.begin():
+            yield session
+    else:
+        budget = QueryBudget(request.app.state.settings.query_timeout, request_token(request))
+        request.state.query_budget = budget
+        with request.app.state.sessionmaker() as session, session.begin(), enforce_budget(session, budget):
+            yield session
     after_commit = getattr(request.state, "after_commit", None)
     if after_commit is not None:  # e.g. wake the workers once a submitted run is visible to them
         after_commit()

@@ -13,10 +13,12 @@ from typing import Annotated, Any
 
 from fastapi import Query, Request
 
+from clusterbook.api.budget import note_cost
 from clusterbook.errors import ErrorLocation, InvalidPagination
 from clusterbook.models.listing import ListRequestBase, PaginationResponse
 from clusterbook.settings import Settings
 from clusterbook.store.compiler import ResolvedSort, resolve_sort
+from clusterbook.store.cost import describe_cost, sort_is_indexed
 from clusterbook.store.cursors import check_cursor_query, encode_cursor, fingerprint, verify_cursor
 from clusterbook.store.fields import FieldRegistry
 from clusterbook.store.listing import ListQuery, PageRequest, key_from_json, key_to_json
@@ -124,10 +126,25 @@ def prepare_listing(
     registry: FieldRegistry,
     scope: dict[str, Any],
 ) -> tuple[ListQuery, Paging]:
-    """The validated query of a listing body and its page (checking any cursor against both)."""
+    """The validated query of a listing body and its page (checking any cursor against both).
+
+    A deep offset on a sort no index serves is refused (the database would sort every match to skip
+    them); what else makes the query expensive is noted for the budget's message."""
     query = ListQuery(body.filter_tree(), body.sort, tuple(body.search_terms()), body.filters)
     sort = resolve_sort(body.sort, registry)
     paging = resolve_paging(params, request.app.state.settings, request.app.state.cursor_key, scope, query, sort)
+    page = paging.request
+    bound = request.app.state.settings.max_unindexed_offset
+    if page.after is None and page.offset > bound and not sort_is_indexed(sort, registry):
+        name = "query.offset" if params.offset is not None else "query.page"
+        raise _bad(
+            name,
+            f"skips {page.offset} rows of a sort by {sort.spec.name!r}, which no index serves (at most "
+            f"{bound} rows, CLUSTERBOOK_MAX_UNINDEXED_OFFSET); walk deeper with pagination.next_cursor (?cursor=), or sort by one of "
+            f"{', '.join(sorted(registry.indexed_sorts))}",
+        )
+    stats_scope = getattr(body, "stats_scope", "page")
+    note_cost(request, describe_cost(query, registry, sort=sort, page=page, stats_scope=stats_scope))
     return query, paging
 
 

@@ -26,6 +26,9 @@ MAX_CONDITIONS = 100
 MAX_VALUES = 5000
 """Operands in the whole tree (each list element counts): keeps every statement far below
 PostgreSQL's 65,535 bound parameters."""
+MAX_NODES = 300
+"""Objects in the whole tree, groups and empty ``{}`` included: an empty group is no condition, yet
+hundreds of thousands of them cost seconds to parse and compile."""
 
 OPERATOR_ALIASES: dict[str, str] = {
     "==": "eq", "eq": "eq", "=": "eq",
@@ -89,10 +92,15 @@ class _Parser:
     def __init__(self) -> None:
         self.conditions = 0
         self.values = 0
+        self.nodes = 0
 
     def parse(self, raw: Any, path: str, depth: int, case_sensitive: bool) -> Node:
         if depth > MAX_DEPTH:
             raise _fail(path, f"filter tree is nested deeper than {MAX_DEPTH} levels; flatten it")
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise _fail(path, f"filter has more than {MAX_NODES} nodes (groups and conditions, empty ones "
+                              "included); remove empty groups and simplify it")  # fmt: skip
         if not isinstance(raw, dict):
             raise _fail(path, "expected an object: a condition {field, operator, value} or a group "
                               "{operator: AND|OR, conditions: [...]}")  # fmt: skip

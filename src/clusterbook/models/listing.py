@@ -12,6 +12,10 @@ from clusterbook.models.executions import ClusterExecutionResult
 from clusterbook.models.filters import Node, parse_filter_tree
 
 MAX_SEARCH_TERMS = 16
+MIN_INDEXED_TERM = 3
+"""Search terms shorter than this have no trigram: every candidate row's text is scanned for them."""
+MAX_SHORT_TERMS = 4
+"""Short terms per search: each one is a scan of the text of every row the other terms leave."""
 
 
 def reject_unknown_keys(data: Any, accepted: tuple[str, ...], what: str) -> Any:
@@ -57,8 +61,14 @@ class ListRequestBase(StorableBody):
     @field_validator("search")
     @classmethod
     def _few_terms(cls, value: str | None) -> str | None:
-        if value is not None and len(set(fold(value).split())) > MAX_SEARCH_TERMS:
+        terms = set(fold(value).split()) if value is not None else set()
+        if len(terms) > MAX_SEARCH_TERMS:
             raise ValueError(f"search may have at most {MAX_SEARCH_TERMS} distinct terms")
+        if sum(len(term) < MIN_INDEXED_TERM for term in terms) > MAX_SHORT_TERMS:
+            raise ValueError(
+                f"search may have at most {MAX_SHORT_TERMS} terms shorter than {MIN_INDEXED_TERM} characters "
+                "(no index serves them); use longer terms"
+            )
         return value
 
     @model_validator(mode="before")

@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from clusterbook.errors import InvalidRequest
+from clusterbook.store.budget import install_budget_hooks
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +47,9 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False, 
             import psycopg  # noqa: F401
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise InvalidRequest("PostgreSQL support needs the driver: pip install 'clusterbook[postgres]'") from exc
-        return create_engine(url, echo=echo, pool_pre_ping=True, **kwargs)
+        engine = create_engine(url, echo=echo, pool_pre_ping=True, **kwargs)
+        install_budget_hooks(engine)
+        return engine
     if parsed.get_backend_name() != "sqlite":
         raise InvalidRequest(f"unsupported database {parsed.get_backend_name()!r}; use sqlite:/// or postgresql://")
     if parsed.database and parsed.database != ":memory:":

@@ -57,6 +57,8 @@ class FieldRegistry:
     """True when the table has a dedicated substring index over ``search_text``."""
     json_prefixes: dict[str, Column[Any]] = field(default_factory=dict)
     """Dynamic fields: ``<prefix>.<key>`` names a (nested) key of a JSON column; filterable, not sortable."""
+    indexed_sorts: frozenset[str] = frozenset({"created_at"})
+    """Sorts an index of the migrations serves in order; a deep offset on any other sort is refused."""
 
     def resolve(self, name: str) -> FieldSpec | None:
         found = self.fields.get(self.aliases.get(name, name))
@@ -113,6 +115,7 @@ EXECUTION_FIELDS = FieldRegistry(
     },
     aliases={alias: m.field for m in MEASURES for alias in m.aliases},
     full_text=True,
+    indexed_sorts=frozenset({"created_at", "completed_at", "metrics.silhouette_score", "duration"}),
 )
 
 _c = clusters.c
@@ -168,5 +171,6 @@ DOCUMENT_FIELDS = FieldRegistry(
     },
     search_columns=(_d.text_folded,),
     json_prefixes={"metadata": _d.metadata},
+    indexed_sorts=frozenset({"created_at", "document_id"}),
 )
 """Documents of one collection; also the language of a cluster's document pre-filter."""

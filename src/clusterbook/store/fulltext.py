@@ -9,6 +9,8 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from clusterbook.models import listing
+
 CREATE_FTS_TABLE = (
     "CREATE VIRTUAL TABLE executions_fts USING fts5("
     "search_text, content='executions', content_rowid='id', tokenize='trigram case_sensitive 1')"
@@ -16,7 +18,7 @@ CREATE_FTS_TABLE = (
 """Case-sensitive trigrams over the already folded text (``clusterbook.folding``), with positions
 (detail=full): a quoted phrase query is then an exact substring match answered from the index alone. (With detail='none'
 and GLOB, SQLite re-read every candidate row's text from ``executions``: seconds for a common term.)"""
-MIN_INDEXED_TERM = 3
+MIN_INDEXED_TERM = listing.MIN_INDEXED_TERM
 """Shorter terms have no trigram; they are matched against the text directly."""
 
 

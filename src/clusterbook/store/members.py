@@ -23,6 +23,7 @@ MEMBER_FIELDS = FieldRegistry(
         "document_id": FieldSpec("document_id", _m.document_id, "string", nullable=False),
     },
     search_columns=(_m.document_id,),
+    indexed_sorts=frozenset({"distance", "cluster_id", "document_id"}),
 )
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Request
 
+from clusterbook.api.budget import note_cost
 from clusterbook.api.deps import ClusterDep, NamespaceDep, SessionDep
 from clusterbook.api.problems import COMMON_PROBLEMS
 from clusterbook.models.trends import (
@@ -14,6 +15,8 @@ from clusterbook.models.trends import (
     ExecutionTrendsRequest,
     ExecutionTrendsResponse,
 )
+from clusterbook.store.cost import describe_cost
+from clusterbook.store.fields import EXECUTION_FIELDS
 from clusterbook.store.listing import ListQuery
 from clusterbook.store.overview import list_cluster_overviews
 from clusterbook.store.trends import execution_trends
@@ -29,8 +32,12 @@ router = APIRouter(prefix="/v1/clusters", tags=["dashboard"], responses=COMMON_P
     "namespace are left out.",
 )
 def cluster_overview(
-    data: ClusterOverviewRequest, namespace: NamespaceDep, session: SessionDep
+    request: Request, data: ClusterOverviewRequest, namespace: NamespaceDep, session: SessionDep
 ) -> ClusterOverviewResponse:
+    note_cost(
+        request,
+        f"expensive here: the histories of {len(data.cluster_ids)} clusters. To narrow it: ask for fewer clusters",
+    )
     results = list_cluster_overviews(session, namespace_id=namespace.namespace_id, cluster_ids=data.cluster_ids)
     return ClusterOverviewResponse(results=results)
 
@@ -43,12 +50,14 @@ def cluster_overview(
     "median duration of finished runs, mean silhouette. Computed in the database, whatever the history's size.",
 )
 def cluster_execution_trends(
+    request: Request,
     cluster: ClusterDep,
     session: SessionDep,
     body: Annotated[ExecutionTrendsRequest | None, Body()] = None,
 ) -> ExecutionTrendsResponse:
     body = body or ExecutionTrendsRequest()
     query = ListQuery(body.filter_tree(), None, tuple(body.search_terms()), body.filters)
+    note_cost(request, describe_cost(query, EXECUTION_FIELDS))
     return execution_trends(
         session,
         cluster_id=cluster.cluster_id,
