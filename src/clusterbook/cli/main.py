@@ -84,27 +84,34 @@ def serve(
 
 
 def _check_access(engine: Any, settings: Any) -> None:
-    """No API key: open on loopback (said loudly), refused elsewhere unless --insecure."""
+    """No API key ever: open on loopback (said loudly), refused elsewhere unless --insecure. Every key
+    revoked: closed (said loudly) unless --insecure."""
     from clusterbook.api.auth import is_loopback
     from clusterbook.store.db import make_sessionmaker, transaction
-    from clusterbook.store.keys import any_active_api_key
+    from clusterbook.store.keys import KeyHistory, read_key_history
 
     with transaction(make_sessionmaker(engine)) as session:
-        keyed = any_active_api_key(session)
-    if keyed:
+        history = read_key_history(session)
+    if history is KeyHistory.ACTIVE:
         logger.info("API keys are required on every /v1 request")
         return
     create = "create one with `clusterbook keys create --namespace NAME`"
-    if is_loopback(settings.host):
+    if settings.insecure:
         logger.warning(
-            "NO API KEY: the API is open to anyone on this machine, with access to every namespace "
-            "(listening on %s only); %s",
+            "NO API KEY and --insecure: the API is open to anyone who can reach %s, with access to every namespace; %s",
             settings.host,
             create,
         )
-    elif settings.insecure:
+    elif history is KeyHistory.REVOKED:
         logger.warning(
-            "NO API KEY and --insecure: the API is open to anyone who can reach %s, with access to every namespace; %s",
+            "every API key is revoked: the API answers 401 to every /v1 request until a key is created; %s "
+            "(or pass --insecure to open it to everyone)",
+            create,
+        )
+    elif is_loopback(settings.host):
+        logger.warning(
+            "NO API KEY: the API is open to anyone on this machine, with access to every namespace "
+            "(listening on %s only); %s",
             settings.host,
             create,
         )
