@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
@@ -37,6 +38,7 @@ def runs(url: str) -> dict[str, tuple[str, str | None, str | None]]:
     return {r.run_id: (r.status, r.error_message, r.error_traceback) for r in rows}
 
 
+@pytest.mark.slow
 def test_seeded_live_runs_are_computed_by_a_worker_and_no_password_is_printed(db_url: str) -> None:
     url = with_password(db_url)
     seeded = subprocess.run(
