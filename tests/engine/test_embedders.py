@@ -41,6 +41,7 @@ def test_tfidf_svd_caps_components() -> None:
     assert TfidfSvdEmbedder(max_components=128).embed(texts).shape == (300, 128)
 
 
+@pytest.mark.slow
 def test_minilm_without_the_extra_names_it() -> None:
     # a fresh interpreter in which sentence-transformers cannot be imported, as without the extra
     code = (
