@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: install demo test lint typecheck bench clean
+.PHONY: install demo test test-quick browser lint typecheck bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,17 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-test: install lint typecheck
+# The browser tests need the system Chromium: installed here when possible (root with apt-get),
+# else those tests are skipped with a loud reason (CLUSTERBOOK_REQUIRE_BROWSER=1 makes that a failure).
+browser:
+	scripts/ensure-browser
+
+test: install lint typecheck browser
 	$(BIN)/pytest -n auto --dist loadgroup
+
+# Everything but the tests marked slow (models, property/fuzz tests, subprocess servers).
+test-quick: install lint typecheck browser
+	$(BIN)/pytest -n auto --dist loadgroup -m "not slow"
 
 bench: install
 	$(BIN)/python benchmarks/bench_list.py

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from clusterbook.api.background import BackgroundServer
 from clusterbook.api.deps import require_key
 from clusterbook.settings import Settings
-from clusterbook.store.db import make_sessionmaker
+from clusterbook.store.db import make_engine, make_sessionmaker
 from clusterbook.store.keys import create_api_key, revoke_api_key
 from clusterbook.store.namespaces import ensure_namespace
 from clusterbook.store.tables import api_keys, execution_members, execution_projections
@@ -462,15 +462,48 @@ def test_a_revoked_key_is_refused_on_its_next_request(
     assert_unauthorized(http.get(f"/v1/clusters/{a.cluster_id}", headers=a.auth()))
 
 
-def test_once_every_key_is_revoked_a_loopback_server_is_open_again(http: httpx.Client, session_factory):
+def test_revoking_every_key_keeps_a_loopback_server_closed(
+    http: httpx.Client, session_factory: sessionmaker[Session], live_server: BackgroundServer
+):
+    assert live_server.app.state.settings.host == "127.0.0.1" and not live_server.app.state.settings.insecure
+    seen = http.post("/v1/namespaces", json={"namespace_name": "secret-team"})  # open: no key has ever existed
+    assert seen.status_code == 201, seen.text
     key_id, key = make_key(session_factory, "default")
-    assert_unauthorized(http.post("/v1/clusters/list", json={}))
-    assert_unauthorized(http.post("/v1/clusters/list", json={}, headers={"Authorization": "Bearer nope"}))
     with writer(session_factory)() as session, session.begin():
         revoke_api_key(session, key_id=key_id)
-    assert http.post("/v1/clusters/list", json={}).status_code == 200
-    # open again: a key that is sent is not needed, so a revoked one is no reason to refuse
-    assert http.post("/v1/clusters/list", json={}, headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    # the revoked key, no key, an unknown key: all refused; nothing is listed
+    for headers in ({"Authorization": f"Bearer {key}"}, {}, {"Authorization": "Bearer nope"}):
+        assert_unauthorized(http.post("/v1/clusters/list", json={}, headers=headers))
+        listed = http.get("/v1/namespaces", headers=headers)
+        assert_unauthorized(listed)
+        assert "secret-team" not in listed.text
+    detail = assert_problem(http.get("/v1/namespaces"), 401)["detail"]
+    assert "revoked" in detail and "keys create" in detail and "--insecure" in detail
+    # a new key opens the door for its holder only
+    _, fresh = make_key(session_factory, "default")
+    assert http.get("/v1/namespaces", headers={"Authorization": f"Bearer {fresh}"}).status_code == 200
+    assert_unauthorized(http.get("/v1/namespaces"))
+
+
+def test_insecure_opens_a_server_whose_keys_are_revoked_but_still_refuses_a_revoked_key(db_url: str):
+    factory = make_sessionmaker(make_engine(db_url), writes=True)
+    key_id, key = make_key(factory, "default")
+    with factory() as session, session.begin():
+        revoke_api_key(session, key_id=key_id)
+    factory.kw["bind"].dispose()
+    settings = Settings(database_url=db_url, secret_key="k", insecure=True)
+    with BackgroundServer(settings) as server, httpx.Client(base_url=server.url) as client:
+        assert [ns["namespace_name"] for ns in client.get("/v1/namespaces").json()] == ["default"]
+        assert client.post("/v1/clusters/list", json={}).status_code == 200
+        assert_unauthorized(client.get("/v1/namespaces", headers={"Authorization": f"Bearer {key}"}))
+
+
+def test_a_key_that_is_sent_is_checked_even_while_the_api_is_open(http: httpx.Client):
+    assert http.post("/v1/clusters/list", json={}).status_code == 200  # no key has ever existed: open
+    for headers in ({"Authorization": "Bearer nope"}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer"}):
+        response = http.post("/v1/clusters/list", json={}, headers=headers)
+        assert_unauthorized(response)
+        assert "not valid" in response.json()["detail"]
 
 
 def test_without_keys_a_server_beyond_loopback_answers_nothing(db_url: str):

@@ -160,6 +160,7 @@ def fuzz(
     return count
 
 
+@pytest.mark.slow
 def test_every_operation_answers_within_its_schema(live_server, seeded, fuzz_session, auth_headers):
     raw = fuzz_session.get(f"{live_server.url}/openapi.json", timeout=30).json()
     documented = schema_operations(raw)

@@ -81,6 +81,7 @@ def _wait_healthy(base: str, proc: subprocess.Popen[str]) -> None:
     pytest.fail("server did not become healthy")
 
 
+@pytest.mark.slow
 def test_serve_demo_builds_its_history_from_real_runs_once(tmp_path: Path):
     from clusterbook.demo.corpus import DEMO_TOPICS
     from clusterbook.runner.demo import DEMO_CLUSTERS

@@ -1,5 +1,6 @@
 """``clusterbook keys create|list|revoke`` on the database, and ``serve``'s rule for listening without
-a key: open on loopback (with a loud warning), refused elsewhere unless ``--insecure``."""
+a key: open on loopback (with a loud warning), refused elsewhere unless ``--insecure``; closed (and
+saying so) once every key is revoked."""
 
 from __future__ import annotations
 
@@ -130,3 +131,21 @@ def test_serve_on_loopback_without_a_key_is_open_and_says_so(tmp_path: Path):
     finally:
         out = _stop(proc)
     assert "WARNING" in out and "NO API KEY: the API is open" in out
+
+
+def test_serve_with_every_key_revoked_stays_closed_and_says_so(tmp_path: Path):
+    db = f"sqlite:///{tmp_path / 'revoked.db'}"
+    created = run("keys", "create", "--namespace", "default", db=db)
+    key = created.stdout.strip()
+    key_id = json.loads(run("keys", "list", "-f", "json", db=db).stdout)[0]["key_id"]
+    assert run("keys", "revoke", key_id, db=db).returncode == 0
+    port = free_port()
+    proc = _serve(db, port)  # loopback, no --insecure
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_healthy(base, proc)
+        assert httpx.post(f"{base}/v1/clusters/list", json={}).status_code == 401
+        assert httpx.get(f"{base}/v1/namespaces", headers={"Authorization": f"Bearer {key}"}).status_code == 401
+    finally:
+        out = _stop(proc)
+    assert "every API key is revoked" in out and "NO API KEY: the API is open" not in out

@@ -9,6 +9,8 @@ import shutil
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
 import clusterbook.client
 import clusterbook.client._client
 import clusterbook.client.resources.clusters
@@ -35,6 +37,7 @@ MODULES: list[ModuleType] = [
 ]
 
 
+@pytest.mark.slow
 def test_docstring_examples_run_against_a_live_server(sqlite_template: Path, tmp_path: Path) -> None:
     path = tmp_path / "doctest.db"
     shutil.copy(sqlite_template, path)

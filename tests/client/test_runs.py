@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
+import pytest
+
 from clusterbook.api.background import BackgroundServer
 from clusterbook.client import AsyncClient, Client, F
 from clusterbook.models.executions import ClusterExecutionResult
@@ -30,6 +32,7 @@ def _check_members(client: Client, run: ClusterExecutionResult) -> None:
     assert {c.cluster_id for c in projection.centroids} == set(sizes)
 
 
+@pytest.mark.slow
 def test_execute_waits_for_real_runs_sync_and_async(worker_server: BackgroundServer) -> None:
     with Client(worker_server.url, retries=0) as client:
         client.collections.create("blobs")

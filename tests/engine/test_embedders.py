@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 import numpy as np
+import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from clusterbook.engine import EMBEDDERS, run_pipeline
@@ -40,6 +41,7 @@ def test_tfidf_svd_caps_components() -> None:
     assert TfidfSvdEmbedder(max_components=128).embed(texts).shape == (300, 128)
 
 
+@pytest.mark.slow
 def test_minilm_without_the_extra_names_it() -> None:
     # a fresh interpreter in which sentence-transformers cannot be imported, as without the extra
     code = (
@@ -55,6 +57,7 @@ def test_minilm_without_the_extra_names_it() -> None:
     assert "use embedder 'tfidf-svd'" in done.stdout
 
 
+@pytest.mark.slow
 def test_minilm_embeds_offline_and_separates_the_demo_topics(demo_docs: list[dict[str, Any]]) -> None:
     vectors = MiniLMEmbedder().embed([d["text"] for d in demo_docs])
     assert vectors.dtype == np.float32 and vectors.shape == (len(demo_docs), 384)

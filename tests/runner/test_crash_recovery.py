@@ -149,6 +149,7 @@ def wait_all_terminal(db: Engine, timeout: float = 240) -> list[Any]:
         time.sleep(0.3)
 
 
+@pytest.mark.slow
 def test_sigkill_of_the_server_loses_and_duplicates_no_run(db_url: str, db: Engine, servers, tmp_path) -> None:
     rng = random.Random(SEED)
     server = start(servers, db_url, tmp_path)
@@ -207,6 +208,7 @@ def compute_pid(db: Engine, run_id: str) -> int | None:
     return int(parts[2]) if len(parts) == 3 else None
 
 
+@pytest.mark.slow
 def test_sigkill_of_compute_processes(db_url: str, db: Engine, servers, tmp_path) -> None:
     rng = random.Random(SEED)
     server = start(servers, db_url, tmp_path, CLUSTERBOOK_MAX_ATTEMPTS="2", CLUSTERBOOK_LEASE_SECONDS="10")

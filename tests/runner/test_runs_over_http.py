@@ -149,7 +149,7 @@ def test_runs_that_cannot_cluster_fail_with_cause_and_fix(
     run = wait_for(api, cluster["cluster_id"], execute(api, cluster["cluster_id"])["run_id"])
     assert run["status"] == "failed"
     assert message in run["error_message"]
-    assert "Traceback" in run["error_traceback"]
+    assert run["error_traceback"] is None  # an expected problem: the message says it all
     assert run["completed_at"] is not None and run["duration_ms"] >= 0
     failed = ok(
         api.post(f"/v1/clusters/{cluster['cluster_id']}/executions/list", json={"filters": {"status": "failed"}})

@@ -8,6 +8,7 @@ import multiprocessing
 import traceback
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from clusterbook.store.db import make_engine, make_sessionmaker, transaction
@@ -54,6 +55,7 @@ def _drain(url: str, worker: int, start: Any, results: Any) -> None:
     results.put((worker, taken, error))
 
 
+@pytest.mark.slow
 def test_eight_processes_claim_500_runs_each_exactly_once(db_url, session_factory) -> None:
     cluster = make_cluster(session_factory)
     ids = submit(make_sessionmaker(session_factory.kw["bind"], writes=True), cluster, RUNS)

@@ -408,6 +408,7 @@ MACHINE_SETTINGS = settings(
 )
 
 
+@pytest.mark.slow
 def test_run_queue_state_machine(engine: Engine, cluster: Cluster) -> None:
     machine = type("Machine", (RunQueueMachine,), {"engine": engine, "cluster": cluster})
     run_state_machine_as_test(machine, settings=MACHINE_SETTINGS)

@@ -537,6 +537,7 @@ def explain(scenario: Scenario) -> str:
 # ---------------------------------------------------------------- properties
 
 
+@pytest.mark.slow
 @PROPERTY_SETTINGS
 @given(scenario=scenarios(), page_number=st.integers(1, 4))
 @pytest.mark.usefixtures("db_url")
@@ -575,6 +576,7 @@ def test_a_page_equals_the_reference(
         assert centroids == stored["centroids"]
 
 
+@pytest.mark.slow
 @PROPERTY_SETTINGS
 @given(scenario=scenarios())
 @pytest.mark.usefixtures("db_url")
@@ -606,6 +608,7 @@ def test_walking_pages_by_number_and_by_keyset_yields_every_row_once(
     assert by_key == expected, explain(scenario)
 
 
+@pytest.mark.slow
 @settings(PROPERTY_SETTINGS, max_examples=12)
 @given(scenario=scenarios(max_rows=25), follow_links=st.booleans())
 @pytest.mark.usefixtures("db_url")

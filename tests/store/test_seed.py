@@ -7,6 +7,7 @@ from collections import Counter
 import pytest
 
 from clusterbook.models.listing import ListClusterExecutionsRequest
+from clusterbook.runner.config import run_config_for
 from clusterbook.store.executions import list_executions
 from clusterbook.store.listing import ListQuery, PageRequest
 from clusterbook.store.seed import seed
@@ -23,9 +24,13 @@ def _all_runs(session_factory, cluster_id, total):
     return page.results
 
 
+def live_config(cluster):
+    return run_config_for(cluster, None)
+
+
 def test_seed_writes_every_status_with_realistic_fields(engine, session_factory):
     # Several small batches, so the parallel batch generator is exercised too.
-    report = seed(engine, executions_count=1200, clusters_count=2, batch_size=300, days=90)
+    report = seed(engine, executions_count=1200, clusters_count=2, batch_size=300, days=90, live_config=live_config)
     assert report.executions == 1200
     runs = [r for cid in report.cluster_ids for r in _all_runs(session_factory, cid, 1200)]
     assert len(runs) == 1200
@@ -43,7 +48,11 @@ def test_seed_writes_every_status_with_realistic_fields(engine, session_factory)
             assert [c.cluster_id for c in run.centroids] == [f"cl_{i}" for i in range(run.num_clusters)]
             assert all(c.label and c.summary and c.keywords for c in run.centroids)
         if run.status == "failed":
-            assert run.error_message and run.error_traceback and run.metrics is None
+            assert run.error_message and run.metrics is None
+            # only an unexpected failure has a traceback, as on a real run
+            assert (run.error_traceback is not None) == run.error_message.startswith("Out of memory"), run
+        if run.status in ("pending", "processing"):
+            assert run.config is not None and run.config["algorithm"] == run.algorithm == "kmeans"
         if run.status in ("completed", "failed", "canceled"):
             assert run.completed_at is not None
         else:
@@ -101,3 +110,9 @@ def test_seeded_failures_agree_with_their_runs(engine, session_factory):
             assert run.algorithm in message
         if message.startswith("hdbscan"):
             assert run.algorithm == "hdbscan"
+
+
+def test_without_a_live_config_every_seeded_run_is_terminal(engine, session_factory):
+    report = seed(engine, executions_count=1000, clusters_count=1, batch_size=1000)
+    statuses = Counter(r.status for r in _all_runs(session_factory, report.cluster_ids[0], 1000))
+    assert set(statuses) == {"completed", "failed", "canceled"}

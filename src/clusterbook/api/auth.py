@@ -1,12 +1,14 @@
 """Who may call the API: bearer API keys bound to namespaces, or nobody's key at all (open mode).
 
-Once an unrevoked key exists, every ``/v1`` request must carry one (``Authorization: Bearer <key>``);
-a missing, unknown or revoked key is a 401. A key acts only in its own namespaces: ``get_namespace``
-(``api/deps.py``) answers a namespace the key does not hold exactly as it answers one that does not
-exist, and every object is found through the request's namespace, so isolation follows from it.
+A key that is sent is always checked: an unknown or revoked key is a 401, even while the API is open.
+Once an unrevoked key exists, every ``/v1`` request must carry one (``Authorization: Bearer <key>``).
+A key acts only in its own namespaces: ``get_namespace`` (``api/deps.py``) answers a namespace the key
+does not hold exactly as it answers one that does not exist, and every object is found through the
+request's namespace, so isolation follows from it.
 
-With no key at all the API is open, but only while the server listens on a loopback address (or was
-started with ``--insecure``); otherwise it refuses every request until a key is created.
+Without a key the API is open only on a server that has never had one, and then only on a loopback
+address (or with ``--insecure``). Once any key has existed, revoking the last one does not reopen it:
+it stays closed until a key is created or an operator opens it on purpose with ``--insecure``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from clusterbook.errors import Unauthorized
 from clusterbook.settings import Settings
-from clusterbook.store.keys import KeyAccess, any_active_api_key, read_key_access
+from clusterbook.store.keys import KeyAccess, KeyHistory, read_key_access, read_key_history
 
 CREATE_HINT = "create one on the server with `clusterbook keys create --namespace NAME`"
 
@@ -50,11 +52,6 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def may_run_open(settings: Settings) -> bool:
-    """Whether the API may answer without keys while none exists."""
-    return is_loopback(settings.host) or settings.insecure
-
-
 def bearer_token(authorization: str | None) -> str | None:
     """The key of an ``Authorization: Bearer <key>`` header; "" for any other form of the header."""
     if authorization is None:
@@ -63,19 +60,25 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-def resolve_access(session: Session, authorization: str | None, *, open_allowed: bool) -> Access:
-    """The request's access, or Unauthorized. While no unrevoked key exists (and open mode is
-    allowed) a key that is sent is not needed, so it is not checked either."""
+def resolve_access(session: Session, authorization: str | None, *, settings: Settings) -> Access:
+    """The request's access, or Unauthorized. A key that is sent must be valid whatever the mode;
+    without one, the API is open only as the module docstring says."""
     token = bearer_token(authorization)
-    found = read_key_access(session, key=token) if token else None
-    if found is not None:
+    if token is not None:
+        found = read_key_access(session, key=token) if token else None
+        if found is None:
+            raise Unauthorized("the API key is not valid (unknown or revoked); send Authorization: Bearer <key>")
         return Access(found.key_id, found.namespace_ids, found)
-    if not any_active_api_key(session):
-        if open_allowed:
-            return OPEN
-        raise Unauthorized(
-            "this server has no API key yet and listens beyond localhost, so it answers no request: " + CREATE_HINT
-        )
-    if token is None:
+    history = read_key_history(session)
+    if history is KeyHistory.ACTIVE:
         raise Unauthorized(f"an API key is required: send Authorization: Bearer <key> ({CREATE_HINT})")
-    raise Unauthorized("the API key is not valid (unknown or revoked); send Authorization: Bearer <key>")
+    if settings.insecure or (history is KeyHistory.NEVER and is_loopback(settings.host)):
+        return OPEN
+    if history is KeyHistory.REVOKED:
+        raise Unauthorized(
+            "every API key of this server has been revoked, so it answers no request without a key: "
+            f"{CREATE_HINT} (or restart it with --insecure to open it to everyone on purpose)"
+        )
+    raise Unauthorized(
+        "this server has no API key yet and listens beyond localhost, so it answers no request: " + CREATE_HINT
+    )

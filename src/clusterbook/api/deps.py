@@ -12,7 +12,7 @@ from fastapi import BackgroundTasks, Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
-from clusterbook.api.auth import Access, may_run_open, resolve_access
+from clusterbook.api.auth import Access, resolve_access
 from clusterbook.api.budget import request_token
 from clusterbook.errors import InvalidRequest, NotFound
 from clusterbook.models.clusters import Cluster, Namespace
@@ -85,7 +85,7 @@ def require_key(
     key once one exists. ``_credentials`` only declares the scheme in the OpenAPI document; the
     header itself is read here, so that a header of another scheme counts as a wrong key."""
     settings: Settings = request.app.state.settings
-    access = resolve_access(session, request.headers.get("authorization"), open_allowed=may_run_open(settings))
+    access = resolve_access(session, request.headers.get("authorization"), settings=settings)
     if access.key is not None and last_used_is_stale(access.key, datetime.now(UTC)):
         background.add_task(_record_use, request.app.state.write_sessionmaker, access.key.key_id)
     return access

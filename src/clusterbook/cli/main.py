@@ -65,6 +65,7 @@ def serve(
 
     from clusterbook.api.app import create_app
     from clusterbook.runner.worker import WorkerPool
+    from clusterbook.store.db import display_url
 
     settings = _settings(database_url, host=host, port=port, workers=workers, insecure=insecure or None)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -76,7 +77,7 @@ def serve(
     pool = WorkerPool(api.state.engine, settings)
     api.state.runner = pool
     console.print(
-        f"clusterbook on http://{settings.host}:{settings.port}  (database: {settings.database_url}; "
+        f"clusterbook on http://{settings.host}:{settings.port}  (database: {display_url(settings.database_url)}; "
         f"{settings.workers} workers)"
     )
     with pool:
@@ -84,27 +85,34 @@ def serve(
 
 
 def _check_access(engine: Any, settings: Any) -> None:
-    """No API key: open on loopback (said loudly), refused elsewhere unless --insecure."""
+    """No API key ever: open on loopback (said loudly), refused elsewhere unless --insecure. Every key
+    revoked: closed (said loudly) unless --insecure."""
     from clusterbook.api.auth import is_loopback
     from clusterbook.store.db import make_sessionmaker, transaction
-    from clusterbook.store.keys import any_active_api_key
+    from clusterbook.store.keys import KeyHistory, read_key_history
 
     with transaction(make_sessionmaker(engine)) as session:
-        keyed = any_active_api_key(session)
-    if keyed:
+        history = read_key_history(session)
+    if history is KeyHistory.ACTIVE:
         logger.info("API keys are required on every /v1 request")
         return
     create = "create one with `clusterbook keys create --namespace NAME`"
-    if is_loopback(settings.host):
+    if settings.insecure:
         logger.warning(
-            "NO API KEY: the API is open to anyone on this machine, with access to every namespace "
-            "(listening on %s only); %s",
+            "NO API KEY and --insecure: the API is open to anyone who can reach %s, with access to every namespace; %s",
             settings.host,
             create,
         )
-    elif settings.insecure:
+    elif history is KeyHistory.REVOKED:
         logger.warning(
-            "NO API KEY and --insecure: the API is open to anyone who can reach %s, with access to every namespace; %s",
+            "every API key is revoked: the API answers 401 to every /v1 request until a key is created; %s "
+            "(or pass --insecure to open it to everyone)",
+            create,
+        )
+    elif is_loopback(settings.host):
+        logger.warning(
+            "NO API KEY: the API is open to anyone on this machine, with access to every namespace "
+            "(listening on %s only); %s",
             settings.host,
             create,
         )
@@ -142,7 +150,7 @@ def worker(database_url: DatabaseOption = None, workers: WorkersOption = None) -
     import threading
 
     from clusterbook.runner.worker import WorkerPool
-    from clusterbook.store.db import make_engine
+    from clusterbook.store.db import display_url, make_engine
     from clusterbook.store.db import migrate as run_migrations
 
     settings = _settings(database_url, workers=workers)
@@ -155,7 +163,7 @@ def worker(database_url: DatabaseOption = None, workers: WorkersOption = None) -
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
-    console.print(f"clusterbook worker: {settings.workers} workers on {settings.database_url}")
+    console.print(f"clusterbook worker: {settings.workers} workers on {display_url(settings.database_url)}")
     with WorkerPool(engine, settings):
         while not done.wait(1.0):
             pass
@@ -186,7 +194,8 @@ def seed_command(
     """Write realistic execution records in bulk (demos, benchmarks, load tests)."""
     from rich.progress import Progress
 
-    from clusterbook.store.db import make_engine, migrate
+    from clusterbook.runner.config import run_config_for
+    from clusterbook.store.db import display_url, make_engine, migrate
     from clusterbook.store.seed import seed
 
     settings = _settings(database_url)
@@ -202,11 +211,12 @@ def seed_command(
             days=days,
             random_seed=random_seed,
             progress=lambda n: progress.advance(task, n),
+            live_config=lambda cluster: run_config_for(cluster, None),  # in-flight runs a worker can run
         )
     rate = report.executions / report.seconds if report.seconds else 0
     console.print(
         f"[green]wrote {report.executions:,} executions[/] over {len(report.cluster_ids)} clusters in namespace "
-        f"{report.namespace!r} in {report.seconds:.1f} s ({rate:,.0f}/s)"
+        f"{report.namespace!r} of {display_url(settings.database_url)} in {report.seconds:.1f} s ({rate:,.0f}/s)"
     )
     for cluster_id in report.cluster_ids:
         typer.echo(cluster_id)
@@ -215,11 +225,12 @@ def seed_command(
 @app.command()
 def migrate(database_url: DatabaseOption = None) -> None:
     """Bring the database schema up to date."""
-    from clusterbook.store.db import make_engine
+    from clusterbook.store.db import display_url, make_engine
     from clusterbook.store.db import migrate as run_migrations
 
-    run_migrations(make_engine(_settings(database_url).database_url))
-    console.print("[green]database schema is up to date[/]")
+    url = _settings(database_url).database_url
+    run_migrations(make_engine(url))
+    console.print(f"[green]database schema is up to date[/] ({display_url(url)})")
 
 
 register_remote(app)  # clusters, execute, executions: talk to a server over HTTP

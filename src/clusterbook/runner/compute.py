@@ -21,7 +21,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 from clusterbook.engine import EngineInput, EngineResult, run_pipeline
 from clusterbook.errors import ClusterbookError
 from clusterbook.models.measures import METRIC_MEASURES
-from clusterbook.runner.config import engine_config
+from clusterbook.runner.config import engine_config, read_snapshot
 from clusterbook.store.db import make_engine, make_sessionmaker, transaction
 from clusterbook.store.documents import load_run_documents
 from clusterbook.store.queue import Claim, RunOutcome, complete_execution, fail_execution
@@ -66,13 +66,14 @@ def _compute(claim: Claim, settings: ComputeSettings) -> None:
     reads = make_sessionmaker(engine)
     started = time.perf_counter()
     try:
-        config = engine_config(claim.config, llm_base_url=settings.llm_base_url, llm_api_key=settings.llm_api_key)
+        snapshot = read_snapshot(claim.config)
+        config = engine_config(snapshot, llm_base_url=settings.llm_base_url, llm_api_key=settings.llm_api_key)
         with transaction(reads) as session:
             documents = load_run_documents(
                 session,
                 namespace_id=claim.namespace_id,
-                collection_ids=list(claim.config.get("collection_ids") or []),
-                filters=claim.config.get("filters"),
+                collection_ids=list(snapshot.collection_ids or []),
+                filters=snapshot.filters,
             )
         load_ms = (time.perf_counter() - started) * 1000.0
         result = run_pipeline(
@@ -97,8 +98,8 @@ def _compute(claim: Claim, settings: ComputeSettings) -> None:
             (time.perf_counter() - started) * 1000.0,
             (time.perf_counter() - persist_started) * 1000.0,
         )
-    except ClusterbookError as exc:
-        _record_failure(writes, claim, exc.message, traceback.format_exc())
+    except ClusterbookError as exc:  # an expected problem (data, configuration): the message says it all
+        _record_failure(writes, claim, exc.message.replace("{cluster_id}", claim.cluster_id), None)
     except Exception as exc:  # noqa: BLE001 - any other failure is recorded on the run, never lost
         message = (
             f"Internal error while clustering: {type(exc).__name__}: {exc}. This is a clusterbook bug; "
@@ -109,7 +110,8 @@ def _compute(claim: Claim, settings: ComputeSettings) -> None:
         engine.dispose()
 
 
-def _record_failure(writes: Any, claim: Claim, message: str, trace: str) -> None:
+def _record_failure(writes: Any, claim: Claim, message: str, trace: str | None) -> None:
+    """``trace`` only for unexpected failures: a traceback helps a bug report, not a user's data problem."""
     with transaction(writes) as session:
         fail_execution(session, run_id=claim.run_id, token=claim.token, message=message, traceback=trace)
     logger.info("run %s failed: %s", claim.run_id, message)

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
 from clusterbook.engine import EMBEDDERS, LLMSettings, RunConfig, validate_algorithm_params
-from clusterbook.errors import ValidationFailed
+from clusterbook.errors import ClusteringFailed, ValidationFailed
 from clusterbook.models.clusters import AttributeConfig, Cluster, LLMLabelingConfig, VectorConfig
 from clusterbook.models.executions import ExecuteRequest
 
@@ -91,9 +93,46 @@ def _llm_snapshot(config: LLMLabelingConfig | None) -> dict[str, Any] | None:
     }
 
 
-def engine_config(snapshot: dict[str, Any], *, llm_base_url: str | None, llm_api_key: str | None) -> RunConfig:
+class RunSnapshot(BaseModel):
+    """The shape of a run's stored configuration (``run_config_for`` writes it at submit). Checked
+    again when a worker picks the run up, because a row may come from elsewhere (an older version,
+    a hand-written row): a bad one must fail the run with a message, not crash the worker."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    algorithm: str
+    params: dict[str, Any] | None = None
+    random_state: int | None = None
+    embedder: str | None = None
+    sample_size: int | None = None
+    normalize_features: bool = True
+    attributes: list[str] | None = None
+    collection_ids: list[str] | None = None
+    filters: dict[str, Any] | None = None
+    llm: dict[str, Any] | None = None
+
+
+RESUBMIT = "submit a new run (POST /v1/clusters/{cluster_id}/execute), which records a complete configuration"
+
+
+def read_snapshot(snapshot: Any) -> RunSnapshot:
+    """The run's configuration, or ClusteringFailed saying which part is missing or wrong."""
+    if not snapshot:
+        raise ClusteringFailed(
+            "This run has no configuration to run with (it was not created by a submit, e.g. written by "
+            f"`clusterbook seed` or by hand); {RESUBMIT}"
+        )
+    try:
+        return RunSnapshot.model_validate(snapshot)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in exc.errors())
+        raise ClusteringFailed(f"This run's configuration is not usable ({problems}); {RESUBMIT}") from None
+
+
+def engine_config(snapshot: Any, *, llm_base_url: str | None, llm_api_key: str | None) -> RunConfig:
     """The engine's RunConfig for a submitted run (the LLM key comes from the server, never the DB)."""
-    llm = snapshot.get("llm")
+    run = snapshot if isinstance(snapshot, RunSnapshot) else read_snapshot(snapshot)
+    llm = run.llm
     llm_settings = None
     if llm and (llm.get("base_url") or llm_base_url):
         llm_settings = LLMSettings(
@@ -104,12 +143,12 @@ def engine_config(snapshot: dict[str, Any], *, llm_base_url: str | None, llm_api
             include_keywords=bool(llm.get("include_keywords", True)),
         )
     return RunConfig(
-        algorithm=snapshot["algorithm"],
-        params=dict(snapshot.get("params") or {}),
-        random_state=int(snapshot.get("random_state") or 0),
-        embedder=snapshot.get("embedder") or "tfidf-svd",
-        sample_size=snapshot.get("sample_size"),
-        normalize_features=bool(snapshot.get("normalize_features", True)),
-        attributes=tuple(snapshot.get("attributes") or ()),
+        algorithm=run.algorithm,
+        params=dict(run.params or {}),
+        random_state=run.random_state or 0,
+        embedder=run.embedder or "tfidf-svd",
+        sample_size=run.sample_size,
+        normalize_features=run.normalize_features,
+        attributes=tuple(run.attributes or ()),
         llm=llm_settings,
     )

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from clusterbook.errors import InvalidRequest
@@ -33,6 +34,18 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def display_url(url: str) -> str:
+    """The database URL as it may be printed or logged: its password (also a ``password=`` query
+    parameter) shown as ``***`` by SQLAlchemy's own renderer. A URL that cannot be parsed is not shown."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return "<a database URL that cannot be parsed>"
+    if "password" in parsed.query:
+        parsed = parsed.update_query_dict({"password": "***"})
+    return parsed.render_as_string(hide_password=True).replace("password=%2A%2A%2A", "password=***")
+
+
 def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False, **kwargs: Any) -> Engine:
     """An engine with the per-dialect connection settings clusterbook relies on.
 
@@ -41,7 +54,13 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False, 
     concurrent writers wait instead of failing with "database is locked".
     """
     url = normalise_url(url)
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError) as exc:  # the message never quotes the URL: it may hold a password
+        raise InvalidRequest(
+            f"the database URL {display_url(url)} is not valid ({type(exc).__name__}); "
+            "use sqlite:///path/to/file.db or postgresql://user:password@host:port/database"
+        ) from None
     if parsed.get_backend_name() == "postgresql":
         try:
             import psycopg  # noqa: F401

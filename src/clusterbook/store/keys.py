@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 
 from sqlalchemy import exists, insert, or_, select, update
 from sqlalchemy.orm import Session
@@ -129,9 +130,23 @@ def read_key_access(session: Session, *, key: str) -> KeyAccess | None:
     return KeyAccess(rows[0].key_id, held, rows[0].last_used_at)
 
 
-def any_active_api_key(session: Session) -> bool:
-    """True once an unrevoked key exists: from then on every API request needs a key."""
-    return bool(session.execute(select(exists().where(api_keys.c.revoked_at.is_(None)))).scalar())
+class KeyHistory(Enum):
+    """Whether keys exist: NEVER (a fresh server), REVOKED (keys existed, none is valid now), ACTIVE."""
+
+    NEVER = "never"
+    REVOKED = "revoked"
+    ACTIVE = "active"
+
+
+def read_key_history(session: Session) -> KeyHistory:
+    """One query: does any key exist at all, and does an unrevoked one? A revoked key still counts as
+    history, so revoking the last key never turns a closed server back into an open one."""
+    ever, active = session.execute(
+        select(exists().select_from(api_keys), exists().where(api_keys.c.revoked_at.is_(None)))
+    ).one()
+    if active:
+        return KeyHistory.ACTIVE
+    return KeyHistory.REVOKED if ever else KeyHistory.NEVER
 
 
 def last_used_is_stale(access: KeyAccess, now: datetime) -> bool:

@@ -1,8 +1,14 @@
 """Realistic execution histories for demos, benchmarks and load tests, written with bulk inserts.
 
 Every status appears; timestamps spread over months (in-flight runs only among the newest);
-metrics, centroids with labels, summaries and keywords; real-looking errors with tracebacks on
-failed runs; num_points spanning tiny to large collections.
+metrics, centroids with labels, summaries and keywords; real-looking errors (with a traceback only
+where a real run would have one: an unexpected failure); num_points spanning tiny to large collections.
+
+In-flight runs are real work: they are written only when the caller says how a run of a cluster is
+configured (``live_config``; the CLI passes the runner's ``run_config_for``, which the store may not
+import), and the seeded collections then get sample documents, so a worker started on the seeded
+database completes them. A seeded ``processing`` run has a lapsed lease, as if its worker had died:
+the next worker's reaper puts it back in the queue.
 """
 
 from __future__ import annotations
@@ -20,10 +26,12 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from clusterbook.models.clusters import ClusterCreate, VectorConfig
+from clusterbook.models.clusters import Cluster, ClusterCreate, VectorConfig
+from clusterbook.models.collections import Collection, DocumentIn
 from clusterbook.store.clusters import create_cluster, read_cluster
 from clusterbook.store.collections import ensure_collection
 from clusterbook.store.db import make_sessionmaker, refresh_statistics
+from clusterbook.store.documents import upsert_documents
 from clusterbook.store.executions import execution_values, insert_executions
 from clusterbook.store.ids import new_id
 from clusterbook.store.namespaces import ensure_namespace
@@ -67,6 +75,12 @@ FAILURES: list[tuple[str, str, int | None]] = [
     ("Timed out after 3600 s while running {algorithm} on {n:,} points; sample the input or use kmeans",
      "TimeoutError", 40_000),
 ]  # fmt: skip
+
+UNEXPECTED_FAILURES = {"MemoryError"}
+"""The failure classes above that a real run records with a traceback; the others are expected
+problems whose message says cause and fix (``runner.compute``), or the runner's own verdicts."""
+SAMPLE_DOCUMENTS_PER_TOPIC = 4
+LiveConfig = Callable[[Cluster], dict[str, Any]]
 
 ALGORITHMS = ["kmeans", "kmeans", "kmeans", "minibatch_kmeans", "hdbscan", "hdbscan", "agglomerative",
               "gaussian_mixture", "dbscan", "spectral"]  # fmt: skip
@@ -114,12 +128,20 @@ def _centroids(rng: random.Random, k: int, num_points: int) -> list[dict[str, An
 
 
 def fake_execution(
-    rng: random.Random, *, namespace_id: str, cluster_id: str, created_at: datetime, in_flight_ok: bool
+    rng: random.Random,
+    *,
+    namespace_id: str,
+    cluster_id: str,
+    created_at: datetime,
+    in_flight_ok: bool,
+    live_config: dict[str, Any] | None = None,
+    in_flight: str | None = None,
 ) -> dict[str, Any]:
-    """One realistic execution row (see module docstring)."""
+    """One realistic execution row (see module docstring); in flight only with ``live_config``
+    (``in_flight``: this live status for certain)."""
     roll = rng.random()
-    if in_flight_ok and roll < 0.35:
-        status = "pending" if roll < 0.15 else "processing"
+    if in_flight_ok and live_config is not None and (in_flight or roll < 0.35):
+        status = in_flight or ("pending" if roll < 0.15 else "processing")
     else:
         roll = rng.random()
         status = "completed" if roll < 0.83 else "failed" if roll < 0.95 else "canceled"
@@ -143,6 +165,12 @@ def fake_execution(
         if not never_started:
             # execution_values derives queue_ms (started - created) and duration_ms (completed - started)
             fields["started_at"] = started = queued
+    if status in ("pending", "processing"):
+        assert live_config is not None
+        fields.update(config=live_config, algorithm=live_config.get("algorithm"))
+    if status == "processing":  # its worker "died": the lease has lapsed, and the reaper requeues it
+        fields.update(attempts=1, attempt_token=f"seed-{fields['run_id']}", lease_expires_at=started,
+                      worker_id="seed")  # fmt: skip
     if status == "completed":
         k = rng.randint(2, 12) if num_points > 12 else 2
         fields["num_clusters"] = k
@@ -175,23 +203,27 @@ def fake_execution(
         n = fields["num_points"]
         message = template.format(algorithm=algorithm, n=n, gib=n * n * 8 / 2**30)
         fields["error_message"] = message
-        fields["error_traceback"] = _traceback(error_class, message, rng)
+        if error_class in UNEXPECTED_FAILURES:
+            fields["error_traceback"] = _traceback(error_class, message, rng)
         fields["completed_at"] = started + timedelta(milliseconds=expected_ms * rng.uniform(0.05, 1.0))
     elif status == "canceled":
         fields["completed_at"] = started + timedelta(milliseconds=expected_ms * rng.uniform(0.05, 0.5))
     return execution_values(namespace_id=namespace_id, cluster_id=cluster_id, **fields)
 
 
-def ensure_clusters(session: Session, namespace_id: str, count: int) -> list[str]:
-    ids = []
+def ensure_clusters(session: Session, namespace_id: str, count: int, *, with_documents: bool = False) -> list[Cluster]:
+    """``count`` seeded clusters, each over a collection of its own name (created when missing). With
+    ``with_documents``, an empty collection gets sample documents, so runs of the cluster can run."""
+    clusters = []
     for i in range(count):
         name = CLUSTER_NAMES[i % len(CLUSTER_NAMES)] + ("" if i < len(CLUSTER_NAMES) else f"-{i // len(CLUSTER_NAMES)}")
+        collection = ensure_collection(
+            session, namespace_id=namespace_id, name=name, description=f"Documents of the {name} demo cluster"
+        )
+        if with_documents and collection.document_count == 0:
+            upsert_documents(session, collection=collection, docs=sample_documents(collection))
         found = read_cluster(session, namespace_id=namespace_id, cluster_ref=name)
         if found is None:
-            # A cluster names real collections; the seeded history needs no documents in them.
-            collection = ensure_collection(
-                session, namespace_id=namespace_id, name=name, description=f"Documents of the {name} demo cluster"
-            )
             found = create_cluster(
                 session,
                 namespace_id=namespace_id,
@@ -202,8 +234,20 @@ def ensure_clusters(session: Session, namespace_id: str, count: int) -> list[str
                     description=f"Demo cluster over {name.replace('-', ' ')}",
                 ),
             )
-        ids.append(found.cluster_id)
-    return ids
+        clusters.append(found)
+    return clusters
+
+
+def sample_documents(collection: Collection) -> list[DocumentIn]:
+    """A few short texts per topic of ``TOPICS`` (its summary and keywords, shuffled): enough for the
+    seeded clusters' k-means over TF-IDF to run, and the same for the same collection name."""
+    rng = random.Random(collection.collection_name)
+    docs = []
+    for t, (label, words, summary) in enumerate(TOPICS):
+        for n in range(SAMPLE_DOCUMENTS_PER_TOPIC):
+            text = f"{summary} {' '.join(rng.sample(words, 3))}. {label}."
+            docs.append(DocumentIn(document_id=f"sample-{t:02d}-{n}", text=text, metadata={"topic": label}))
+    return docs
 
 
 @dataclass(frozen=True)
@@ -212,6 +256,7 @@ class BatchPlan:
 
     namespace_id: str
     cluster_ids: tuple[str, ...]
+    live_configs: tuple[dict[str, Any] | None, ...]  # per cluster: the config of its in-flight runs
     total: int
     batch_size: int
     days: int
@@ -238,6 +283,8 @@ def generate_batch(plan: BatchPlan, batch_no: int) -> list[dict[str, Any]]:
             cluster_id=plan.cluster_ids[i % len(plan.cluster_ids)],
             created_at=created,
             in_flight_ok=i >= plan.total - in_flight_tail,
+            live_config=plan.live_configs[i % len(plan.cluster_ids)],
+            in_flight={plan.total - 1: "pending", plan.total - 2: "processing"}.get(i),  # both, always
         ))  # fmt: skip
     return rows
 
@@ -256,8 +303,10 @@ def seed(
     batch_size: int = 10_000,
     random_seed: int = 7,
     progress: Callable[[int], None] | None = None,
+    live_config: LiveConfig | None = None,
 ) -> SeedReport:
-    """Write ``executions_count`` executions over ``clusters_count`` clusters in bulk batches.
+    """Write ``executions_count`` executions over ``clusters_count`` clusters in bulk batches. Without
+    ``live_config`` every run is terminal (nothing for a worker to do); with it, see the module docstring.
 
     Large seeds generate batches in a helper process while the main process inserts, so the
     database (the bottleneck) never waits for Python.
@@ -266,9 +315,11 @@ def seed(
     factory = make_sessionmaker(engine, writes=True)  # safe beside a running server
     with factory() as session, session.begin():
         ns = ensure_namespace(session, name=namespace)
-        cluster_ids = ensure_clusters(session, ns.namespace_id, clusters_count)
-    plan = BatchPlan(ns.namespace_id, tuple(cluster_ids), executions_count, batch_size, days, datetime.now(UTC),
-                     random_seed)  # fmt: skip
+        clusters = ensure_clusters(session, ns.namespace_id, clusters_count, with_documents=live_config is not None)
+        configs = tuple(None if live_config is None else live_config(c) for c in clusters)
+    cluster_ids = [c.cluster_id for c in clusters]
+    plan = BatchPlan(ns.namespace_id, tuple(cluster_ids), configs, executions_count, batch_size, days,
+                     datetime.now(UTC), random_seed)  # fmt: skip
     jobs = [(plan, n) for n in range(math.ceil(executions_count / batch_size))]
     written = 0
     if len(jobs) <= 2:
