@@ -11,6 +11,7 @@ import os
 import secrets
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -54,27 +55,47 @@ def _postgres_problem() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def postgres_schema_url() -> Iterator[str]:
-    """A private schema in the PostgreSQL test database, migrated once for the session."""
+@contextmanager
+def private_postgres_schema(prefix: str) -> Iterator[str]:
+    """A new, empty schema in the PostgreSQL test database (dropped afterwards): its URL. Skips (or
+    fails, with CLUSTERBOOK_REQUIRE_POSTGRES=1) when PostgreSQL is not reachable."""
     problem = _postgres_problem()
     if problem:
         if REQUIRE_POSTGRES:
             pytest.fail(problem + " (CLUSTERBOOK_REQUIRE_POSTGRES=1)")
         pytest.skip(problem)
-    schema = f"cbtest_{secrets.token_hex(4)}"
+    schema = f"{prefix}_{secrets.token_hex(4)}"
     admin = make_engine(POSTGRES_URL)
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     sep = "&" if "?" in POSTGRES_URL else "?"
-    url = f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema},public"
-    engine = make_engine(url)
-    migrate(engine)
-    engine.dispose()
-    yield url
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    try:
+        yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema},public"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_schema_url() -> Iterator[str]:
+    """A private schema in the PostgreSQL test database, migrated once for the session."""
+    with private_postgres_schema("cbtest") as url:
+        engine = make_engine(url)
+        migrate(engine)
+        engine.dispose()
+        yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def unmigrated_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database with no schema at all (its own SQLite file or PostgreSQL schema), for
+    migration tests that start from an old revision."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.db'}"
+        return
+    with private_postgres_schema("cbmig") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,6 @@ the row by a folded operand, on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,7 +29,6 @@ from clusterbook.store.folded import folded_pairs
 from clusterbook.store.listing import ListQuery, PageRequest
 from clusterbook.store.queue import claim_next_execution, fail_execution, submit_execution
 from clusterbook.store.tables import metadata
-from tests.conftest import POSTGRES_URL, REQUIRE_POSTGRES, _postgres_problem
 from tests.factories import make_cluster, make_collection, make_documents
 
 REGISTRIES = (EXECUTION_FIELDS, CLUSTER_FIELDS, COLLECTION_FIELDS, DOCUMENT_FIELDS)
@@ -163,28 +160,6 @@ def test_a_run_failed_by_the_runner_is_found_by_its_folded_error(session_factory
 
 
 # ---------------------------------------------------------------- migration 0005
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def unmigrated_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
-    """An empty database (SQLite file or a new PostgreSQL schema) with no schema at all."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.db'}"
-        return
-    problem = _postgres_problem()
-    if problem:
-        if REQUIRE_POSTGRES:
-            pytest.fail(problem)
-        pytest.skip(problem)
-    schema = f"cbmig_{secrets.token_hex(4)}"
-    admin = make_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema},public"
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
 
 
 def test_migration_0005_backfills_folded_text_and_search(unmigrated_url: str) -> None:

@@ -3,10 +3,8 @@ into execution time and fills in queue time — on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -15,7 +13,6 @@ from sqlalchemy import Engine
 
 from clusterbook.models.measures import MEASURES
 from clusterbook.store.db import alembic_config, make_engine
-from tests.conftest import POSTGRES_URL, REQUIRE_POSTGRES, _postgres_problem
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -29,30 +26,12 @@ def test_the_migrated_schema_has_a_column_for_every_declared_measure(engine: Eng
         assert isinstance(kind, sa.Integer if measure.kind == "integer" else sa.Float), (measure.name, kind)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def unmigrated(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+@pytest.fixture
+def unmigrated(unmigrated_url: str) -> Iterator[Engine]:
     """An empty database (its own SQLite file or PostgreSQL schema), not migrated yet."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
-        yield engine
-        engine.dispose()
-        return
-    problem = _postgres_problem()
-    if problem:
-        if REQUIRE_POSTGRES:
-            pytest.fail(problem)
-        pytest.skip(problem)
-    schema = f"cbmig_{secrets.token_hex(4)}"
-    admin = make_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    engine = make_engine(f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema},public")
+    engine = make_engine(unmigrated_url)
     yield engine
     engine.dispose()
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
 
 
 def _old_row(n: int, status: str, queued_s: float | None, ran_s: float | None) -> dict[str, object]:
