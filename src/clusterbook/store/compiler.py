@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Column,
     ColumnElement,
     Float,
     Numeric,
@@ -327,6 +328,12 @@ def _json_operand(kind: str, value: Any, path: str, case_sensitive: bool, dialec
     return literal(value if case_sensitive else fold(value))
 
 
+def cast_column(expr: ColumnElement[Any]) -> Column[Any]:
+    """A JSON field's folded copy is a real column (``metadata_folded``), so it can stand in for one."""
+    assert isinstance(expr, Column), expr
+    return expr
+
+
 def _never_null(expr: ColumnElement[bool]) -> ColumnElement[bool]:
     return func.coalesce(expr, false())
 
@@ -334,7 +341,7 @@ def _never_null(expr: ColumnElement[bool]) -> ColumnElement[bool]:
 def _compile_json_condition(cond: Condition, spec: FieldSpec, dialect: str) -> ColumnElement[bool]:
     key = _JsonKey(spec, dialect)
     # The folded copy of the document has the same keys and types, with every string folded.
-    folded_key = key if spec.folded is None else _JsonKey(replace(spec, column=spec.folded), dialect)
+    folded_key = key if spec.folded is None else _JsonKey(replace(spec, column=cast_column(spec.folded)), dialect)
     op, value, value_path = cond.operator, cond.value, cond.at("value")
     if op in ("exists", "is_null"):
         if not isinstance(value, bool):

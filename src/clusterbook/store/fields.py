@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import Column, Table
+from sqlalchemy import Column, ColumnElement, Table
 
 from clusterbook.models.executions import ExecutionStatus
 from clusterbook.models.measures import MEASURES
@@ -38,7 +38,7 @@ class FieldSpec:
     enum_values: tuple[str, ...] = ()
     json_path: tuple[str, ...] = ()
     """For a ``json`` field: the keys leading to the value inside ``column``."""
-    folded: Column[Any] | None = None
+    folded: ColumnElement[Any] | None = None
     """For ``string`` and ``json`` fields: the stored folded copy that case-insensitive conditions compare."""
 
 
@@ -51,7 +51,7 @@ class FieldRegistry:
     default_sort: str
     fields: dict[str, FieldSpec]
     aliases: dict[str, str] = field(default_factory=dict)
-    search_columns: tuple[Column[Any], ...] = ()
+    search_columns: tuple[ColumnElement[Any], ...] = ()
     """Folded columns a search term must be a substring of (one of them), when ``full_text`` is False."""
     full_text: bool = False
     """True when the table has a dedicated substring index over ``search_text``."""

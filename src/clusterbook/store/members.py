@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from clusterbook.models.members import ExecutionMember, ExecutionProjection
@@ -13,16 +13,20 @@ from clusterbook.store.listing import ListQuery, PageRequest, PageRows, compile_
 from clusterbook.store.tables import execution_members, execution_projections
 
 _m = execution_members.c
+_MEMBER_ID_LOWER = func.lower(_m.document_id)
 MEMBER_FIELDS = FieldRegistry(
     table=execution_members,
     tiebreaker=_m.document_id,
     default_sort="distance",
     fields={
-        "cluster_id": FieldSpec("cluster_id", _m.cluster_id, "string", nullable=True),
+        # 'cl_<n>': folded by construction
+        "cluster_id": FieldSpec("cluster_id", _m.cluster_id, "string", nullable=True, folded=_m.cluster_id),
         "distance": FieldSpec("distance", _m.distance, "number", nullable=True),
-        "document_id": FieldSpec("document_id", _m.document_id, "string", nullable=False),
+        # No stored folded copy: a run's memberships can be millions of rows. lower() ignores ASCII
+        # case (SQLite's folds ASCII only), which covers document ids as they are almost always written.
+        "document_id": FieldSpec("document_id", _m.document_id, "string", nullable=False, folded=_MEMBER_ID_LOWER),
     },
-    search_columns=(_m.document_id,),
+    search_columns=(_MEMBER_ID_LOWER,),
     indexed_sorts=frozenset({"distance", "cluster_id", "document_id"}),
 )
 
