@@ -122,20 +122,8 @@ def still_running(target: Target, server: BackgroundServer) -> int:
     return int(found) + int(busy)
 
 
-def ensure_schema(base_url: str, schema: str) -> None:
-    """With --reuse, a schema that does not exist yet must be created first: the migration would
-    otherwise find the search path's next schema (public) and build the tables there."""
-    admin = make_engine(base_url)
-    with admin.begin() as conn:
-        conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public"))
-        conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-    admin.dispose()
-
-
 def run(target: Target, args: argparse.Namespace) -> bool:
     print(f"\n=== {target.name}: {target.describe}")
-    if target.name == "postgres" and args.reuse:
-        ensure_schema(args.postgres_url, args.postgres_schema)
     cluster_id = prepare(target, args.executions, 1, args.reuse)
     print(f"  benchmark cluster {cluster_id} holds {target.extra['cluster_rows']:,} executions")
     settings = Settings(

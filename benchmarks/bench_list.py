@@ -69,6 +69,8 @@ class Target:
     describe: str
     size: Callable[[Engine], int]
     reset: Callable[[], None]
+    ensure: Callable[[], None] = lambda: None
+    """Make the (possibly reused) target exist without dropping anything in it."""
     seed_seconds: float | None = None
     seeded_rows: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -90,14 +92,21 @@ def postgres_target(base_url: str, schema: str) -> Target:
     sep = "&" if "?" in base_url else "?"
     url = f"{base_url}{sep}options=-csearch_path%3D{schema},public"
 
-    def reset() -> None:
+    def schema_statements(*statements: str) -> None:
         admin = make_engine(base_url)
         with admin.begin() as conn:
             # pg_trgm lives in public so every schema (and the migration's IF NOT EXISTS) finds it.
             conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public"))
-            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+            for statement in statements:
+                conn.execute(sa.text(statement))
         admin.dispose()
+
+    def reset() -> None:
+        schema_statements(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE', f'CREATE SCHEMA "{schema}"')
+
+    def ensure() -> None:
+        # Without its schema, the migration would find the search path's next one (public) and build there.
+        schema_statements(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
 
     def size(engine: Engine) -> int:
         with engine.connect() as conn:
@@ -111,12 +120,14 @@ def postgres_target(base_url: str, schema: str) -> Target:
                 ).scalar_one()
             )
 
-    return Target("postgres", url, f"PostgreSQL schema {schema!r} at {base_url}", size, reset)
+    return Target("postgres", url, f"PostgreSQL schema {schema!r} at {base_url}", size, reset, ensure)
 
 
 def prepare(target: Target, executions_count: int, clusters_count: int, reuse: bool) -> str:
     """Seed (unless reusing a database that already holds the rows); return the biggest cluster's id."""
-    if not reuse:
+    if reuse:
+        target.ensure()
+    else:
         target.reset()
     engine = make_engine(target.url)
     migrate(engine)
