@@ -83,7 +83,7 @@ def test_trends_chart_the_filtered_history(tab):
     page = tab.open(f"/clusters/{site.clusters['history'].cluster_id}/trends")
     days = len({s["created_at"].date() for s in HISTORY})
     expect(page.locator(".trend-summary")).to_have_text(f"{len(HISTORY)} runs over {days} days")
-    for title in ("Runs by status", "Duration", "Silhouette"):
+    for title in ("Runs by status", "Execution time", "Silhouette"):
         expect(page.get_by_role("heading", name=title)).to_be_visible()
     expect(page.locator(".trend-grid canvas")).to_have_count(3)
     tab.shot("trends")

@@ -27,7 +27,7 @@ import { MAX_COMPARE, clusterHeader, selection } from "./common.js";
 export const SORTS = {
   created: { field: "created_at", label: "Created" },
   status: { field: "status", label: "Status" },
-  duration: { field: "duration", label: "Duration" },
+  duration: { field: "duration", label: "Execution time" },
   clusters: { field: "num_clusters", label: "Clusters" },
   points: { field: "num_points", label: "Points" },
   silhouette: { field: "metrics.silhouette_score", label: "Silhouette" },
@@ -63,7 +63,7 @@ export const historyPage = {
       ["completed", "Completed"],
       ["failed", "Failed"],
       ["inflight", "In flight"],
-      ["duration", "Avg. duration"],
+      ["duration", "Avg. execution time"],
       ["documents", "Documents clustered"],
       ["clusters", "Avg. clusters"],
     ];
@@ -220,7 +220,7 @@ export const historyPage = {
         ),
         h("td", { class: "status-cell" }, statusBadge(run.status)),
         h("td", { class: "nowrap meta", title: fmtTimeLong(run.created_at), dataset: { label: "Created" } }, fmtTime(run.created_at)),
-        h("td", { class: "num nowrap meta", dataset: { label: "Duration" } }, durationCell(run)),
+        h("td", { class: "num nowrap meta", dataset: { label: "Execution time" } }, durationCell(run)),
         h("td", { class: "num meta", dataset: { label: "Clusters" } }, run.status === "completed" ? fmtInt(run.num_clusters) : h("span", { class: "muted" }, DASH)),
         h("td", { class: "num meta", dataset: { label: "Points" } }, fmtInt(run.num_points)),
         h("td", { class: "num nowrap meta", dataset: { label: "Silhouette" } }, silhouetteCell(run)),

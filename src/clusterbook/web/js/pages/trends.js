@@ -51,7 +51,7 @@ export const trendsPage = {
       return { canvas, card };
     };
     const counts = chart("trend-counts", "Runs by status", null);
-    const durations = chart("trend-durations", "Duration", "Completed and failed runs: mean and median per bucket.");
+    const durations = chart("trend-durations", "Execution time", "Completed and failed runs, from start to end (queue time not included): mean and median per bucket.");
     const quality = chart("trend-quality", "Silhouette", "Mean silhouette of the runs that have one (−1 to 1, higher is better).");
     const charts = h("div", { class: "trend-grid" }, h("div", { class: "trend-wide" }, counts.card), durations.card, quality.card);
     const region = h("div", { class: "trends-region" }, charts);
