@@ -25,7 +25,6 @@ import argparse
 import json
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ import httpx
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_list import DEFAULT_POSTGRES_URL, Target, postgres_target, prepare, sqlite_target  # noqa: E402
+from bench_list import DEFAULT_POSTGRES_URL, Target, prepare, targets_of  # noqa: E402
 
 from clusterbook.api.background import BackgroundServer  # noqa: E402
 from clusterbook.settings import Settings  # noqa: E402
@@ -203,20 +202,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="times every shape is fired (all at once)")
     parser.add_argument("--settle", type=float, default=1.0, help="wait after the early clients leave (s)")
     args = parser.parse_args()
-    wanted = [name.strip() for name in args.databases.split(",") if name.strip()]
-    unknown = set(wanted) - {"sqlite", "postgres"}
-    if unknown:
-        parser.error(f"unknown database(s) {sorted(unknown)}; accepted: sqlite, postgres")
-    sqlite_path = args.sqlite_path or Path(tempfile.gettempdir()) / f"clusterbook-bench-{args.executions}.db"
+    targets = targets_of(parser, args)
     print(
         f"clusterbook hostile-request benchmark: {args.executions:,} executions, budget {args.budget:g} s, "
         f"{args.rounds} round(s) of {len(shapes())} requests at once"
     )
     ok = True
-    for name in wanted:
-        target = (
-            sqlite_target(sqlite_path) if name == "sqlite" else postgres_target(args.postgres_url, args.postgres_schema)
-        )
+    for target in targets:
         ok = run(target, args) and ok
     raise SystemExit(0 if ok else 1)
 

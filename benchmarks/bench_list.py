@@ -123,6 +123,20 @@ def postgres_target(base_url: str, schema: str) -> Target:
     return Target("postgres", url, f"PostgreSQL schema {schema!r} at {base_url}", size, reset, ensure)
 
 
+def targets_of(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[Target]:
+    """The databases named by ``--databases`` (sqlite, postgres), in that order, from the common options
+    ``--sqlite-path``, ``--postgres-url``, ``--postgres-schema`` and ``--executions``."""
+    wanted = [name.strip() for name in args.databases.split(",") if name.strip()]
+    unknown = set(wanted) - {"sqlite", "postgres"}
+    if unknown:
+        parser.error(f"unknown database(s) {sorted(unknown)}; accepted: sqlite, postgres")
+    sqlite_path = args.sqlite_path or Path(tempfile.gettempdir()) / f"clusterbook-bench-{args.executions}.db"
+    return [
+        sqlite_target(sqlite_path) if name == "sqlite" else postgres_target(args.postgres_url, args.postgres_schema)
+        for name in wanted
+    ]
+
+
 def prepare(target: Target, executions_count: int, clusters_count: int, reuse: bool) -> str:
     """Seed (unless reusing a database that already holds the rows); return the biggest cluster's id."""
     if reuse:
@@ -363,19 +377,12 @@ def main() -> None:
     parser.add_argument("--explain", action="store_true", help="print the query plan of every scenario's SQL")
     args = parser.parse_args()
 
-    wanted = [name.strip() for name in args.databases.split(",") if name.strip()]
-    unknown = set(wanted) - {"sqlite", "postgres"}
-    if unknown:
-        parser.error(f"unknown database(s) {sorted(unknown)}; accepted: sqlite, postgres")
-    sqlite_path = args.sqlite_path or Path(tempfile.gettempdir()) / f"clusterbook-bench-{args.executions}.db"
+    targets = targets_of(parser, args)
     print(
         f"clusterbook listing benchmark: {args.executions:,} executions over {args.clusters} cluster(s), "
         f"{args.repeat} timed requests per scenario, page size {PAGE_SIZE}, {os.cpu_count()} CPUs"
     )
-    for name in wanted:
-        target = (
-            sqlite_target(sqlite_path) if name == "sqlite" else postgres_target(args.postgres_url, args.postgres_schema)
-        )
+    for target in targets:
         run(target, args)
 
 
