@@ -103,6 +103,55 @@ MEASURES: tuple[Measure, ...] = (
         digits=0,
     ),
     Measure(
+        "agreement_ari",
+        "number",
+        "higher",
+        "Agreement (ARI)",
+        "Adjusted Rand index between this run and its baseline run over the documents both clustered "
+        "(noise as its own label): 1 is the same partition, 0 what chance gives.",
+        minimum=-1.0,
+        maximum=1.0,
+    ),
+    Measure(
+        "agreement_ami",
+        "number",
+        "higher",
+        "Agreement (AMI)",
+        "Adjusted mutual information between this run and its baseline over the shared documents: "
+        "1 is the same partition, 0 what chance gives; less sensitive to cluster sizes than ARI.",
+        minimum=-1.0,
+        maximum=1.0,
+    ),
+    Measure(
+        "matched_fraction",
+        "number",
+        "higher",
+        "Stayed",
+        "Share of the documents shared with the baseline that stay in the cluster matched to their "
+        "baseline cluster (one-to-one matching by overlap).",
+        minimum=0.0,
+        maximum=1.0,
+    ),
+    Measure(
+        "moved_documents",
+        "integer",
+        "lower",
+        "Moved",
+        "Shared documents that left the cluster matched to their baseline cluster.",
+        minimum=0,
+        digits=0,
+    ),
+    Measure(
+        "stability",
+        "number",
+        "higher",
+        "Stability",
+        "Mean over clusters of the best Jaccard overlap with the clusters of re-clustered subsamples "
+        "(bootstrap stability); above 0.85 a cluster is stable, below 0.6 it is not to be trusted.",
+        minimum=0.0,
+        maximum=1.0,
+    ),
+    Measure(
         "duration_ms",
         "number",
         None,

@@ -80,6 +80,8 @@ executions = Table(
     Column("attempt_token", String(40)),
     Column("lease_expires_at", UTCDateTime),
     Column("worker_id", String(200)),
+    # the completed run this one is compared with when it completes (issue "runs in relation")
+    Column("baseline_run_id", IdentifierType),
     # the configuration the run was submitted with, replaced by the effective one when it ends
     Column("config", JSONType),
     # run details beside the metrics: timings per phase and why a metric is null
