@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
 
 import pytest
 
@@ -116,3 +117,27 @@ def test_without_a_live_config_every_seeded_run_is_terminal(engine, session_fact
     report = seed(engine, executions_count=1000, clusters_count=1, batch_size=1000)
     statuses = Counter(r.status for r in _all_runs(session_factory, report.cluster_ids[0], 1000))
     assert set(statuses) == {"completed", "failed", "canceled"}
+
+
+def test_batches_are_generated_at_most_a_window_ahead_of_the_inserts():
+    """A slow database must not let the generator run ahead through every batch (all of them in memory)."""
+    from multiprocessing.pool import ThreadPool
+
+    from clusterbook.store.seed import BatchPlan, bounded_imap, generate_batch
+
+    class CountingPool(ThreadPool):
+        submitted = 0
+
+        def apply_async(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            CountingPool.submitted += 1
+            return super().apply_async(*args, **kwargs)
+
+    plan = BatchPlan("ns", ("clust_a",), (None,), 1000, 100, 30, datetime(2026, 1, 1, tzinfo=UTC), 7)
+    jobs = [(plan, n) for n in range(10)]
+    with CountingPool(2) as pool:
+        batches = bounded_imap(pool, jobs, ahead=3)
+        first = next(batches)
+        assert CountingPool.submitted == 3  # one handed over, two in flight, seven not started
+        rest = list(batches)
+    assert CountingPool.submitted == 10
+    assert [first, *rest] == [generate_batch(plan, n) for n in range(10)]  # in order, none lost
