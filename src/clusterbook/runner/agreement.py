@@ -49,7 +49,7 @@ def relate_to_baseline(session: Session, *, run_id: str, token: str) -> bool:
         reason = f"the baseline run {baseline_id} no longer exists"
     else:
         _, found = relate_runs(session, reference_run_id=baseline_id, other_run_id=run_id)
-        reason = None if found.note is None else f"{found.note} with the baseline run {baseline_id}"
+        reason = None if found.note is None else f"{found.note} (baseline run {baseline_id})"
         if reason is None:
             metrics = _metrics(found)
             centroids = matched_centroids(centroids, found, reference)
