@@ -4,12 +4,16 @@ chosen by default or named in the execute body, and refused when it is not a com
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
 import pytest
 from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score
 
+from clusterbook.api.background import BackgroundServer
+from tests.cli.test_remote_cli import cli
+from tests.cli.test_remote_cli import ok as cli_ok
 from tests.runner.conftest import create_cluster, execute, ok, upload_collection, wait_for
 from tests.runner.test_runs_over_http import blob_documents
 
@@ -52,7 +56,9 @@ def blobs(api: httpx.Client) -> str:
     return str(cluster["cluster_id"])
 
 
-def test_two_seeds_on_separable_blobs_agree_and_k2_against_k4_agrees_less(api: httpx.Client, blobs: str) -> None:
+def test_two_seeds_on_separable_blobs_agree_and_k2_against_k4_agrees_less(
+    api: httpx.Client, runner_server: BackgroundServer, blobs: str
+) -> None:
     first = completed(api, blobs, {"random_state": 1})
     assert first["baseline_run_id"] is None and first["config"]["baseline_run_id"] is None
     assert all(first["metrics"][name] is None for name in AGREEMENT)
@@ -90,6 +96,14 @@ def test_two_seeds_on_separable_blobs_agree_and_k2_against_k4_agrees_less(api: h
     assert worse["matched_fraction"] <= 0.75 and worse["moved_documents"] >= DOCUMENTS // 4
     assert all(c["baseline_cluster_id"] is not None for c in coarse["centroids"])
     assert min(c["jaccard"] for c in coarse["centroids"]) < 0.9, "a cluster holding several blobs matches one"
+
+    # the CLI's executions show: the baseline, the agreement and each cluster's match
+    shown = cli_ok(cli(runner_server, "executions", "show", second["run_id"], "--cluster", "blobs-k4"))
+    assert re.search(rf"^baseline +{first['run_id']}", shown, re.M) and "agreement (ari)" in shown
+    assert "baseline match" in shown and f"{centroid['baseline_cluster_id']} ({centroid['baseline_label']})" in shown
+    alone = cli_ok(cli(runner_server, "executions", "show", first["run_id"], "--cluster", "blobs-k4"))
+    assert re.search(r"^baseline +none", alone, re.M) and re.search(r"^agreement +no baseline", alone, re.M)
+    assert "baseline match" not in alone
 
     # filterable and sortable like every declared metric
     assert listed(api, blobs, {"metrics.agreement_ari": {"gte": 0.95}}) == [second["run_id"]]
