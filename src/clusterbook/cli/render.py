@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from clusterbook.models.clusters import Cluster
-from clusterbook.models.executions import ClusterExecutionResult
+from clusterbook.models.executions import ClusterExecutionCentroid, ClusterExecutionResult
 from clusterbook.models.listing import ClusterExecutionListStats, PaginationResponse
 from clusterbook.models.measures import MEASURES, Measure
 
@@ -187,15 +187,25 @@ def centroids_table(run: ClusterExecutionResult) -> Table | None:
     table.add_column("share", justify="right")
     table.add_column("label")
     table.add_column("keywords")
+    compared = run.baseline_run_id is not None and any(c.baseline_cluster_id for c in run.centroids)
+    if compared:
+        table.add_column("baseline match")
+        table.add_column("jaccard", justify="right")
     for c in run.centroids:
-        table.add_row(
-            c.cluster_id,
-            str(c.num_members),
-            f"{100 * c.num_members / total:.0f}%",
-            Text(c.label or ""),
-            Text(", ".join(c.keywords or [])),
-        )
+        cells = [c.cluster_id, str(c.num_members), f"{100 * c.num_members / total:.0f}%"]
+        texts = [Text(c.label or ""), Text(", ".join(c.keywords or []))]
+        if compared:
+            texts += [Text(baseline_match(c)), Text(number(c.jaccard, 2))]
+        table.add_row(*cells, *texts)
     return table
+
+
+def baseline_match(centroid: ClusterExecutionCentroid) -> str:
+    """The baseline cluster matched to ``centroid`` with its label, or "unmatched"."""
+    if centroid.baseline_cluster_id is None:
+        return "unmatched"
+    label = f" ({centroid.baseline_label})" if centroid.baseline_label else ""
+    return centroid.baseline_cluster_id + label
 
 
 def run_details(run: ClusterExecutionResult, *, traceback: bool = False) -> RenderableType:
@@ -214,12 +224,16 @@ def run_details(run: ClusterExecutionResult, *, traceback: bool = False) -> Rend
         ("completed (UTC)", when(run.completed_at)),
         ("points", str(run.num_points)),
         ("clusters", str(run.num_clusters)),
+        ("baseline", run.baseline_run_id or "none"),
     ]
     for measure in MEASURES:
         value = measure_value(run, measure)
         if value is not None:
             better = f"  ({measure.direction} is better)" if measure.direction else ""
             rows.append((measure.label.lower(), measure_text(measure, value, extra_digits=2) + better))
+    agreement_note = ((run.metrics.notes if run.metrics else None) or {}).get("agreement_ari")
+    if agreement_note and metric(run, "agreement_ari") is None:
+        rows.append(("agreement", agreement_note))
     if run.error_message:
         rows.append(("error", Text(run.error_message, style="red")))
     if run.llm_labeling_errors:

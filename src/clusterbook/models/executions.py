@@ -67,6 +67,20 @@ class ClusterExecutionCentroid(WireModel):
     label: str | None = None
     summary: str | None = None
     keywords: list[str] | None = None
+    # agreement with the run's baseline (absent when the run has none)
+    baseline_cluster_id: str | None = Field(
+        default=None,
+        description="The baseline run's cluster matched to this one (one-to-one, by member overlap); "
+        "null when no baseline cluster was matched to it.",
+    )
+    jaccard: float | None = Field(
+        default=None,
+        description="Shared members of this cluster and its matched baseline cluster over their union "
+        "(both counted over the documents the two runs share); null when unmatched.",
+    )
+    baseline_label: str | None = Field(
+        default=None, description="The label of the matched baseline cluster (keyword, LLM or curated)."
+    )
 
 
 class ClusterExecutionResult(WireModel):
@@ -107,6 +121,11 @@ class ClusterExecutionResult(WireModel):
         "(parameters with defaults, seed, embedder, library versions, number of documents).",
     )
     timings_ms: dict[str, float] | None = Field(default=None, description="Time spent per phase of the run.")
+    baseline_run_id: str | None = Field(
+        default=None,
+        description="The completed run this one is compared with (metrics.agreement_*): by default the "
+        "cluster's latest run that had completed when this one was submitted; null when there is none.",
+    )
 
 
 MAX_RUN_NAME = 200
@@ -123,3 +142,9 @@ class ExecuteRequest(StorableBody):
     )
     random_state: int | None = Field(default=None, ge=0, le=2**32 - 1)
     sample_size: int | None = Field(default=None, ge=2)
+    baseline_run_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The completed run of this namespace to compare the new run with; null for none. "
+        "Absent: the cluster's latest completed run.",
+    )

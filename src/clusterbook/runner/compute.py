@@ -21,6 +21,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 from clusterbook.engine import EngineInput, EngineResult, run_pipeline
 from clusterbook.errors import ClusterbookError
 from clusterbook.models.measures import METRIC_MEASURES
+from clusterbook.runner.agreement import relate_to_baseline
 from clusterbook.runner.config import engine_config, read_snapshot
 from clusterbook.store.db import make_engine, make_sessionmaker, transaction
 from clusterbook.store.documents import load_run_documents
@@ -91,6 +92,8 @@ def _compute(claim: Claim, settings: ComputeSettings) -> None:
         outcome.member_ids = documents.document_ids
         with transaction(writes) as session:
             written = complete_execution(session, run_id=claim.run_id, token=claim.token, outcome=outcome)
+            if written:  # same transaction, same token: agreement lands with the completion or not at all
+                relate_to_baseline(session, run_id=claim.run_id, token=claim.token)
         logger.info(
             "run %s %s in %.0f ms (persist %.0f ms)",
             claim.run_id,
@@ -152,6 +155,7 @@ def outcome_of(result: EngineResult, submitted: dict[str, Any], *, load_ms: floa
         "collection_ids": submitted.get("collection_ids"),
         "filters": submitted.get("filters"),
         "llm": submitted.get("llm"),
+        "baseline_run_id": submitted.get("baseline_run_id"),
     }
     return RunOutcome(
         num_clusters=len(result.centroids),

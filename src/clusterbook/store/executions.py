@@ -110,6 +110,7 @@ def execution_values(*, namespace_id: str, cluster_id: str, **fields: Any) -> di
                     "attempt_token",
                     "lease_expires_at",
                     "worker_id",
+                    "baseline_run_id",
                     "config",
                     "details",
                 )
@@ -178,6 +179,8 @@ def row_to_result(row: Row[Any]) -> ClusterExecutionResult:
         extras["timings_ms"] = details["timings_ms"]
     if m["attempts"]:
         extras["attempts"] = m["attempts"]
+    if m["baseline_run_id"] is not None:
+        extras["baseline_run_id"] = m["baseline_run_id"]
     metric_extras: dict[str, Any] = {}
     if details.get("metric_notes"):
         metric_extras["notes"] = details["metric_notes"]

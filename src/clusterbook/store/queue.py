@@ -81,8 +81,10 @@ def submit_execution(
     cluster_id: str,
     config: dict[str, Any],
     run_name: str | None = None,
+    baseline_run_id: str | None = None,
 ) -> ClusterExecutionResult:
-    """A new pending run carrying the configuration it will run with."""
+    """A new pending run carrying the configuration it will run with (and the baseline it will be
+    compared with, ``store/baselines.py``)."""
     return create_execution(
         session,
         namespace_id=namespace_id,
@@ -91,6 +93,7 @@ def submit_execution(
         run_name=run_name,
         algorithm=config.get("algorithm"),
         config=config,
+        baseline_run_id=baseline_run_id,
     )
 
 

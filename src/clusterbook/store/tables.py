@@ -91,6 +91,7 @@ executions = Table(
     Column("run_name_folded", Text, info={"folds": "run_name"}),
     Column("algorithm_folded", Text, info={"folds": "algorithm"}),
     Column("error_message_folded", Text, info={"folds": "error_message"}),
+    Column("baseline_run_id_folded", Text, info={"folds": "baseline_run_id"}),
     # one nullable column per declared measure (models/measures.py); each is added by a migration
     *(Column(m.column, Float if m.kind == "number" else Integer) for m in MEASURES),
 )

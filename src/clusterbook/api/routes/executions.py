@@ -16,6 +16,7 @@ from clusterbook.models.listing import ListClusterExecutionsRequest, ListCluster
 from clusterbook.models.members import ExecutionProjection, ListExecutionMembersRequest, ListExecutionMembersResponse
 from clusterbook.store import executions as store
 from clusterbook.store import members as members_store
+from clusterbook.store.baselines import choose_baseline
 from clusterbook.store.fields import EXECUTION_FIELDS
 from clusterbook.store.queue import submit_execution
 
@@ -31,7 +32,9 @@ def _run_not_found(run_id: str) -> NotFound:
     response_model=ClusterExecutionResult,
     status_code=202,
     summary="Run the cluster: answers at once with the new pending run",
-    description="Workers pick the run up from the queue; poll GET …/executions/{run_id} or the history.",
+    description="Workers pick the run up from the queue; poll GET …/executions/{run_id} or the history. "
+    "The run is compared with its baseline when it completes: the cluster's latest completed run, or the "
+    "body's baseline_run_id (a completed run of the namespace; null for none).",
 )
 @writes_database
 def execute_cluster(
@@ -44,12 +47,21 @@ def execute_cluster(
     from clusterbook.runner.config import run_config_for  # the engine loads on first use, not at import
 
     config = run_config_for(cluster, body)
+    baseline = choose_baseline(
+        session,
+        namespace_id=namespace.namespace_id,
+        cluster_id=cluster.cluster_id,
+        requested=body.baseline_run_id if body else None,
+        named=body is not None and "baseline_run_id" in body.model_fields_set,
+    )
+    config["baseline_run_id"] = baseline
     run = submit_execution(
         session,
         namespace_id=namespace.namespace_id,
         cluster_id=cluster.cluster_id,
         config=config,
         run_name=body.run_name if body else None,
+        baseline_run_id=baseline,
     )
     runner = getattr(request.app.state, "runner", None)
     if runner is not None:

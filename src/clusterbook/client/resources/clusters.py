@@ -105,19 +105,18 @@ def _execute(
     algorithm_params: Mapping[str, Any] | None,
     random_state: int | None,
     sample_size: int | None,
+    baseline_run_id: str | None | Unset = UNSET,
 ) -> Call[ClusterExecutionResult]:
-    body = {
+    body: dict[str, Any] = {
         "run_name": run_name,
         "algorithm_params": None if algorithm_params is None else dict(algorithm_params),
         "random_state": random_state,
         "sample_size": sample_size,
     }
-    return Call.to(
-        EXECUTE,
-        model(ClusterExecutionResult),
-        body={k: v for k, v in body.items() if v is not None},
-        cluster_id=cluster,
-    )
+    body = {k: v for k, v in body.items() if v is not None}
+    if baseline_run_id is not UNSET:
+        body["baseline_run_id"] = baseline_run_id  # None too: "no baseline"
+    return Call.to(EXECUTE, model(ClusterExecutionResult), body=body, cluster_id=cluster)
 
 
 class Clusters:
@@ -236,6 +235,7 @@ class Clusters:
         algorithm_params: Mapping[str, Any] | None = None,
         random_state: int | None = None,
         sample_size: int | None = None,
+        baseline_run_id: str | None | Unset = UNSET,
         wait: bool = False,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         timeout: float | None = None,
@@ -244,8 +244,9 @@ class Clusters:
         """Submit a run (``algorithm_params`` merge over the cluster's for this run only) and return it
         pending; with ``wait=True``, poll until it ends and return it ended (completed, failed or
         canceled). A run that outlasts ``timeout`` raises :class:`~clusterbook.client.WaitTimeout`
-        and keeps running."""
-        run = self._http.call(_execute(cluster, run_name, algorithm_params, random_state, sample_size))
+        and keeps running. ``baseline_run_id``: the completed run to compare the new one with (None for
+        none); left UNSET, the cluster's latest completed run."""
+        run = self._http.call(_execute(cluster, run_name, algorithm_params, random_state, sample_size, baseline_run_id))
         if not wait:
             return run
         if on_update is not None:
@@ -349,12 +350,15 @@ class AsyncClusters:
         algorithm_params: Mapping[str, Any] | None = None,
         random_state: int | None = None,
         sample_size: int | None = None,
+        baseline_run_id: str | None | Unset = UNSET,
         wait: bool = False,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         timeout: float | None = None,
         on_update: OnUpdate | None = None,
     ) -> ClusterExecutionResult:
-        run = await self._http.call(_execute(cluster, run_name, algorithm_params, random_state, sample_size))
+        run = await self._http.call(
+            _execute(cluster, run_name, algorithm_params, random_state, sample_size, baseline_run_id)
+        )
         if not wait:
             return run
         if on_update is not None:

@@ -131,6 +131,7 @@ export const api = {
     request("POST", `/v1/clusters/${enc(cid)}/executions/list`, { ...opts, body, params }),
   trends: (cid, body, opts) => request("POST", `/v1/clusters/${enc(cid)}/executions/trends`, { ...opts, body }),
   getRun: (cid, runId, opts) => request("GET", `/v1/clusters/${enc(cid)}/executions/${enc(runId)}`, opts),
+  getRunById: (runId, opts) => request("GET", `/v1/executions/${enc(runId)}`, opts),
   cancelRun: (cid, runId, opts) => request("POST", `/v1/clusters/${enc(cid)}/executions/${enc(runId)}/cancel`, opts),
   projection: (cid, runId, opts) =>
     request("GET", `/v1/clusters/${enc(cid)}/executions/${enc(runId)}/projection`, opts),

@@ -11,12 +11,13 @@ import {
   fmtDuration,
   fmtInt,
   fmtMeasure,
+  fmtNumber,
   fmtPercent,
   fmtTimeLong,
   measureHelp,
   measureValue,
 } from "../format.js";
-import { clusterPath, href } from "../nav.js";
+import { clusterPath, href, runPath } from "../nav.js";
 import { breadcrumbs, busy, errorState, poller, spinner, statusBadge, toast } from "../ui.js";
 import { selection } from "./common.js";
 
@@ -35,6 +36,7 @@ export const runPage = {
     container.append(root);
 
     let measures = []; // the declared measures (GET /v1/meta/measures)
+    let baseline = null; // the run this one was compared with (it may be in another cluster)
 
     async function load() {
       try {
@@ -47,12 +49,30 @@ export const runPage = {
         );
         cluster = found;
         measures = declared;
+        baseline = await baselineOf(run);
         render(run);
       } catch (error) {
         if (isAbort(error)) return;
         const title = error.status === 404 ? (error.message.startsWith("cluster") ? "Cluster not found" : "Run not found") : "Could not load this run";
         replace(root, errorState(error, { title, onRetry: error.status === 404 ? null : load, page: true }));
       }
+    }
+
+    /** The baseline run (for its cluster and name), or a stub when it cannot be read (deleted, no access). */
+    async function baselineOf(run) {
+      if (!run.baseline_run_id) return null;
+      if (baseline?.run_id === run.baseline_run_id) return baseline;
+      try {
+        return await api.getRunById(run.baseline_run_id, { signal: controller.signal });
+      } catch (error) {
+        if (isAbort(error)) throw error;
+        return { run_id: run.baseline_run_id, missing: true };
+      }
+    }
+
+    function baselineLink(content, extra = {}) {
+      if (!baseline || baseline.missing) return h("span", { class: "mono" }, content);
+      return h("a", { href: href(runPath(baseline.cluster_id, baseline.run_id)), ...extra }, content);
     }
 
     function render(run) {
@@ -117,6 +137,7 @@ export const runPage = {
         ...measures
           .filter((m) => !m.path.startsWith("metrics."))
           .map((m) => [m.label, m.name === "duration_ms" && IN_FLIGHT.has(run.status) ? h("span", { class: "elapsed" }, elapsed(run)) : h("span", { dataset: { measure: m.name }, title: m.meaning }, fmtMeasure(m, measureValue(run, m)))]),
+        ["Baseline", run.baseline_run_id ? h("span", { class: "baseline-run" }, baselineLink(baseline?.run_name || run.baseline_run_id, { title: "The run this one is compared with (agreement, matched clusters)" }), baseline?.missing ? h("span", { class: "muted small" }, " (no longer readable)") : null) : h("span", { class: "muted", title: "No run was compared with this one" }, "none")],
         ["Algorithm", run.algorithm || DASH],
         ["Points", fmtInt(run.num_points)],
         ["Attempts", run.attempts ? fmtInt(run.attempts) : DASH],
@@ -259,8 +280,24 @@ export const runPage = {
       return section;
     }
 
+    function baselineCells(c) {
+      if (!c.baseline_cluster_id) return [h("td", { class: "muted" }, "unmatched"), h("td", { class: "num muted" }, DASH)];
+      const match = h("span", {}, baselineLink(c.baseline_cluster_id, { class: "mono" }), c.baseline_label ? h("span", {}, " ", h("strong", {}, c.baseline_label)) : null);
+      const jaccard = c.jaccard ?? null;
+      return [
+        h("td", { class: "baseline-cell" }, match),
+        h(
+          "td",
+          { class: "num jaccard-cell", title: "Shared members over the union of the two clusters" },
+          h("span", {}, jaccard === null ? DASH : fmtNumber(jaccard, 2)),
+          jaccard === null ? null : h("span", { class: "share", "aria-hidden": "true" }, h("span", { class: "share-bar", style: { width: `${100 * jaccard}%` } })),
+        ),
+      ];
+    }
+
     function centroidsSection(run) {
       const total = run.centroids.reduce((n, c) => n + (c.num_members || 0), 0) || run.num_points;
+      const compared = Boolean(run.baseline_run_id) && run.centroids.some((c) => c.baseline_cluster_id !== undefined);
       const rows = run.centroids.map((c, i) =>
         h(
           "tr",
@@ -276,6 +313,7 @@ export const runPage = {
             h("span", { class: "share", "aria-hidden": "true" }, h("span", { class: "share-bar", style: { width: `${total ? (100 * c.num_members) / total : 0}%` } })),
             h("span", { class: "muted small" }, fmtPercent(c.num_members, total)),
           ),
+          compared ? baselineCells(c) : null,
         ),
       );
       return h(
@@ -288,7 +326,7 @@ export const runPage = {
           h(
             "table",
             { class: "table centroids-table" },
-            h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Cluster"), h("th", { scope: "col" }, "Label"), h("th", { scope: "col" }, "Keywords"), h("th", { scope: "col" }, "Summary"), h("th", { scope: "col", class: "num" }, "Members"))),
+            h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Cluster"), h("th", { scope: "col" }, "Label"), h("th", { scope: "col" }, "Keywords"), h("th", { scope: "col" }, "Summary"), h("th", { scope: "col", class: "num" }, "Members"), compared ? [h("th", { scope: "col", title: "The baseline run's cluster matched to this one (one-to-one, by shared members)" }, "Baseline match"), h("th", { scope: "col", class: "num" }, "Jaccard")] : null)),
             h("tbody", {}, rows),
           ),
         ),
