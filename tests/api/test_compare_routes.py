@@ -8,11 +8,15 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score
 from sqlalchemy.orm import Session, sessionmaker
 
+from clusterbook.api.background import BackgroundServer
 from clusterbook.models.clusters import Cluster
 from clusterbook.models.measures import MEASURES
+from clusterbook.settings import Settings
+from clusterbook.store.queue import insert_members
 from tests.api.helpers import assert_invalid, assert_problem
 from tests.factories import completed_fields, make_cluster, make_execution
 from tests.store.test_relation import add_members
@@ -263,3 +267,24 @@ def test_compare_is_in_the_openapi_schema(http: httpx.Client) -> None:
     )
     pair = schema["components"]["schemas"]["RunPair"]
     assert {"shared_documents", "ari", "ami", "matches", "flows", "moved_sample"} <= set(pair["properties"])
+
+
+@pytest.mark.slow
+def test_a_compare_past_the_query_budget_is_a_422_saying_how_to_narrow_it(
+    db_url: str, session_factory: sessionmaker[Session]
+) -> None:
+    """Four runs of 50k memberships each: three passes over the shared documents outrun a 0.2 s budget."""
+    cluster = make_cluster(session_factory)
+    documents = [f"doc-{i:06d}" for i in range(50_000)]
+    runs = []
+    for i in range(4):
+        run_id = make_execution(session_factory, cluster, **completed_fields(i)).run_id
+        with session_factory() as session, session.begin():
+            labels = [f"cl_{(j * (i + 1)) % 7}" for j in range(len(documents))]
+            insert_members(session, run_id, documents, labels, [0.0] * len(documents))
+        runs.append(run_id)
+    settings = Settings(database_url=db_url, secret_key="test-signing-key", query_timeout=0.2)  # type: ignore[arg-type]
+    with BackgroundServer(settings) as server, httpx.Client(base_url=server.url, timeout=60) as http:
+        body = assert_problem(compare(http, cluster.cluster_id, runs), 422, "query_timeout")
+        assert "0.2 s" in body["detail"] and "compare fewer runs at once" in body["detail"]
+        assert "CLUSTERBOOK_QUERY_TIMEOUT" in body["detail"]

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Request
 
+from clusterbook.api.budget import note_cost
 from clusterbook.api.deps import ClusterDep, NamespaceDep, SessionDep, writes_database
 from clusterbook.api.paging import PageParams, page_params, pagination_block, prepare_listing
 from clusterbook.api.problems import COMMON_PROBLEMS, problem_responses
@@ -21,6 +22,12 @@ from clusterbook.store.fields import EXECUTION_FIELDS
 from clusterbook.store.queue import submit_execution
 
 router = APIRouter(prefix="/v1/clusters/{cluster_id}", tags=["executions"], responses=COMMON_PROBLEMS)
+
+
+COMPARE_COST = (
+    "each run after the first is one pass over the documents it shares with the first; compare fewer runs "
+    "at once, or raise CLUSTERBOOK_QUERY_TIMEOUT for runs of about a million documents (see benchmarks/bench_compare.py)"
+)
 
 
 def _run_not_found(run_id: str) -> NotFound:
@@ -97,10 +104,15 @@ def list_cluster_executions(
     "naming it.",
 )
 def compare_cluster_executions(
-    cluster: ClusterDep, namespace: NamespaceDep, session: SessionDep, body: Annotated[CompareExecutionsRequest, Body()]
+    request: Request,
+    cluster: ClusterDep,
+    namespace: NamespaceDep,
+    session: SessionDep,
+    body: Annotated[CompareExecutionsRequest, Body()],
 ) -> CompareExecutionsResponse:
     from clusterbook.runner.compare import compare_runs  # the engine loads on first use, not at import
 
+    note_cost(request, COMPARE_COST)
     return compare_runs(session, namespace_id=namespace.namespace_id, run_ids=body.run_ids)
 
 
