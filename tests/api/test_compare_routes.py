@@ -59,7 +59,16 @@ def completed_run(
     labels: tuple[str, ...] = ("Billing", "Login"),
 ) -> str:
     run = make_execution(
-        factory, cluster, **completed_fields(i, config=config, metrics=metrics, centroids=centroids(*labels))
+        factory,
+        cluster,
+        **completed_fields(
+            i,
+            config=config,
+            metrics=metrics,
+            centroids=centroids(*labels),
+            num_points=len(members),
+            num_clusters=len(labels),
+        ),
     )
     add_members(factory, run.run_id, members)
     return run.run_id
