@@ -244,8 +244,8 @@ def test_bad_requests_are_422s_naming_the_bad_run(http: httpx.Client, session_fa
     theirs_cluster = make_cluster(session_factory, namespace="team-b")
     theirs = completed_run(session_factory, theirs_cluster, 0, REFERENCE, config=KMEANS, metrics={})
 
-    assert_invalid(compare(http, cluster.cluster_id, done[:1]), "run_ids", "at least 2")
-    assert_invalid(compare(http, cluster.cluster_id, done), "run_ids", "at most 4")
+    assert_invalid(compare(http, cluster.cluster_id, done[:1]), "run_ids", "name 2 to 4 runs to compare (got 1)")
+    assert_invalid(compare(http, cluster.cluster_id, done), "run_ids", "name 2 to 4 runs to compare (got 5)")
     assert_invalid(compare(http, cluster.cluster_id, [done[0], done[1], done[0]]), "run_ids", "listed twice")
     assert_invalid(compare(http, cluster.cluster_id, [done[0], ""]), "run_ids", "run_ids[1]")
     assert_invalid(compare(http, cluster.cluster_id, "run_x"), "run_ids")

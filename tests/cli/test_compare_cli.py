@@ -44,4 +44,6 @@ def test_compare_prints_measures_config_and_pairs(
     assert [run["run_id"] for run in data["runs"]] == [a, b]
     assert data["pairs"][0]["moved_documents"] == 2
     assert error_line(cli(live_server, "executions", "compare", a)).endswith("[422]")
-    assert "at most 4" in error_line(cli(live_server, "executions", "compare", a, b, c, a, b, "-c", "pairs"))
+    assert "name 2 to 4 runs to compare (got 5)" in error_line(
+        cli(live_server, "executions", "compare", a, b, c, a, b, "-c", "pairs")
+    )

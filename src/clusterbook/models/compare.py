@@ -27,8 +27,7 @@ class CompareExecutionsRequest(StorableBody):
     model_config = ConfigDict(extra="forbid")
 
     run_ids: list[str] = Field(
-        min_length=MIN_COMPARE_RUNS,
-        max_length=MAX_COMPARE_RUNS,
+        json_schema_extra={"minItems": MIN_COMPARE_RUNS, "maxItems": MAX_COMPARE_RUNS},
         description=f"{MIN_COMPARE_RUNS} to {MAX_COMPARE_RUNS} distinct completed runs of the namespace (of this "
         "cluster or of any other: runs over the same documents are comparable); the first is the reference.",
     )
@@ -36,6 +35,11 @@ class CompareExecutionsRequest(StorableBody):
     @field_validator("run_ids")
     @classmethod
     def _distinct(cls, run_ids: list[str]) -> list[str]:
+        if not MIN_COMPARE_RUNS <= len(run_ids) <= MAX_COMPARE_RUNS:
+            raise ValueError(
+                f"name {MIN_COMPARE_RUNS} to {MAX_COMPARE_RUNS} runs to compare (got {len(run_ids)}): the first is the "
+                "reference, each other one is compared with it"
+            )
         seen: set[str] = set()
         for i, run_id in enumerate(run_ids):
             if not run_id or len(run_id) > MAX_RUN_ID:
