@@ -262,6 +262,11 @@ ROUTES: dict[tuple[str, str], Spec] = {
         Call("GET", f"/v1/clusters/{c.cluster_id}/executions/{o.run}/projection"),
     ],
     ("GET", "/v1/executions/{run_id}"): lambda o, c: [Call("GET", f"/v1/executions/{o.run}")],
+    ("POST", "/v1/clusters/{cluster_id}/executions/compare"): lambda o, c: [
+        Call("POST", f"/v1/clusters/{o.cluster_id}/executions/compare", {"run_ids": [o.run, o.runs[-1]]}),
+        Call("POST", f"/v1/clusters/{c.cluster_id}/executions/compare", {"run_ids": [c.run, o.run]}),
+        Call("POST", f"/v1/clusters/{c.cluster_id}/executions/compare", {"run_ids": [o.run, c.run]}),
+    ],
     ("POST", "/v1/clusters/overview"): lambda o, c: [
         Call("POST", "/v1/clusters/overview", {"cluster_ids": [o.cluster_id, c.cluster_id]})
     ],

@@ -231,12 +231,22 @@ def test_executions_show_cancel_compare(live_server: BackgroundServer, zoo: Clus
     assert "already ended with status 'completed'" in ended and ended.endswith("[409]")
 
     compared = ok(cli(live_server, "executions", "compare", "run_Alpha01", "run_Bravo02"))
-    for expected in ("run_Alpha01", "run_Bravo02", "silhouette", "0.8000", "0.2000", "Billing", "Shipping delays"):
+    for expected in ("run_Alpha01", "run_Bravo02", "silhouette", "0.8000 ★", "0.2000", "the runs share no document"):
         assert expected in compared, expected
-    both = json.loads(ok(cli(live_server, "executions", "compare", "run_Alpha01", "run_Charlie03", "-f", "json")))
-    assert [run["run_id"] for run in both] == ["run_Alpha01", "run_Charlie03"]
-    assert both[1] == api_json(live_server, "GET", f"/v1/clusters/{zoo.cluster_id}/executions/run_Charlie03")
-    assert error_line(cli(live_server, "executions", "compare", "run_Alpha01", "run_Nope")).endswith("[404]")
+    both = json.loads(ok(cli(live_server, "executions", "compare", "run_Alpha01", "run_Bravo02", "-f", "json")))
+    assert both == api_json(
+        live_server,
+        "POST",
+        f"/v1/clusters/{zoo.cluster_id}/executions/compare",
+        {"run_ids": ["run_Alpha01", "run_Bravo02"]},
+    )
+    failed = error_line(cli(live_server, "executions", "compare", "run_Alpha01", "run_Charlie03"))
+    assert "run_ids[1]: run 'run_Charlie03' is failed; only completed runs can be compared" in failed
+    assert failed.endswith("[422]")
+    assert error_line(cli(live_server, "executions", "compare", "run_Nope", "run_Alpha01")).endswith("[404]")
+    assert error_line(cli(live_server, "executions", "compare", "run_Alpha01", "run_Nope", "-c", "zoo")).endswith(
+        "[422]"
+    )
 
 
 def test_namespace_api_key_and_environment(live_server: BackgroundServer, client: Client, zoo: Cluster) -> None:

@@ -25,12 +25,13 @@ def test_every_sdk_route_is_in_the_openapi_schema(sqlite_template: Path, tmp_pat
     assert len(called) == len(ROUTES) >= 24  # no route declared twice
     missing = sorted(called - served)
     assert not missing, f"the SDK calls routes the server does not have: {missing}"
+    assert ("POST", _shape("/v1/clusters/{cluster_id}/executions/compare")) in called
 
 
 def test_routes_that_may_be_resent_are_the_idempotent_ones() -> None:
     resent = {(route.method, route.template) for route in ROUTES if route.idempotent}
     assert all(
-        method != "POST" or template.endswith(("/list", "/documents", "/documents/delete"))
+        method != "POST" or template.endswith(("/list", "/documents", "/documents/delete", "/executions/compare"))
         for method, template in resent
     )
     assert ("POST", "/v1/clusters/{cluster_id}/execute") not in resent

@@ -1,9 +1,7 @@
-"""One run (metrics with their meaning, centroids, scatter plot, a failure's traceback) and runs
-compared side by side."""
+"""One run: metrics with their meaning, centroids, scatter plot, a failure's traceback (the compare
+page is in test_compare_page.py)."""
 
 from __future__ import annotations
-
-import re
 
 from playwright.sync_api import expect
 
@@ -75,56 +73,3 @@ def test_unknown_run_and_unknown_cluster(tab):
     expect(page.get_by_role("alert")).to_contain_text("Cluster not found")
     page.get_by_role("link", name="All clusters").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Clusters")
-
-
-def test_pick_runs_in_the_history_and_compare_them(tab):
-    site = tab.site
-    cluster_id = site.clusters["history"].cluster_id
-    page = tab.open(f"/clusters/{cluster_id}?status=completed")
-    rows = page.locator(".history-table tbody tr")
-    expect(rows.first.locator(".badge")).to_have_text("Completed")
-    names = rows.locator(".row-title").all_inner_texts()[:3]
-    for i in range(3):
-        rows.nth(i).get_by_role("checkbox").check()
-    expect(page.locator(".compare-bar")).to_contain_text("3 of 4 runs selected")
-    page.get_by_role("link", name="Compare 3 runs").click()
-    expect(page).to_have_url(re.compile(r"/compare\?runs=run_"))
-    header = page.locator(".compare-table thead .compare-col")
-    expect(header).to_have_count(3)
-    for i, name in enumerate(names):
-        expect(header.nth(i)).to_contain_text(name)
-    # the best silhouette is marked, and the clusters of each run are listed by size
-    by_name = {f"nightly-{i:03d}": s for i, s in enumerate(HISTORY)}
-    best = max(by_name[n]["metrics"]["silhouette_score"] for n in names)
-    silhouette_row = page.locator(".compare-table tbody tr", has=page.get_by_role("rowheader", name="Silhouette"))
-    expect(silhouette_row.locator("td.best")).to_contain_text(f"{best:.2f}")
-    expect(page.locator(".compare-clusters")).to_have_count(3)
-    first_clusters = page.locator(".compare-clusters").first.locator(".centroid-list li")
-    expect(first_clusters).to_have_count(len(by_name[names[0]]["centroids"]))
-    tab.shot("compare-three")
-    # remove one, add another from the picker; the URL follows
-    page.get_by_role("button", name=f"Remove {names[1]} from the comparison").click()
-    expect(header).to_have_count(2)
-    picker = page.get_by_label("Add a run (newest completed runs)")
-    expect(picker).to_be_enabled()
-    picker.select_option(index=1)
-    page.get_by_role("button", name="Add", exact=True).click()
-    expect(header).to_have_count(3)
-    page.reload()
-    expect(header).to_have_count(3)
-
-
-def test_compare_without_runs_explains_what_to_do(tab):
-    site = tab.site
-    page = tab.open(f"/clusters/{site.clusters['history'].cluster_id}/compare")
-    expect(page.get_by_text("Pick two to four runs to compare")).to_be_visible()
-    expect(page.get_by_label("Add a run (newest completed runs)")).to_be_enabled()
-
-
-def test_compare_marks_a_run_that_does_not_exist(tab):
-    tab.watch.allow(r"404 \(Not Found\)")
-    site = tab.site
-    good = site.runs["history"][0]
-    page = tab.open(f"/clusters/{site.clusters['history'].cluster_id}/compare?runs={good},run_missing")
-    expect(page.locator(".compare-col").nth(1)).to_contain_text("Run not found")
-    expect(page.locator(".compare-col").first).to_contain_text("nightly-000")

@@ -409,8 +409,10 @@ def executions_cancel(
 
 @executions_app.command("compare")
 def executions_compare(
-    first: Annotated[str, typer.Argument(help="A run id.")],
-    second: Annotated[str, typer.Argument(help="Another run id.")],
+    runs: Annotated[
+        list[str],
+        typer.Argument(help="2 to 4 completed run ids; the first is the reference the others are related to."),
+    ],
     cluster: ClusterOption = None,
     output: DetailFormatOption = DetailFormat.table,
     url: UrlOption = None,
@@ -418,16 +420,17 @@ def executions_compare(
     namespace: NamespaceOption = None,
     debug: DebugOption = False,
 ) -> None:
-    """Two runs side by side: metrics (which is better), cluster sizes and labels."""
-    from clusterbook.cli import render
+    """Compare runs on the server: measures (best starred), config differences, and per run ARI/AMI
+    and matched clusters against the first."""
+    from clusterbook.cli import render, render_compare
 
     with connected(Remote(url, api_key, namespace, debug)) as client:
-        a = _find_run(client, first, cluster)
-        b = _find_run(client, second, cluster)
+        cluster_id = cluster or client.executions.find(runs[0]).cluster_id
+        compared = client.executions.compare(cluster_id, runs)
         if output == DetailFormat.json:
-            render.print_json([a.to_dict(), b.to_dict()])
+            render.print_json(compared.to_dict())
         else:
-            render.stdout().print(render.compare_runs(a, b))
+            render.stdout().print(render_compare.compare_view(compared))
 
 
 def register(app: typer.Typer) -> None:

@@ -247,57 +247,6 @@ def run_details(run: ClusterExecutionResult, *, traceback: bool = False) -> Rend
     return Group(*parts)
 
 
-def _better(a: float | None, b: float | None, direction: str | None) -> str:
-    if a is None or b is None or direction is None:
-        return ""
-    if a == b:
-        return "="
-    a_wins = a > b if direction == "higher" else a < b
-    return "←" if a_wins else "→"
-
-
-def compare_runs(a: ClusterExecutionResult, b: ClusterExecutionResult) -> RenderableType:
-    """Two runs side by side: metrics (an arrow points at the better one), then cluster sizes/labels."""
-    table = Table(header_style="bold", title="runs side by side", title_justify="left")
-    table.add_column("")
-    table.add_column(a.run_id, no_wrap=True)
-    table.add_column("better", justify="center")
-    table.add_column(b.run_id, no_wrap=True)
-    table.add_row("status", status_text(str(a.status)), "", status_text(str(b.status)))
-    table.add_row("name", Text(a.run_name or ""), "", Text(b.run_name or ""))
-    table.add_row("algorithm", a.algorithm or "", "", b.algorithm or "")
-    table.add_row("created (UTC)", when(a.created_at), "", when(b.created_at))
-    table.add_row("points", str(a.num_points), "", str(b.num_points))
-    table.add_row("clusters", str(a.num_clusters), "", str(b.num_clusters))
-    for measure in MEASURES:
-        va, vb = measure_value(a, measure), measure_value(b, measure)
-        label = measure.label.lower() + (f" ({measure.direction})" if measure.direction else "")
-        text_a, text_b = measure_text(measure, va, extra_digits=2), measure_text(measure, vb, extra_digits=2)
-        table.add_row(label, text_a, _better(va, vb, measure.direction), text_b)
-    parts: list[RenderableType] = [table]
-    ca, cb = a.centroids or [], b.centroids or []
-    if ca or cb:
-        title = f"clusters by size (A: {a.run_id}, B: {b.run_id})"
-        sizes = Table(header_style="bold", title=title, title_justify="left")
-        sizes.add_column("#", justify="right")
-        sizes.add_column("A size", justify="right")
-        sizes.add_column("A label")
-        sizes.add_column("B size", justify="right")
-        sizes.add_column("B label")
-        for i in range(max(len(ca), len(cb))):
-            left = ca[i] if i < len(ca) else None
-            right = cb[i] if i < len(cb) else None
-            sizes.add_row(
-                str(i),
-                str(left.num_members) if left else "",
-                Text((left.label or left.cluster_id) if left else ""),
-                str(right.num_members) if right else "",
-                Text((right.label or right.cluster_id) if right else ""),
-            )
-        parts.append(sizes)
-    return Group(*parts)
-
-
 # ----------------------------------------------------------------------------- clusters
 
 CLUSTER_CSV_COLUMNS = ("cluster_id", "cluster_name", "cluster_type", "algorithm", "collection_ids", "created_at")

@@ -1,5 +1,5 @@
-"""Execution routes: submit a run, the history listing, the latest run, one run, cancel, and a
-run's per-document results (members, projection)."""
+"""Execution routes: submit a run, the history listing, compare, the latest run, one run, cancel, and
+a run's per-document results (members, projection)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Request
 
+from clusterbook.api.budget import note_cost
 from clusterbook.api.deps import ClusterDep, NamespaceDep, SessionDep, writes_database
 from clusterbook.api.paging import PageParams, page_params, pagination_block, prepare_listing
 from clusterbook.api.problems import COMMON_PROBLEMS, problem_responses
 from clusterbook.errors import NotFound
+from clusterbook.models.compare import MAX_COMPARE_RUNS, CompareExecutionsRequest, CompareExecutionsResponse
 from clusterbook.models.executions import ClusterExecutionResult, ExecuteRequest
 from clusterbook.models.listing import ListClusterExecutionsRequest, ListClusterExecutionsResponse, SortSpec
 from clusterbook.models.members import ExecutionProjection, ListExecutionMembersRequest, ListExecutionMembersResponse
@@ -21,6 +23,12 @@ from clusterbook.store.fields import EXECUTION_FIELDS
 from clusterbook.store.queue import submit_execution
 
 router = APIRouter(prefix="/v1/clusters/{cluster_id}", tags=["executions"], responses=COMMON_PROBLEMS)
+
+
+COMPARE_COST = (
+    "each run after the first is one pass over the documents it shares with the first; compare fewer runs "
+    "at once, or raise CLUSTERBOOK_QUERY_TIMEOUT for runs of about a million documents (see benchmarks/bench_compare.py)"
+)
 
 
 def _run_not_found(run_id: str) -> NotFound:
@@ -95,6 +103,29 @@ def list_cluster_executions(
         total_count=page.total,
         stats=page.stats,
     )
+
+
+@router.post(
+    "/executions/compare",
+    response_model=CompareExecutionsResponse,
+    summary="Compare 2-4 completed runs: config differences, measures with the best marked, cluster matching",
+    description=f"The first run is the reference; each other one is related to it over the documents both "
+    "clustered: ARI/AMI, the one-to-one matching of clusters with Jaccard and labels, the largest document "
+    "flows and a sample of moved documents, all counted in the database from the memberships. Any completed "
+    f"run of the namespace may take part (up to {MAX_COMPARE_RUNS}); an unknown or unfinished one is a 422 "
+    "naming it.",
+)
+def compare_cluster_executions(
+    request: Request,
+    cluster: ClusterDep,
+    namespace: NamespaceDep,
+    session: SessionDep,
+    body: Annotated[CompareExecutionsRequest, Body()],
+) -> CompareExecutionsResponse:
+    from clusterbook.runner.compare import compare_runs  # the engine loads on first use, not at import
+
+    note_cost(request, COMPARE_COST)
+    return compare_runs(session, namespace_id=namespace.namespace_id, run_ids=body.run_ids)
 
 
 @router.get(

@@ -1,5 +1,5 @@
 """``client.executions``: a cluster's execution history (list, walk), one run, the latest run, cancel,
-waiting for a run to end, and a run's per-document results (members, projection)."""
+waiting for a run to end, comparing runs, and a run's per-document results (members, projection)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from clusterbook.client._http import AsyncTransport, Call, SyncTransport, model,
 from clusterbook.client._params import ITER_PAGE_SIZE, SortLike, list_body, page_params
 from clusterbook.client.filters import FilterLike
 from clusterbook.client.resources._paging import awalk, walk
+from clusterbook.models.compare import CompareExecutionsResponse
 from clusterbook.models.executions import ClusterExecutionResult, ExecutionStatus
 from clusterbook.models.listing import ListClusterExecutionsResponse
 from clusterbook.models.members import ExecutionMember, ExecutionProjection, ListExecutionMembersResponse
@@ -24,6 +25,7 @@ CANCEL = route("POST", "/v1/clusters/{cluster_id}/executions/{run_id}/cancel")
 MEMBERS = route("POST", "/v1/clusters/{cluster_id}/executions/{run_id}/members/list", idempotent=True)
 PROJECTION = route("GET", "/v1/clusters/{cluster_id}/executions/{run_id}/projection")
 FIND = route("GET", "/v1/executions/{run_id}")
+COMPARE = route("POST", "/v1/clusters/{cluster_id}/executions/compare", idempotent=True)  # reads only
 
 StatsScope = Literal["page", "all"]
 OnUpdate = Callable[[ClusterExecutionResult], None]
@@ -79,6 +81,12 @@ def _member_page(response: ListExecutionMembersResponse) -> tuple[Sequence[Execu
 
 def _get(cluster_id: str, run_id: str) -> Call[ClusterExecutionResult]:
     return Call.to(GET, model(ClusterExecutionResult), cluster_id=cluster_id, run_id=run_id)
+
+
+def _compare(cluster_id: str, run_ids: Sequence[str]) -> Call[CompareExecutionsResponse]:
+    if isinstance(run_ids, str):  # a lone id would be sent as one list item per character
+        raise TypeError("run_ids must be a list of run ids, e.g. [reference_run_id, other_run_id]")
+    return Call.to(COMPARE, model(CompareExecutionsResponse), body={"run_ids": list(run_ids)}, cluster_id=cluster_id)
 
 
 def is_finished(run: ClusterExecutionResult) -> bool:
@@ -169,6 +177,13 @@ class Executions:
     def cancel(self, cluster_id: str, run_id: str) -> ClusterExecutionResult:
         """Cancel a pending or processing run (:class:`~clusterbook.errors.Conflict` once it has ended)."""
         return self._http.call(Call.to(CANCEL, model(ClusterExecutionResult), cluster_id=cluster_id, run_id=run_id))
+
+    def compare(self, cluster_id: str, run_ids: Sequence[str]) -> CompareExecutionsResponse:
+        """Relate 2-4 completed runs of the namespace to the first one (computed by the server):
+        ``config_diff``, ``metrics`` with each measure's ``best_run_id``, and per other run a ``pairs``
+        entry with ARI/AMI, the cluster ``matches`` (Jaccard, both labels), the largest ``flows`` and a
+        ``moved_sample``. :class:`~clusterbook.errors.ValidationFailed` names an unknown or unfinished run."""
+        return self._http.call(_compare(cluster_id, run_ids))
 
     def wait(
         self,
@@ -275,6 +290,9 @@ class AsyncExecutions:
         return await self._http.call(
             Call.to(CANCEL, model(ClusterExecutionResult), cluster_id=cluster_id, run_id=run_id)
         )
+
+    async def compare(self, cluster_id: str, run_ids: Sequence[str]) -> CompareExecutionsResponse:
+        return await self._http.call(_compare(cluster_id, run_ids))
 
     async def wait(
         self,

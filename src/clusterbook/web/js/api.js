@@ -130,6 +130,9 @@ export const api = {
   listExecutions: (cid, body, params, opts) =>
     request("POST", `/v1/clusters/${enc(cid)}/executions/list`, { ...opts, body, params }),
   trends: (cid, body, opts) => request("POST", `/v1/clusters/${enc(cid)}/executions/trends`, { ...opts, body }),
+  compareRuns: (cid, runIds, opts) =>
+    request("POST", `/v1/clusters/${enc(cid)}/executions/compare`, { ...opts, body: { run_ids: runIds } }),
+  findRun: (runId, opts) => request("GET", `/v1/executions/${enc(runId)}`, opts),
   getRun: (cid, runId, opts) => request("GET", `/v1/clusters/${enc(cid)}/executions/${enc(runId)}`, opts),
   getRunById: (runId, opts) => request("GET", `/v1/executions/${enc(runId)}`, opts),
   cancelRun: (cid, runId, opts) => request("POST", `/v1/clusters/${enc(cid)}/executions/${enc(runId)}/cancel`, opts),

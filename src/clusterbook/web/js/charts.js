@@ -177,3 +177,45 @@ export function scatterPlot(canvas, groups, centroids) {
     },
   });
 }
+
+/** A flow (sankey) diagram of documents going from the nodes on the left to those on the right, over
+ *  the vendored chartjs-chart-sankey plugin. ``flows``: [{from, to, flow}]; ``nodes``: key → {label,
+ *  color, column}. Null (no drawing) when the plugin did not load. */
+export function flowDiagram(canvas, flows, nodes) {
+  const Chart = lib();
+  if (!Chart || !Chart.registry.controllers.get("sankey")) return null;
+  const colorOf = (key) => nodes[key]?.color || css("--noise") || "#999";
+  return draw(canvas, {
+    type: "sankey",
+    data: {
+      datasets: [
+        {
+          label: "Documents",
+          data: flows,
+          labels: Object.fromEntries(Object.entries(nodes).map(([key, node]) => [key, node.label])),
+          column: Object.fromEntries(Object.entries(nodes).map(([key, node]) => [key, node.column])),
+          colorFrom: (c) => colorOf(c.raw?.from),
+          colorTo: (c) => colorOf(c.raw?.to),
+          colorMode: "gradient",
+          alpha: 0.55,
+          borderWidth: 0,
+          nodeWidth: 12,
+          size: "max",
+          color: css("--text"),
+          font: { size: 12 },
+        },
+      ],
+    },
+    options: {
+      layout: { padding: { left: 4, right: 4 } },
+      plugins: {
+        legend: { display: false },
+        tooltip: {
+          callbacks: {
+            label: (c) => `${nodes[c.raw.from]?.label ?? c.raw.from} → ${nodes[c.raw.to]?.label ?? c.raw.to}: ${c.raw.flow} documents`,
+          },
+        },
+      },
+    },
+  });
+}

@@ -1,22 +1,15 @@
-// "/clusters/{id}/compare?runs=a,b,c" — two to four runs side by side: their metrics (best marked)
-// and their clusters with sizes and labels.
+// "/clusters/{id}/compare?runs=a,b,c" — two to four runs compared by the server
+// (POST …/executions/compare): their measures with the best marked, the config keys that differ, and
+// how each run's clusters map onto the first run's (compare_pairs.js).
 
 import { api, isAbort } from "../api.js";
+import { destroyCharts } from "../charts.js";
 import { h, replace, uid } from "../dom.js";
-import {
-  DASH,
-  INTERPRETERS,
-  fmtInt,
-  fmtMeasure,
-  fmtNumber,
-  fmtPercent,
-  fmtTime,
-  measureValue,
-  shortId,
-} from "../format.js";
+import { DASH, INTERPRETERS, fmtInt, fmtMeasure, fmtNumber, fmtTime, shortId } from "../format.js";
 import { clusterPath, href, runPath, setQuery } from "../nav.js";
 import { busy, emptyState, errorState, interpreted, spinner, statusBadge } from "../ui.js";
 import { MAX_COMPARE, clusterHeader, selection } from "./common.js";
+import { pairSection } from "./compare_pairs.js";
 
 function readRuns(query) {
   const ids = (query.get("runs") || "").split(",").map((s) => s.trim()).filter(Boolean);
@@ -27,32 +20,17 @@ const FACT_ROWS = [
   { label: "Status", cell: (r) => statusBadge(r.status) },
   { label: "Created", cell: (r) => fmtTime(r.created_at) },
   { label: "Algorithm", cell: (r) => r.algorithm || DASH },
-  { label: "Documents", value: (r) => r.num_points, cell: (r) => fmtInt(r.num_points) },
-  { label: "Clusters", value: (r) => (r.status === "completed" ? r.num_clusters : null), cell: (r) => (r.status === "completed" ? fmtInt(r.num_clusters) : DASH) },
+  { label: "Documents", cell: (r) => fmtInt(r.num_points) },
+  { label: "Clusters", cell: (r) => fmtInt(r.num_clusters) },
 ];
 
-/** One row per declared measure (GET /v1/meta/measures); the best run is marked by its direction. */
-function measureRow(measure) {
-  const interpret = INTERPRETERS[measure.name];
-  return {
-    label: measure.label,
-    measure: measure.name,
-    value: (r) => measureValue(r, measure),
-    better: measure.direction === "higher" ? "high" : measure.direction === "lower" ? "low" : null,
-    cell: (r) => (interpret ? interpreted(measureValue(r, measure), interpret, measure.digits) : fmtMeasure(measure, measureValue(r, measure))),
-  };
+function runName(run) {
+  return run.run_name || shortId(run.run_id);
 }
 
-function rowsFor(measures) {
-  return [...FACT_ROWS, ...measures.map(measureRow), { label: "Parameters", cell: (r) => paramsText(r) }];
-}
-
-function paramsText(run) {
-  const params = run.config?.params || run.config?.algorithm_params;
-  if (!params || typeof params !== "object") return h("span", { class: "muted" }, DASH);
-  const entries = Object.entries(params).filter(([, v]) => v !== null && typeof v !== "object");
-  if (!entries.length) return h("span", { class: "muted" }, DASH);
-  return h("ul", { class: "param-list" }, entries.slice(0, 8).map(([k, v]) => h("li", {}, h("span", { class: "muted" }, `${k} `), String(v))));
+function configValue(value) {
+  if (value === null || value === undefined) return h("span", { class: "muted" }, DASH);
+  return h("span", { class: "mono" }, typeof value === "string" ? value : JSON.stringify(value));
 }
 
 export const comparePage = {
@@ -115,8 +93,10 @@ export const comparePage = {
     async function load(query) {
       controller?.abort();
       controller = new AbortController();
+      const signal = controller.signal;
       const ids = readRuns(query);
       head.setFilterQuery({});
+      destroyCharts(body);
       if (!ids.length) {
         replace(
           body,
@@ -126,108 +106,146 @@ export const comparePage = {
         return;
       }
       selection.set(clusterId, ids);
-      replace(body, spinner("Loading runs…"));
+      replace(body, spinner(ids.length < 2 ? "Loading the run…" : "Comparing runs…"));
+      if (ids.length < 2) {
+        const found = await api.findRun(ids[0], { signal }).then((run) => ({ run }), (error) => ({ error }));
+        if (isAbort(found.error)) return;
+        replace(body, h("div", { class: "notice" }, "Add at least one more run to compare."), runsTable(ids, [found], null, null), picker(ids));
+        return;
+      }
       let measures;
-      let results;
+      let compared;
       try {
-        [measures, results] = await busy(
-          Promise.all([
-            api.measures({ signal: controller.signal }),
-            Promise.all(ids.map((id) => api.getRun(clusterId, id, { signal: controller.signal }).then((run) => ({ id, run }), (error) => ({ id, error })))),
-          ]),
-        );
+        [measures, compared] = await busy(Promise.all([api.measures({ signal }), api.compareRuns(clusterId, ids, { signal })]));
       } catch (error) {
         if (isAbort(error)) return;
-        replace(body, errorState(error, { title: "Could not load the measures", onRetry: () => load(query) }));
+        if (error.status === 404 && error.message.startsWith("cluster")) {
+          container.replaceChildren(errorState(error, { title: "Cluster not found", page: true }));
+          return;
+        }
+        const bad = Object.fromEntries(error.errors.map((e) => [e.loc, e.message]));
+        if (error.status === 422 && ids.some((_, i) => bad[`run_ids[${i}]`])) {
+          await renderRefused(ids, bad, signal);
+          return;
+        }
+        replace(body, errorState(error, { title: "Could not compare these runs", onRetry: () => load(query) }));
         return;
       }
-      if (results.some((r) => isAbort(r.error))) return;
-      const clusterMissing = results.find((r) => r.error?.status === 404 && r.error.message.startsWith("cluster"));
-      if (clusterMissing) {
-        container.replaceChildren(errorState(clusterMissing.error, { title: "Cluster not found", page: true }));
-        return;
-      }
-      render(results, measures);
+      render(ids, compared, measures);
     }
 
-    function render(results, measures) {
-      const ids = results.map((r) => r.id);
-      const runs = results.filter((r) => r.run).map((r) => r.run);
-      const columns = results.map(({ id, run, error }) => {
-        const remove = h("button", { type: "button", class: "btn btn-ghost btn-small", "aria-label": `Remove ${run?.run_name || id} from the comparison`, onclick: () => setRuns(ids.filter((x) => x !== id)) }, "Remove");
-        return h(
-          "th",
-          { scope: "col", class: "compare-col" },
-          run ? h("a", { href: href(runPath(clusterId, id)), class: "row-title" }, run.run_name || shortId(id)) : h("span", { class: "row-title" }, shortId(id)),
-          h("div", { class: "mono muted small" }, id),
-          error ? h("div", { class: "form-error small" }, error.status === 404 ? "Run not found" : error.message) : null,
-          remove,
-        );
-      });
-      const bestOf = (row) => {
-        if (!row.better) return null;
-        const values = runs.map(row.value).filter((v) => v !== null && v !== undefined);
-        if (values.length < 2) return null;
-        return row.better === "high" ? Math.max(...values) : Math.min(...values);
-      };
-      const hasParams = runs.some((r) => r.config?.params || r.config?.algorithm_params);
-      const metricRows = rowsFor(measures).filter((row) => row.label !== "Parameters" || hasParams).map((row) => {
-        const best = bestOf(row);
-        return h(
-          "tr",
-          { dataset: row.measure ? { measure: row.measure } : {} },
-          h("th", { scope: "row" }, row.label),
-          results.map(({ run }) => {
-            if (!run) return h("td", { class: "muted" }, DASH);
-            const isBest = best !== null && row.value(run) === best;
-            return h("td", { class: isBest ? "best" : null }, row.cell(run), isBest ? h("span", { class: "best-mark" }, " ★ best") : null);
-          }),
-        );
-      });
-      const metricsTable = h(
-        "div",
-        { class: "table-scroll" },
-        h("table", { class: `table compare-table cols-${results.length}` }, h("caption", { class: "sr-only" }, "Metrics of the compared runs"), h("thead", {}, h("tr", {}, h("td", { class: "corner" }), columns)), h("tbody", {}, metricRows)),
+    /** A run the server would not compare (unknown, or not completed): each column says why. */
+    async function renderRefused(ids, bad, signal) {
+      const found = await Promise.all(
+        ids.map((id, i) => {
+          const problem = bad[`run_ids[${i}]`];
+          return api.findRun(id, { signal }).then((run) => ({ run, problem }), (error) => ({ error, problem }));
+        }),
       );
-      const clusterCols = results.map(({ id, run }) =>
-        h(
-          "section",
-          { class: "card compare-clusters", "aria-label": `Clusters of ${run?.run_name || id}` },
-          h("h3", { class: "card-title" }, run?.run_name || shortId(id)),
-          run?.centroids?.length ? centroidList(run) : h("p", { class: "muted" }, run ? (run.status === "completed" ? "No clusters recorded." : `No clusters: the run is ${run.status}.`) : "Run not found."),
-        ),
-      );
+      if (found.some((f) => isAbort(f.error))) return;
+      for (const f of found) if (f.error?.status === 404) f.error = null; // the problem already says so
       replace(
         body,
-        results.length < 2 ? h("div", { class: "notice" }, "Add at least one more run to compare.") : null,
-        h("section", { class: "section", "aria-labelledby": "cmp-metrics" }, h("h2", { id: "cmp-metrics" }, "Metrics"), metricsTable),
-        h("section", { class: "section", "aria-labelledby": "cmp-clusters" }, h("h2", { id: "cmp-clusters" }, "Clusters by size"), h("div", { class: `compare-grid cols-${results.length}` }, clusterCols)),
+        h("div", { class: "notice", role: "alert" }, "These runs cannot be compared: only completed runs can. Remove the marked ones or pick others."),
+        runsTable(ids, found, null, null),
         ids.length < MAX_COMPARE ? picker(ids) : null,
       );
     }
 
-    function centroidList(run) {
-      const total = run.centroids.reduce((n, c) => n + (c.num_members || 0), 0) || run.num_points;
-      const sorted = [...run.centroids].sort((a, b) => b.num_members - a.num_members);
+    function columnHead(id, i, { run, problem, error }, ids) {
+      const name = run ? runName(run) : shortId(id);
+      const remove = h("button", { type: "button", class: "btn btn-ghost btn-small", "aria-label": `Remove ${name} from the comparison`, onclick: () => setRuns(ids.filter((x) => x !== id)) }, "Remove");
+      const why = problem || (error ? (error.status === 404 ? "Run not found" : error.message) : null);
       return h(
-        "ol",
-        { class: "centroid-list" },
-        sorted.map((c) =>
+        "th",
+        { scope: "col", class: "compare-col" },
+        run ? h("a", { href: href(runPath(run.cluster_id, id)), class: "row-title" }, name) : h("span", { class: "row-title" }, name),
+        h("div", { class: "mono muted small" }, id),
+        i === 0 && ids.length > 1 ? h("div", { class: "badge reference-badge" }, "reference") : null,
+        why ? h("div", { class: "form-error small" }, /not found/.test(why) ? "Run not found in this namespace" : why) : null,
+        remove,
+      );
+    }
+
+    /** The runs side by side: facts, then one row per declared measure with the server's best marked. */
+    function runsTable(ids, found, metrics, measures) {
+      const byName = Object.fromEntries((measures || []).map((m) => [m.name, m]));
+      const factRows = FACT_ROWS.map((row) =>
+        h("tr", {}, h("th", { scope: "row" }, row.label), found.map(({ run }) => (run ? h("td", {}, row.cell(run)) : h("td", { class: "muted" }, DASH)))),
+      );
+      const metricRows = (metrics || []).map((row) => {
+        const measure = byName[row.name] || { name: row.name, label: row.label, digits: 2, kind: "number" };
+        const interpret = INTERPRETERS[row.name];
+        return h(
+          "tr",
+          { dataset: { measure: row.name } },
+          h("th", { scope: "row" }, row.label),
+          row.values.map((value, i) => {
+            const isBest = row.best_run_id !== null && row.best_run_id === ids[i];
+            const shown = interpret ? interpreted(value, interpret, measure.digits) : fmtMeasure(measure, value);
+            return h("td", { class: isBest ? "best" : null }, shown, isBest ? h("span", { class: "best-mark" }, " ★ best") : null);
+          }),
+        );
+      });
+      return h(
+        "section",
+        { class: "section", "aria-labelledby": "cmp-metrics" },
+        h("h2", { id: "cmp-metrics" }, "Metrics"),
+        h(
+          "div",
+          { class: "table-scroll" },
           h(
-            "li",
-            {},
-            h("div", { class: "centroid-line" }, h("span", { class: "centroid-label" }, c.label || c.cluster_id), h("span", { class: "num muted small" }, `${fmtInt(c.num_members)} · ${fmtPercent(c.num_members, total)}`)),
-            h("span", { class: "share", "aria-hidden": "true" }, h("span", { class: "share-bar", style: { width: `${total ? (100 * c.num_members) / total : 0}%` } })),
-            c.keywords?.length ? h("div", { class: "muted small" }, c.keywords.join(", ")) : null,
+            "table",
+            { class: `table compare-table cols-${ids.length}` },
+            h("caption", { class: "sr-only" }, "Metrics of the compared runs"),
+            h("thead", {}, h("tr", {}, h("td", { class: "corner" }), ids.map((id, i) => columnHead(id, i, found[i], ids)))),
+            h("tbody", {}, factRows, metricRows),
           ),
         ),
+      );
+    }
+
+    function configSection(compared) {
+      const diff = compared.config_diff;
+      return h(
+        "section",
+        { class: "section", "aria-labelledby": "cmp-config" },
+        h("h2", { id: "cmp-config" }, "Configuration differences"),
+        diff.length
+          ? h(
+              "div",
+              { class: "table-scroll" },
+              h(
+                "table",
+                { class: `table config-diff cols-${compared.runs.length}` },
+                h("caption", { class: "sr-only" }, "Effective configuration keys whose values differ"),
+                h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Setting"), compared.runs.map((r) => h("th", { scope: "col" }, runName(r))))),
+                h("tbody", {}, diff.map((d) => h("tr", { dataset: { key: d.key } }, h("th", { scope: "row", class: "mono" }, d.key), d.values.map((v) => h("td", {}, configValue(v)))))),
+              ),
+            )
+          : h("p", { class: "muted" }, "The runs' effective configurations are the same: any difference comes from chance alone."),
+      );
+    }
+
+    function render(ids, compared, measures) {
+      const found = compared.runs.map((run) => ({ run }));
+      const reference = compared.runs[0];
+      replace(
+        body,
+        runsTable(ids, found, compared.metrics, measures),
+        configSection(compared),
+        compared.pairs.map((pair, i) => pairSection(pair, reference, compared.runs[i + 1])),
+        ids.length < MAX_COMPARE ? picker(ids) : null,
       );
     }
 
     load(ctx.query);
     return {
       update: (next) => load(next.query),
-      destroy: () => controller?.abort(),
+      destroy: () => {
+        controller?.abort();
+        destroyCharts(body);
+      },
     };
   },
 };
