@@ -63,13 +63,13 @@ def kmeans_plusplus(X: np.ndarray, n_clusters: int, rng: np.random.Generator) ->
     return centres
 
 
-class _KMeansChunkedTolerance(KMeans):
+class _KMeansChunkedTolerance(KMeans):  # type: ignore[misc]  # scikit-learn ships no type hints
     """scikit-learn's KMeans whose dataset tolerance is computed in chunks: its own ``np.var(X, axis=0)``
     allocates a temporary as large as X (1.4 GiB at 1M × 384)."""
 
     def _check_params_vs_input(self, X: Any, default_n_init: Any = None) -> None:
-        tol = self.tol
-        self.tol = 0  # sklearn skips the variance when tol is 0
+        tol = float(getattr(self, "tol"))  # noqa: B009 - sklearn's attribute is untyped
+        self.tol = 0.0  # sklearn skips the variance when tol is 0
         try:
             super()._check_params_vs_input(X)
         finally:

@@ -177,7 +177,8 @@ def _silhouette(
 
 
 def _squared_distances(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    return np.einsum("ij,ij->i", A, A)[:, None] - 2 * (A @ B.T) + np.einsum("ij,ij->i", B, B)[None, :]
+    squared: np.ndarray = np.einsum("ij,ij->i", A, A)[:, None] - 2 * (A @ B.T) + np.einsum("ij,ij->i", B, B)[None, :]
+    return squared
 
 
 def _finite(value: float) -> float | None:
