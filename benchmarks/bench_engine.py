@@ -51,6 +51,7 @@ from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score, calinski_harabasz_score, davies_bouldin_score, silhouette_score
 from sqlalchemy import Engine, insert, update
+from bench_list import postgres_target
 from threadpoolctl import threadpool_limits
 
 from clusterbook.engine import EngineInput, RunConfig, run_pipeline, validate_algorithm_params
@@ -338,6 +339,15 @@ def million(args: argparse.Namespace, url: str) -> None:
         )
 
 
+def postgres_url(base_url: str | None) -> str | None:
+    """A fresh schema ``bench_engine`` in the given database (as bench_list does), never its public schema."""
+    if not base_url:
+        return None
+    target = postgres_target(base_url, "bench_engine")
+    target.reset()
+    return target.url
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--points", type=int, default=100_000)
@@ -352,7 +362,7 @@ def main() -> None:
     args = parser.parse_args()
     sqlite_url = f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench_engine.db'}"
     if args.million:
-        million(args, args.postgres_url or sqlite_url)
+        million(args, postgres_url(args.postgres_url) or sqlite_url)
         return
 
     start = time.perf_counter()
@@ -363,7 +373,7 @@ def main() -> None:
         flush=True,
     )
     targets: list[tuple[str, Engine, Cluster]] = []
-    for name, url in [("sqlite", sqlite_url), ("postgresql", args.postgres_url)]:
+    for name, url in [("sqlite", sqlite_url), ("postgresql", postgres_url(args.postgres_url))]:
         if url:
             start = time.perf_counter()
             targets.append((name, *store_dataset(url, data, args.clusters, args.seed)))

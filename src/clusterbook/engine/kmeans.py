@@ -21,12 +21,13 @@ from sklearn.cluster import KMeans
 SEED_SAMPLE = 20_000
 """Rows k-means++ seeds on and Lloyd warms up on; at least ``SEED_ROWS_PER_CLUSTER`` per cluster."""
 SEED_ROWS_PER_CLUSTER = 50
-_CHUNK = 16_384
+_CHUNK_BYTES = 4 * 2**20  # float64 temporaries per step of the variance pass
 
 
-def column_variance_mean(X: np.ndarray, chunk: int = _CHUNK) -> float:
-    """``np.var(X, axis=0).mean()`` in float64, read in chunks (no temporary the size of X)."""
+def column_variance_mean(X: np.ndarray, chunk: int | None = None) -> float:
+    """``np.var(X, axis=0).mean()`` in float64, read in chunks of rows (no temporary the size of X)."""
     n = X.shape[0]
+    chunk = chunk or max(64, _CHUNK_BYTES // (8 * max(1, X.shape[1])))
     total = np.zeros(X.shape[1], dtype=np.float64)
     for start in range(0, n, chunk):
         total += X[start : start + chunk].sum(axis=0, dtype=np.float64)

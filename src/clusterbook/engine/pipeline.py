@@ -31,7 +31,7 @@ from clusterbook.engine.results import CentroidResult, EngineResult
 from clusterbook.errors import ClusteringFailed, ValidationFailed
 
 MIN_DOCUMENTS = 2
-_CHUNK = 16_384  # rows per step of the whole-array passes (bounded temporaries at millions of rows)
+_CHUNK = 4_096  # rows per step of the whole-array passes (bounded temporaries at millions of rows)
 _EXAMPLES = 3  # document ids quoted in an error message
 
 
