@@ -47,11 +47,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from bench_list import postgres_target
 from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score, calinski_harabasz_score, davies_bouldin_score, silhouette_score
 from sqlalchemy import Engine, insert, update
-from bench_list import postgres_target
 from threadpoolctl import threadpool_limits
 
 from clusterbook.engine import EngineInput, RunConfig, run_pipeline, validate_algorithm_params
