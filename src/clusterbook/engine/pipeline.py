@@ -209,7 +209,7 @@ def _space(data: EngineInput) -> tuple[np.ndarray | None, bool, bool]:
     cfg = data.config
     if data.vectors is not None:
         X = np.ascontiguousarray(data.vectors, dtype=np.float32)
-        owned = data.overwrite_vectors or not np.shares_memory(X, data.vectors)
+        owned = data.overwrite_vectors or X is not data.vectors  # a converted copy is ours
         embedded = False
     elif cfg.algorithm == "attribute_based" and not all(has_text(t) for t in data.texts):
         return None, False, False
