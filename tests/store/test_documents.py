@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from clusterbook.errors import ClusteringFailed, InvalidFilter, InvalidSort, ValidationFailed
 from clusterbook.models.collections import Collection, DocumentIn
@@ -23,6 +23,7 @@ from clusterbook.store.documents import (
     upsert_documents,
 )
 from clusterbook.store.listing import ListQuery, PageRequest
+from clusterbook.store.tables import documents
 from tests.factories import make_collection, make_documents
 
 
@@ -450,3 +451,25 @@ def test_document_counts_stay_exact(session_factory):
 
         stored = session.execute(select(func.count()).where(documents.c.collection_id == news.collection_id))
         assert stored.scalar_one() == 40
+
+
+def test_a_run_can_skip_metadata_and_a_vector_of_another_length_fails_the_load(session_factory):
+    news = make_collection(session_factory, collection_name="news")
+    make_documents(session_factory, news, [
+        {"document_id": f"d{i}", "text": f"t{i}", "metadata": {"i": i}, "vector": [float(i), 1.0]} for i in range(7)
+    ])  # fmt: skip
+    with session_factory() as session:
+        bare = load_run_documents(
+            session, namespace_id="ns_default", collection_ids=["news"], filters=None, with_metadata=False
+        )
+    full = _load(session_factory, ["news"])
+    assert bare.document_ids == full.document_ids and bare.texts == full.texts
+    assert bare.vectors is not None and full.vectors is not None and np.array_equal(bare.vectors, full.vectors)
+    assert bare.metadata == [{}] * 7 and full.metadata[3] == {"i": 3}
+    # a row whose stored bytes are not one vector of the collection's dimension (written behind the API)
+    with session_factory() as session, session.begin():
+        session.execute(
+            update(documents).where(documents.c.document_id == "d4").values(vector=np.zeros(3, np.float32).tobytes())
+        )
+    with pytest.raises(ClusteringFailed, match="document 'd4' changed while the run loaded it"):
+        _load(session_factory, ["news"])

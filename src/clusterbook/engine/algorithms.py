@@ -18,7 +18,6 @@ from sklearn.cluster import (
     HDBSCAN,
     OPTICS,
     AgglomerativeClustering,
-    KMeans,
     MeanShift,
     MiniBatchKMeans,
     SpectralClustering,
@@ -28,6 +27,7 @@ from sklearn.metrics import pairwise_distances, pairwise_distances_argmin, silho
 from sklearn.mixture import GaussianMixture
 
 from clusterbook.engine.geometry import cluster_means, order_by_size, sample_rows
+from clusterbook.engine.kmeans import FastKMeans
 from clusterbook.engine.labeling import truncate
 from clusterbook.engine.params import validate_algorithm_params
 from clusterbook.errors import ClusteringFailed
@@ -47,7 +47,7 @@ Factory = Callable[[dict[str, Any], int, np.ndarray], Any]
 
 
 def _kmeans(p: dict[str, Any], seed: int, X: np.ndarray) -> Any:
-    return KMeans(
+    return FastKMeans(
         n_clusters=p["n_clusters"],
         init=p["init"],
         n_init=p["n_init"],
@@ -172,11 +172,20 @@ class Clusterer:
     the run record). Warnings are captured with ``warnings.catch_warnings``, which is process-global:
     fit one Clusterer per process at a time (the runner runs the engine in a worker process)."""
 
-    def __init__(self, algorithm: str, params: dict[str, Any], random_state: int = 0, sample_size: int | None = None):
+    def __init__(
+        self,
+        algorithm: str,
+        params: dict[str, Any],
+        random_state: int = 0,
+        sample_size: int | None = None,
+        copy: bool = True,
+    ):
         self.algorithm = algorithm
         self.params = params
         self.random_state = random_state
         self.sample_size = sample_size
+        self.copy = copy
+        """False: the estimator may work on X in place (k-means centres it and restores it), saving a copy."""
 
     def fit(self, X: np.ndarray) -> Clusterer:
         self.params_ = validate_algorithm_params(self.algorithm, self.params)  # ValidationFailed before any work
@@ -225,6 +234,8 @@ class Clusterer:
 
     def _fit_predict(self, X: np.ndarray, params: dict[str, Any]) -> np.ndarray:
         estimator = FACTORIES[self.algorithm](params, self.random_state, X)
+        if not self.copy and isinstance(estimator, FastKMeans):
+            estimator.copy_x = False
         try:
             return np.asarray(estimator.fit_predict(X))
         except (ValueError, np.linalg.LinAlgError) as exc:

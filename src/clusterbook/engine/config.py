@@ -46,10 +46,15 @@ class RunConfig:
 
 @dataclass
 class EngineInput:
-    """Documents in row order; ``vectors`` (float32, N × d) or, when None, texts to embed."""
+    """Documents in row order; ``vectors`` (float32, N × d) or, when None, texts to embed.
+
+    ``overwrite_vectors``: the engine may normalise and centre ``vectors`` in place instead of copying
+    them (the runner's freshly loaded array: at 1M × 384 a copy is 1.4 GiB).
+    """
 
     document_ids: list[str]
     texts: list[str | None]
     metadata: list[dict[str, Any]]
     vectors: np.ndarray | None
     config: RunConfig
+    overwrite_vectors: bool = False

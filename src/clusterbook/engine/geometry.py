@@ -48,7 +48,7 @@ def cluster_means(X: np.ndarray, labels: np.ndarray, n_clusters: int) -> np.ndar
     return means
 
 
-def distances_to_means(X: np.ndarray, labels: np.ndarray, means: np.ndarray, chunk: int = 16_384) -> np.ndarray:
+def distances_to_means(X: np.ndarray, labels: np.ndarray, means: np.ndarray, chunk: int = 4_096) -> np.ndarray:
     """Euclidean distance of each row to its own cluster's mean (float32), NaN for noise; chunked for memory."""
     out = np.full(X.shape[0], np.nan, dtype=np.float32)
     for start in range(0, X.shape[0], chunk):

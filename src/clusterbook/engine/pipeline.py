@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 import scipy
 import sklearn
-from sklearn.preprocessing import normalize
 
 from clusterbook import __version__
 from clusterbook.engine.algorithms import Clusterer
@@ -32,6 +31,7 @@ from clusterbook.engine.results import CentroidResult, EngineResult
 from clusterbook.errors import ClusteringFailed, ValidationFailed
 
 MIN_DOCUMENTS = 2
+_CHUNK = 4_096  # rows per step of the whole-array passes (bounded temporaries at millions of rows)
 _EXAMPLES = 3  # document ids quoted in an error message
 
 
@@ -54,9 +54,9 @@ def run_pipeline(data: EngineInput) -> EngineResult:
     timings = _Timer()
 
     with timings.phase("embed"):
-        X, embedded = _space(data)
+        X, embedded, owned = _space(data)
     with timings.phase("cluster"):
-        labels, names, fit_record = _cluster(data, X, params)
+        labels, names, fit_record = _cluster(data, X, params, owned)
         k = int(labels.max()) + 1 if labels.max() >= 0 else 0
         means: np.ndarray | None = None
         if X is not None:
@@ -68,7 +68,7 @@ def run_pipeline(data: EngineInput) -> EngineResult:
         if X is None:
             metrics = unavailable("no vectors to measure: supply vectors, or text for every document")
         else:
-            metrics = cluster_metrics(X, labels, seed)
+            metrics = cluster_metrics(X, labels, seed, means=means, distances=distances)
     with timings.phase("label"):
         cluster_labels, llm_errors = _label(data, labels, distances, names)
     with timings.phase("project"):
@@ -106,16 +106,17 @@ def run_pipeline(data: EngineInput) -> EngineResult:
 
 
 def _cluster(
-    data: EngineInput, X: np.ndarray | None, params: dict[str, Any]
+    data: EngineInput, X: np.ndarray | None, params: dict[str, Any], owned: bool
 ) -> tuple[np.ndarray, list[str] | None, dict[str, Any]]:
-    """Size-ordered labels, group names (attribute_based only) and what the fit adds to effective_config."""
+    """Size-ordered labels, group names (attribute_based only) and what the fit adds to effective_config.
+    ``owned``: X is the pipeline's own array, which the fit may work on in place."""
     cfg = data.config
     if cfg.algorithm == "attribute_based":
         grouper = AttributeGrouper(cfg.attributes).fit(data.metadata)
         notes = {"fit_notes": ["sample_size is not used by attribute_based"]} if cfg.sample_size else {}
         return grouper.labels_, grouper.names_, notes
     assert X is not None  # _space embeds texts or _check_input refused, for every vector algorithm
-    clusterer = Clusterer(cfg.algorithm, params, cfg.random_state, cfg.sample_size).fit(X)
+    clusterer = Clusterer(cfg.algorithm, params, cfg.random_state, cfg.sample_size, copy=not owned).fit(X)
     record: dict[str, Any] = {}
     if clusterer.n_fit_ < len(X):
         record["fit_rows"] = clusterer.n_fit_
@@ -159,7 +160,7 @@ def _check_input(data: EngineInput) -> int:
         shape = getattr(data.vectors, "shape", None)
         if shape is None or len(shape) != 2 or shape[0] != n or shape[1] < 1:
             raise ClusteringFailed(f"Vectors must be one row per document ({n} × d), got shape {shape}")
-        bad = np.flatnonzero(~np.isfinite(data.vectors).all(axis=1))
+        bad = _nonfinite_rows(data.vectors)
         if len(bad):
             raise ClusteringFailed(
                 f"Vectors of {len(bad)} document{'s' if len(bad) > 1 else ''} contain NaN or infinity "
@@ -190,21 +191,45 @@ def _check_config(cfg: RunConfig) -> dict[str, Any]:
     return params
 
 
-def _space(data: EngineInput) -> tuple[np.ndarray | None, bool]:
-    """The vectors to cluster (normalised when asked) and whether they were embedded from texts.
+def _nonfinite_rows(vectors: np.ndarray, chunk: int = _CHUNK) -> np.ndarray:
+    """Rows holding NaN or infinity, checked in chunks (a full-size boolean mask would be N × d bytes)."""
+    bad = [
+        start + np.flatnonzero(~np.isfinite(vectors[start : start + chunk]).all(axis=1))
+        for start in range(0, len(vectors), chunk)
+    ]
+    return np.concatenate(bad) if bad else np.empty(0, dtype=np.intp)
+
+
+def _space(data: EngineInput) -> tuple[np.ndarray | None, bool, bool]:
+    """The vectors to cluster (normalised when asked), whether they were embedded from texts, and whether
+    the array is the pipeline's own (a copy, an embedding, or input the caller let it overwrite).
 
     ``attribute_based`` needs no vectors; it embeds texts for its metrics only when every document has text.
     """
     cfg = data.config
     if data.vectors is not None:
         X = np.ascontiguousarray(data.vectors, dtype=np.float32)
+        owned = data.overwrite_vectors or X is not data.vectors  # a converted copy is ours
         embedded = False
     elif cfg.algorithm == "attribute_based" and not all(has_text(t) for t in data.texts):
-        return None, False
+        return None, False, False
     else:
         X = make_embedder(cfg.embedder, cfg.random_state).embed([str(t) for t in data.texts])
-        embedded = True
-    return (normalize(X) if cfg.normalize_features else X), embedded
+        owned = embedded = True
+    if cfg.normalize_features:
+        if not owned or not X.flags.writeable:
+            X, owned = X.copy(), True
+        normalize_rows(X)
+    return X, embedded, owned
+
+
+def normalize_rows(X: np.ndarray, chunk: int = _CHUNK) -> None:
+    """Scale every row of X to unit L2 norm in place (all-zero rows stay zero), as sklearn's ``normalize``."""
+    for start in range(0, len(X), chunk):
+        block = X[start : start + chunk]
+        norms = np.sqrt(np.einsum("ij,ij->i", block, block, dtype=np.float64))
+        norms[norms == 0] = 1.0
+        block /= norms[:, None].astype(X.dtype)
 
 
 def _config_record(cfg: RunConfig, params: dict[str, Any], embedded: bool) -> dict[str, Any]:

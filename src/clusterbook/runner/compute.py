@@ -75,21 +75,25 @@ def _compute(claim: Claim, settings: ComputeSettings) -> None:
                 namespace_id=claim.namespace_id,
                 collection_ids=list(snapshot.collection_ids or []),
                 filters=snapshot.filters,
+                with_metadata=config.algorithm == "attribute_based",  # the only step that reads metadata
             )
         load_ms = (time.perf_counter() - started) * 1000.0
-        result = run_pipeline(
-            EngineInput(
-                document_ids=documents.document_ids,
-                texts=documents.texts,
-                metadata=documents.metadata,
-                vectors=documents.vectors,
-                config=config,
-            )
+        engine_input = EngineInput(
+            document_ids=documents.document_ids,
+            texts=documents.texts,
+            metadata=documents.metadata,
+            vectors=documents.vectors,
+            config=config,
+            overwrite_vectors=True,  # loaded for this run alone: normalised in place, not copied
         )
+        member_ids = documents.document_ids
+        del documents
+        result = run_pipeline(engine_input)
+        del engine_input  # vectors, texts and metadata: free them before the memberships are built
         persist_started = time.perf_counter()
         outcome = outcome_of(result, claim.config, load_ms=load_ms, llm_configured=config.llm is not None)
         outcome.config["compute_threads"] = effective_threads()
-        outcome.member_ids = documents.document_ids
+        outcome.member_ids = member_ids
         with transaction(writes) as session:
             written = complete_execution(session, run_id=claim.run_id, token=claim.token, outcome=outcome)
             if written:  # same transaction, same token: agreement lands with the completion or not at all
@@ -142,8 +146,12 @@ def engine_metrics(result: EngineResult) -> dict[str, float | int | None]:
 def outcome_of(result: EngineResult, submitted: dict[str, Any], *, load_ms: float, llm_configured: bool) -> RunOutcome:
     """The engine's result in the shape the store writes (ids as 'cl_<n>', NaN as null)."""
     labels = result.labels
-    member_clusters = [None if label < 0 else f"cl_{label}" for label in labels.tolist()]
-    distances = [None if math.isnan(d) else d for d in result.distances.astype(np.float64).tolist()]
+    names: list[str | None] = [f"cl_{c}" for c in range(len(result.centroids))]
+    names.append(None)  # label -1 (noise) indexes the last entry
+    member_clusters = [names[label] for label in labels.tolist()]  # one shared string per cluster
+    distances = result.distances.astype(np.float64).tolist()
+    if (labels < 0).any() or np.isnan(result.distances).any():
+        distances = [None if math.isnan(d) else d for d in distances]
     llm_errors = list(result.llm_labeling_errors)
     if submitted.get("llm") and not llm_configured:
         llm_errors.append(

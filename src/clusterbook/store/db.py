@@ -6,6 +6,7 @@ Nothing connects at import time: :func:`make_engine` builds an engine from setti
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -166,3 +167,18 @@ def copy_rows(session: Session, table: str, columns: Sequence[str], rows: Iterab
     with driver.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
+
+
+def insert_rows(
+    session: Session, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], batch: int = 50_000
+) -> None:
+    """Bulk-insert plain tuples (no type processing) in the session's transaction: COPY on PostgreSQL,
+    the driver's executemany on SQLite, ``batch`` rows at a time so the caller's rows can be a generator."""
+    if not is_sqlite(session):
+        copy_rows(session, table, columns, rows)
+        return
+    statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+    connection = session.connection()
+    iterator = iter(rows)
+    while chunk := list(itertools.islice(iterator, batch)):
+        connection.exec_driver_sql(statement, chunk)

@@ -351,7 +351,12 @@ def _run_filter(session: Session, filters: dict[str, Any] | None) -> ColumnEleme
 
 
 def load_run_documents(
-    session: Session, *, namespace_id: str, collection_ids: list[str], filters: dict[str, Any] | None
+    session: Session,
+    *,
+    namespace_id: str,
+    collection_ids: list[str],
+    filters: dict[str, Any] | None,
+    with_metadata: bool = True,
 ) -> RunDocuments:
     """Documents of the cluster's collections (ids or names) that match the cluster's pre-filter (same
     filter language over metadata.*), ordered by collection then document id.
@@ -360,8 +365,9 @@ def load_run_documents(
     collections hold vectors of different dimensions, when some documents have vectors and some do not,
     or when one document id appears in two of the collections.
 
-    Rows stream from the database in batches; each vector is copied from its bytes straight into one
-    preallocated float32 array.
+    Rows stream from the database in batches of ``LOAD_BATCH``; each batch's vector bytes are joined and
+    copied at once into one preallocated float32 array. ``with_metadata=False`` skips reading (and
+    parsing) the metadata JSON, which only attribute grouping needs; every document then gets ``{}``.
     """
     targets = _run_collections(session, namespace_id, collection_ids)
     where = _run_filter(session, filters)
@@ -385,7 +391,8 @@ def load_run_documents(
     texts: list[str | None] = []
     metadata: list[dict[str, Any]] = []
     owner: dict[str, str] = {}
-    columns = [_d.document_id, _d.text, _d.metadata] + ([_d.vector] if vectors is not None else [])
+    columns = [_d.document_id, _d.text] + ([_d.vector] if vectors is not None else [])
+    columns += [_d.metadata] if with_metadata else []
     expected_bytes = (dimension or 0) * VECTOR_DTYPE.itemsize
     for row, (count, _) in zip(targets, counts, strict=True):
         if not count:
@@ -397,29 +404,46 @@ def load_run_documents(
             .execution_options(stream_results=True, max_row_buffer=LOAD_BATCH, yield_per=LOAD_BATCH)
         )
         with closing(session.execute(stmt)) as result:  # a failure midway closes PostgreSQL's server cursor
-            for record in result:
-                document_id = record[0]
-                earlier = owner.setdefault(document_id, row.collection_name)
-                if earlier != row.collection_name:
-                    raise ClusteringFailed(
-                        f"document {document_id!r} is in both collection {earlier!r} and collection "
-                        f"{row.collection_name!r}; a run needs unique document ids, so rename one of them or "
-                        "cluster the collections separately"
-                    )
+            for batch in result.partitions():
+                batch_ids = [record[0] for record in batch]
+                if len(targets) > 1:
+                    _check_unique(batch_ids, row.collection_name, owner)
                 if vectors is not None:
-                    data = record[3]
-                    if data is None or len(data) != expected_bytes:  # rows written while the run counted
-                        raise ClusteringFailed(
-                            f"document {document_id!r} changed while the run loaded it; execute the cluster again"
-                        )
-                    if len(ids) >= total:
+                    if len(ids) + len(batch) > total:
                         raise ClusteringFailed(
                             "documents were added while the run loaded them; execute the cluster again"
                         )
-                    vectors[len(ids)] = np.frombuffer(data, dtype=VECTOR_DTYPE)
-                ids.append(document_id)
-                texts.append(record[1])
-                metadata.append(record[2] or {})
+                    _copy_vectors([record[2] for record in batch], vectors, len(ids), expected_bytes, batch_ids)
+                ids.extend(batch_ids)
+                texts.extend([record[1] for record in batch])
+                if with_metadata:
+                    metadata.extend([record[-1] or {} for record in batch])
     if vectors is not None and len(ids) != total:
         vectors = vectors[: len(ids)]
+    if not with_metadata:
+        metadata = [{} for _ in ids]
     return RunDocuments(ids, texts, metadata, vectors)
+
+
+def _check_unique(batch_ids: list[str], collection_name: str, owner: dict[str, str]) -> None:
+    for document_id in batch_ids:
+        earlier = owner.setdefault(document_id, collection_name)
+        if earlier != collection_name:
+            raise ClusteringFailed(
+                f"document {document_id!r} is in both collection {earlier!r} and collection "
+                f"{collection_name!r}; a run needs unique document ids, so rename one of them or "
+                "cluster the collections separately"
+            )
+
+
+def _copy_vectors(blobs: list[Any], vectors: np.ndarray, start: int, expected_bytes: int, ids: list[str]) -> None:
+    """One batch of stored vectors into ``vectors[start:]``: one join, one copy (no per-row array)."""
+    try:
+        lengths_ok = all(length == expected_bytes for length in map(len, blobs))
+    except TypeError:  # a NULL vector
+        lengths_ok = False
+    if not lengths_ok:  # rows written while the run counted
+        changed = next(i for i, b in enumerate(blobs) if b is None or len(b) != expected_bytes)
+        raise ClusteringFailed(f"document {ids[changed]!r} changed while the run loaded it; execute the cluster again")
+    block = np.frombuffer(b"".join(blobs), dtype=VECTOR_DTYPE)
+    vectors[start : start + len(blobs)] = block.reshape(len(blobs), -1)

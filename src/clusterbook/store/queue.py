@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from clusterbook.models.executions import ClusterExecutionResult, ExecutionStatus
 from clusterbook.models.measures import METRIC_MEASURES
-from clusterbook.store.db import copy_rows, is_sqlite
+from clusterbook.store.db import insert_rows, is_sqlite
 from clusterbook.store.executions import build_search_text, create_execution, duration_ms, queue_ms
 from clusterbook.store.folded import with_folded
 from clusterbook.store.lifecycle import may_enter, sources
@@ -288,15 +288,6 @@ def insert_members(
     cluster_ids: Sequence[str | None],
     distances: Sequence[float | None],
 ) -> None:
-    """Bulk-write a run's memberships (COPY on PostgreSQL, executemany on SQLite)."""
-    if not len(document_ids):
-        return
-    if is_sqlite(session):
-        rows = [
-            {"run_id": run_id, "document_id": d, "cluster_id": c, "distance": x}
-            for d, c, x in zip(document_ids, cluster_ids, distances, strict=True)
-        ]
-        session.execute(insert(execution_members), rows)
-        return
-    copied = ((run_id, d, c, x) for d, c, x in zip(document_ids, cluster_ids, distances, strict=True))
-    copy_rows(session, "execution_members", ("run_id", "document_id", "cluster_id", "distance"), copied)
+    """Bulk-write a run's memberships (COPY on PostgreSQL, executemany on SQLite), streamed in batches."""
+    rows = ((run_id, d, c, x) for d, c, x in zip(document_ids, cluster_ids, distances, strict=True))
+    insert_rows(session, execution_members.name, ("run_id", "document_id", "cluster_id", "distance"), rows)
