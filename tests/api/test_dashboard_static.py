@@ -4,6 +4,7 @@ the database, so these run on SQLite only.)"""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 from collections.abc import Iterator
@@ -145,6 +146,21 @@ def test_the_vendored_library_is_pinned_with_its_licence():
     version = re.search(r"Chart\.js v(\d+\.\d+\.\d+)", header)
     assert version, header
     assert f"| {version.group(1)} |" in (vendor / "README.md").read_text()
+
+
+def test_the_vendored_flow_diagram_plugin_is_pinned_with_its_licence_and_digest():
+    vendor = WEB_DIR / "vendor"
+    assert (vendor / "chartjs-chart-sankey.LICENSE").read_text().startswith("MIT License")
+    build = (vendor / "chartjs-chart-sankey.min.js").read_bytes()
+    version = re.search(r"chartjs-chart-sankey v(\d+\.\d+\.\d+)", build[:200].decode())
+    assert version, build[:200]
+    row = next(
+        line for line in (vendor / "README.md").read_text().splitlines() if "chartjs-chart-sankey.min.js`" in line
+    )
+    assert f"| {version.group(1)} |" in row and hashlib.sha256(build).hexdigest() in row
+    # loaded after Chart.js, which it registers itself on
+    html = (WEB_DIR / "index.html").read_text()
+    assert html.index("vendor/chart.umd.min.js") < html.index("vendor/chartjs-chart-sankey.min.js")
 
 
 def test_web_files_reference_nothing_outside_the_server():
