@@ -282,7 +282,7 @@ def test_compare_is_in_the_openapi_schema(http: httpx.Client) -> None:
 def test_a_compare_past_the_query_budget_is_a_422_saying_how_to_narrow_it(
     db_url: str, session_factory: sessionmaker[Session]
 ) -> None:
-    """Four runs of 50k memberships each: three passes over the shared documents outrun a 0.2 s budget."""
+    """Four runs of 50k memberships each: three passes over the shared documents outrun a 0.02 s budget."""
     cluster = make_cluster(session_factory)
     documents = [f"doc-{i:06d}" for i in range(50_000)]
     runs = []
@@ -292,8 +292,8 @@ def test_a_compare_past_the_query_budget_is_a_422_saying_how_to_narrow_it(
             labels = [f"cl_{(j * (i + 1)) % 7}" for j in range(len(documents))]
             insert_members(session, run_id, documents, labels, [0.0] * len(documents))
         runs.append(run_id)
-    settings = Settings(database_url=db_url, secret_key="test-signing-key", query_timeout=0.2)  # type: ignore[arg-type]
+    settings = Settings(database_url=db_url, secret_key="test-signing-key", query_timeout=0.02)  # type: ignore[arg-type]
     with BackgroundServer(settings) as server, httpx.Client(base_url=server.url, timeout=60) as http:
         body = assert_problem(compare(http, cluster.cluster_id, runs), 422, "query_timeout")
-        assert "0.2 s" in body["detail"] and "compare fewer runs at once" in body["detail"]
+        assert "0.02 s" in body["detail"] and "compare fewer runs at once" in body["detail"]
         assert "CLUSTERBOOK_QUERY_TIMEOUT" in body["detail"]
