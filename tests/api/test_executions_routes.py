@@ -58,6 +58,11 @@ def test_one_execution_in_the_contract_shape(http, session_factory):
         "calinski_harabasz_score": 103.0,
         # clusterbook additions, null for a run recorded without them
         "noise_points": None,
+        "agreement_ari": None,
+        "agreement_ami": None,
+        "matched_fraction": None,
+        "moved_documents": None,
+        "stability": None,
         "notes": None,
     }
     assert [c["cluster_id"] for c in body["centroids"]] == ["cl_0", "cl_1"]
@@ -67,6 +72,10 @@ def test_one_execution_in_the_contract_shape(http, session_factory):
         "label": "Billing",
         "summary": "Invoices and refunds",
         "keywords": ["invoice", "refund"],
+        # clusterbook additions: agreement with a baseline, null for a run recorded without one
+        "baseline_cluster_id": None,
+        "jaccard": None,
+        "baseline_label": None,
     }
     assert parse_time(body["created_at"]) == BASE_TIME + timedelta(minutes=3)
     assert parse_time(body["completed_at"]) == BASE_TIME + timedelta(minutes=3, seconds=5)
