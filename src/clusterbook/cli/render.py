@@ -91,14 +91,6 @@ def metric(run: ClusterExecutionResult, name: str) -> float | None:
     return run.metrics.value(name) if run.metrics else None
 
 
-def measure_value(run: ClusterExecutionResult, measure: Measure) -> float | None:
-    """The value of a declared measure on ``run`` (inside ``metrics`` or a top-level attribute)."""
-    if measure.in_metrics:
-        return metric(run, measure.name)
-    value = getattr(run, measure.name, None)
-    return None if value is None else float(value)
-
-
 def measure_text(measure: Measure, value: float | None, *, extra_digits: int = 0) -> str:
     """A measure's value as people read it: times in s/min, counts whole, scores to their digits."""
     if value is None:
@@ -131,7 +123,7 @@ def runs_table(runs: Sequence[ClusterExecutionResult], title: str | None = None)
             when(run.created_at),
             str(run.num_points),
             str(run.num_clusters),
-            *(measure_text(m, measure_value(run, m), extra_digits=1) for m in MEASURES),
+            *(measure_text(m, run.measure_value(m), extra_digits=1) for m in MEASURES),
             Text(" ".join(detail.split())),
         )
     return table
@@ -157,7 +149,7 @@ def run_row(run: ClusterExecutionResult) -> dict[str, Any]:
     data = run.to_dict()
     row = {name: data.get(name) for name in RUN_CSV_COLUMNS}
     for measure in MEASURES:
-        row[measure.name] = measure_value(run, measure)
+        row[measure.name] = run.measure_value(measure)
     return row
 
 
@@ -227,7 +219,7 @@ def run_details(run: ClusterExecutionResult, *, traceback: bool = False) -> Rend
         ("baseline", run.baseline_run_id or "none"),
     ]
     for measure in MEASURES:
-        value = measure_value(run, measure)
+        value = run.measure_value(measure)
         if value is not None:
             better = f"  ({measure.direction} is better)" if measure.direction else ""
             rows.append((measure.label.lower(), measure_text(measure, value, extra_digits=2) + better))

@@ -43,8 +43,8 @@ class Contingency:
     @classmethod
     def from_cells(cls, cells: list[tuple[str | None, str | None, int]]) -> Contingency:
         """The table of ``(reference cluster, other cluster, count)`` cells, as a GROUP BY returns them."""
-        rows = tuple(sorted({r for r, _, _ in cells}, key=_cluster_order))
-        cols = tuple(sorted({c for _, c, _ in cells}, key=_cluster_order))
+        rows = tuple(sorted({r for r, _, _ in cells}, key=cluster_order))
+        cols = tuple(sorted({c for _, c, _ in cells}, key=cluster_order))
         row_at = {r: i for i, r in enumerate(rows)}
         col_at = {c: j for j, c in enumerate(cols)}
         counts = np.zeros((len(rows), len(cols)), dtype=np.int64)
@@ -90,7 +90,7 @@ class Agreement:
         return {m.other: m.reference for m in self.matches if m.other is not None}
 
 
-def _cluster_order(cluster_id: str | None) -> tuple[int, int, str]:
+def cluster_order(cluster_id: str | None) -> tuple[int, int, str]:
     """``cl_2`` before ``cl_10``; noise (None) last."""
     if cluster_id is None:
         return (1, 0, "")

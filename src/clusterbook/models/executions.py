@@ -127,6 +127,13 @@ class ClusterExecutionResult(WireModel):
         "cluster's latest run that had completed when this one was submitted; null when there is none.",
     )
 
+    def measure_value(self, measure: Measure) -> float | None:
+        """The value of a declared measure on this run (inside ``metrics`` or a top-level attribute)."""
+        if measure.in_metrics:
+            return self.metrics.value(measure.name) if self.metrics else None
+        value = getattr(self, measure.name, None)
+        return None if value is None else float(value)
+
 
 MAX_RUN_NAME = 200
 

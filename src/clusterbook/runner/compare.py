@@ -14,8 +14,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from clusterbook.engine.agreement import Agreement, Contingency, agreement
-from clusterbook.engine.agreement import _cluster_order as cluster_order  # cl_2 before cl_10, noise last
+from clusterbook.engine.agreement import (
+    Agreement,
+    Contingency,
+    agreement,
+    cluster_order,  # cl_2 before cl_10, noise last
+)
 from clusterbook.errors import ErrorLocation, ValidationFailed
 from clusterbook.models.compare import (
     MAX_FLOWS,
@@ -110,15 +114,8 @@ def config_diff(configs: Sequence[dict[str, Any]]) -> list[ConfigDifference]:
 # ----------------------------------------------------------------------------- measures
 
 
-def measure_value(run: ClusterExecutionResult, measure: Measure) -> float | None:
-    if measure.in_metrics:
-        return run.metrics.value(measure.name) if run.metrics else None
-    value = getattr(run, measure.name, None)
-    return None if value is None else float(value)
-
-
 def measure_comparison(measure: Measure, runs: Sequence[ClusterExecutionResult]) -> MeasureComparison:
-    values = [measure_value(run, measure) for run in runs]
+    values = [run.measure_value(measure) for run in runs]
     best: str | None = None
     if measure.direction is not None:
         best_value: float | None = None
