@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score
 
 from clusterbook.engine.agreement import Contingency, agreement, labels_from, match_clusters
+from clusterbook.models.measures import BASELINE_MEASURES
 
 
 def table_of(reference: list[int], other: list[int]) -> Contingency:
@@ -111,3 +112,12 @@ def test_label_arrays_rebuilt_from_a_large_table_hold_one_int32_per_document() -
     rebuilt = np.zeros_like(counts)
     np.add.at(rebuilt, (reference, other), 1)
     assert (rebuilt == counts).all()
+
+
+def test_the_scores_are_exactly_the_declared_baseline_measures() -> None:
+    """A baseline measure declared in models/measures.py but not produced (or the reverse) fails here."""
+    result = agreement(table_of([0, 0, 1, 1], [1, 1, 0, 0]))
+    scores = result.scores()
+    assert set(scores) == set(BASELINE_MEASURES)
+    assert scores["agreement_ari"] == pytest.approx(1.0)
+    assert scores["moved_documents"] == 0

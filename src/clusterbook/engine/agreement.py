@@ -81,6 +81,15 @@ class Agreement:
     moved_documents: int | None
     note: str | None = None
 
+    def scores(self) -> dict[str, float | int | None]:
+        """The run's baseline measures, keyed by their declared names (``models/measures.py``)."""
+        return {
+            "agreement_ari": self.ari,
+            "agreement_ami": self.ami,
+            "matched_fraction": self.matched_fraction,
+            "moved_documents": self.moved_documents,
+        }
+
     def match_of(self, reference: str) -> Match | None:
         return next((m for m in self.matches if m.reference == reference), None)
 

@@ -19,6 +19,9 @@ MeasureKind = Literal["number", "integer"]
 Direction = Literal["higher", "lower"]
 
 
+Producer = Literal["clustering", "baseline", "stability", "store"]
+
+
 @dataclass(frozen=True)
 class Measure:
     """One measure of a run.
@@ -42,6 +45,9 @@ class Measure:
     unit: str | None = None
     digits: int = 2
     """Decimals worth showing at a glance (the dashboard; the CLI shows one or two more)."""
+    computed_by: Producer = "clustering"
+    """Which step produces the value: the clustering itself, the comparison with the run's baseline,
+    the stability resamples, or the store (from the run's timestamps)."""
 
     @property
     def path(self) -> str:
@@ -111,6 +117,7 @@ MEASURES: tuple[Measure, ...] = (
         "(noise as its own label): 1 is the same partition, 0 what chance gives.",
         minimum=-1.0,
         maximum=1.0,
+        computed_by="baseline",
     ),
     Measure(
         "agreement_ami",
@@ -121,6 +128,7 @@ MEASURES: tuple[Measure, ...] = (
         "1 is the same partition, 0 what chance gives; less sensitive to cluster sizes than ARI.",
         minimum=-1.0,
         maximum=1.0,
+        computed_by="baseline",
     ),
     Measure(
         "matched_fraction",
@@ -131,6 +139,7 @@ MEASURES: tuple[Measure, ...] = (
         "baseline cluster (one-to-one matching by overlap).",
         minimum=0.0,
         maximum=1.0,
+        computed_by="baseline",
     ),
     Measure(
         "moved_documents",
@@ -140,6 +149,7 @@ MEASURES: tuple[Measure, ...] = (
         "Shared documents that left the cluster matched to their baseline cluster.",
         minimum=0,
         digits=0,
+        computed_by="baseline",
     ),
     Measure(
         "stability",
@@ -150,6 +160,7 @@ MEASURES: tuple[Measure, ...] = (
         "(bootstrap stability); above 0.85 a cluster is stable, below 0.6 it is not to be trusted.",
         minimum=0.0,
         maximum=1.0,
+        computed_by="stability",
     ),
     Measure(
         "duration_ms",
@@ -163,6 +174,7 @@ MEASURES: tuple[Measure, ...] = (
         minimum=0.0,
         unit="ms",
         digits=0,
+        computed_by="store",
     ),
     Measure(
         "queue_ms",
@@ -174,6 +186,7 @@ MEASURES: tuple[Measure, ...] = (
         minimum=0.0,
         unit="ms",
         digits=0,
+        computed_by="store",
     ),
 )
 """Every declared measure, in display order."""
@@ -181,6 +194,8 @@ MEASURES: tuple[Measure, ...] = (
 MEASURES_BY_NAME: dict[str, Measure] = {m.name: m for m in MEASURES}
 METRIC_MEASURES: tuple[Measure, ...] = tuple(m for m in MEASURES if m.in_metrics)
 """The measures inside a run's ``metrics`` object (what ``F.metric`` names)."""
+BASELINE_MEASURES: tuple[str, ...] = tuple(m.name for m in MEASURES if m.computed_by == "baseline")
+"""The measures that relate a run to its baseline (null with a note when it has none)."""
 RUN_MEASURES: tuple[Measure, ...] = tuple(m for m in MEASURES if not m.in_metrics)
 """The run-level measures (top-level attributes of a run, computed by the store from its timestamps)."""
 

@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from clusterbook.engine.agreement import Agreement, Match
+from clusterbook.models.measures import BASELINE_MEASURES
 from clusterbook.runner.relation import relate_runs
 from clusterbook.store.baselines import (
-    AGREEMENT_MEASURES,
     baseline_centroids,
     read_completed_run,
     write_agreement,
@@ -39,7 +39,7 @@ def relate_to_baseline(session: Session, *, run_id: str, token: str) -> bool:
         return False
     details = dict(run.details)
     notes = dict(details.get("metric_notes") or {})
-    metrics: dict[str, float | int | None] = dict.fromkeys(AGREEMENT_MEASURES)
+    metrics: dict[str, float | int | None] = dict.fromkeys(BASELINE_MEASURES)
     centroids = run.centroids
     baseline_id = run.baseline_run_id
     reference = None if baseline_id is None else baseline_centroids(session, run_id=baseline_id)
@@ -51,24 +51,15 @@ def relate_to_baseline(session: Session, *, run_id: str, token: str) -> bool:
         _, found = relate_runs(session, reference_run_id=baseline_id, other_run_id=run_id)
         reason = None if found.note is None else f"{found.note} (baseline run {baseline_id})"
         if reason is None:
-            metrics = _metrics(found)
+            metrics = found.scores()
             centroids = matched_centroids(centroids, found, reference)
     if reason is not None:
-        notes.update(dict.fromkeys(AGREEMENT_MEASURES, reason))
+        notes.update(dict.fromkeys(BASELINE_MEASURES, reason))
     details["metric_notes"] = notes
     timings = dict(details.get("timings_ms") or {})
     timings["agreement"] = round((time.perf_counter() - started) * 1000.0, 1)
     details["timings_ms"] = timings
     return write_agreement(session, run_id=run_id, token=token, metrics=metrics, centroids=centroids, details=details)
-
-
-def _metrics(found: Agreement) -> dict[str, float | int | None]:
-    return {
-        "agreement_ari": found.ari,
-        "agreement_ami": found.ami,
-        "matched_fraction": found.matched_fraction,
-        "moved_documents": found.moved_documents,
-    }
 
 
 def matched_centroids(

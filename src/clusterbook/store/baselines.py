@@ -20,13 +20,12 @@ from sqlalchemy.orm import Session
 
 from clusterbook.errors import ErrorLocation, ValidationFailed
 from clusterbook.models.executions import ExecutionStatus
+from clusterbook.models.measures import BASELINE_MEASURES
 from clusterbook.models.storable import is_storable_ref
 from clusterbook.store.tables import executions
 
 _c = executions.c
 COMPLETED = ExecutionStatus.COMPLETED.value
-AGREEMENT_MEASURES = ("agreement_ari", "agreement_ami", "matched_fraction", "moved_documents")
-"""The declared measures (``models/measures.py``) that relate a run to its baseline."""
 
 
 def latest_completed_run_id(session: Session, *, cluster_id: str) -> str | None:
@@ -100,7 +99,7 @@ def write_agreement(
 ) -> bool:
     """Store the agreement measures, the matched centroids and the details (notes, timing) on the
     completed run; False (nothing written) unless it is this attempt's completed run."""
-    values = {name: metrics.get(name) for name in AGREEMENT_MEASURES}
+    values = {name: metrics.get(name) for name in BASELINE_MEASURES}
     result = session.execute(
         update(executions).where(_held_completed(run_id, token)).values(**values, centroids=centroids, details=details)
     )
