@@ -79,7 +79,8 @@ def test_real_runs_two_seeds_agree_and_k2_against_k4_does_not(worker_server: Bac
         assert pair.ari is not None and pair.ari >= 0.95
         assert len(pair.matches) == 4
         assert all(m.other_cluster_id is not None and (m.jaccard or 0) >= 0.9 for m in pair.matches)
-        assert {d.key for d in seeds.config_diff} == {"random_state", "params.random_state"}  # the seed only
+        # the seed, and the baseline each run was related to (the first had none, the second had the first)
+        assert {d.key for d in seeds.config_diff} == {"random_state", "params.random_state", "baseline_run_id"}
 
         split = client.executions.compare("four", [k2, seed_1])
         (coarse,) = split.pairs
