@@ -76,6 +76,7 @@ def test_one_execution_in_the_contract_shape(http, session_factory):
         "baseline_cluster_id": None,
         "jaccard": None,
         "baseline_label": None,
+        "stability": None,  # bootstrap stability, null unless the run was executed with stability
     }
     assert parse_time(body["created_at"]) == BASE_TIME + timedelta(minutes=3)
     assert parse_time(body["completed_at"]) == BASE_TIME + timedelta(minutes=3, seconds=5)

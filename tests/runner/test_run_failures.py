@@ -90,7 +90,7 @@ def test_a_data_problem_fails_with_its_message_and_no_traceback(
 def test_an_unexpected_error_keeps_its_traceback(
     db_url: str, engine: Engine, session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(_: Any) -> Any:  # stands in for a bug in the engine: no real input triggers one on purpose
+    def broken(*_: Any) -> Any:  # stands in for a bug in the engine: no real input triggers one on purpose
         raise RuntimeError("the engine tripped")
 
     monkeypatch.setattr(compute, "run_pipeline", broken)

@@ -208,6 +208,20 @@ def execute(
     ] = None,
     random_state: Annotated[int | None, typer.Option("--random-state", min=0, help="Seed for this run.")] = None,
     sample_size: Annotated[int | None, typer.Option("--sample-size", min=2, help="Fit on this many documents.")] = None,
+    stability_resamples: Annotated[
+        int | None,
+        typer.Option(
+            "--stability-resamples",
+            help="Score each cluster's bootstrap stability over this many re-clustered subsamples (2-50).",
+        ),
+    ] = None,
+    stability_fraction: Annotated[
+        float | None,
+        typer.Option(
+            "--stability-fraction",
+            help="With stability: share of the documents in each subsample (0.5-0.95, default 0.8).",
+        ),
+    ] = None,
     timeout: Annotated[
         float | None, typer.Option("--timeout", min=0, help="With --wait: give up waiting after this many seconds.")
     ] = None,
@@ -222,9 +236,18 @@ def execute(
     from clusterbook.cli import render
 
     overrides = parse_params(param) or None
+    stability: dict[str, Any] | None = None
+    if stability_resamples is not None or stability_fraction is not None:  # the server checks the ranges
+        stability = {"resamples": stability_resamples, "fraction": stability_fraction}
+        stability = {k: v for k, v in stability.items() if v is not None}
     with connected(Remote(url, api_key, namespace, debug)) as client:
         run = client.clusters.execute(
-            cluster, run_name=name, algorithm_params=overrides, random_state=random_state, sample_size=sample_size
+            cluster,
+            run_name=name,
+            algorithm_params=overrides,
+            random_state=random_state,
+            sample_size=sample_size,
+            stability=stability,
         )
         if not wait:
             if output == DetailFormat.json:

@@ -183,11 +183,16 @@ def centroids_table(run: ClusterExecutionResult) -> Table | None:
     if compared:
         table.add_column("baseline match")
         table.add_column("jaccard", justify="right")
+    scored = any(c.stability is not None for c in run.centroids)
+    if scored:
+        table.add_column("stability", justify="right")
     for c in run.centroids:
         cells = [c.cluster_id, str(c.num_members), f"{100 * c.num_members / total:.0f}%"]
         texts = [Text(c.label or ""), Text(", ".join(c.keywords or []))]
         if compared:
             texts += [Text(baseline_match(c)), Text(number(c.jaccard, 2))]
+        if scored:
+            texts.append(Text(number(c.stability, 2)))
         table.add_row(*cells, *texts)
     return table
 

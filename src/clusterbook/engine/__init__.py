@@ -6,9 +6,11 @@ It never sees a database, an HTTP request or a wire model; ``run_pipeline`` is t
 
 from clusterbook.engine.config import EngineInput, LLMSettings, RunConfig
 from clusterbook.engine.embedders import EMBEDDERS
+from clusterbook.engine.parallel import SerialMap, TaskMap
 from clusterbook.engine.params import ALGORITHMS, validate_algorithm_params
 from clusterbook.engine.pipeline import run_pipeline
 from clusterbook.engine.results import CentroidResult, EngineResult
+from clusterbook.engine.stability import StabilityConfig
 
 __all__ = [
     "ALGORITHMS",
@@ -18,6 +20,9 @@ __all__ = [
     "EngineResult",
     "LLMSettings",
     "RunConfig",
+    "SerialMap",
+    "StabilityConfig",
+    "TaskMap",
     "run_pipeline",
     "validate_algorithm_params",
 ]

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from clusterbook.engine.stability import StabilityConfig
+
 
 @dataclass(frozen=True)
 class LLMSettings:
@@ -42,6 +44,8 @@ class RunConfig:
     normalize_features: bool = True
     attributes: tuple[str, ...] = ()
     llm: LLMSettings | None = None
+    stability: StabilityConfig | None = None
+    """Score each cluster's bootstrap stability (``stability.py``); None: not asked for."""
 
 
 @dataclass

@@ -25,9 +25,11 @@ from clusterbook.engine.geometry import cluster_means, distances_to_means
 from clusterbook.engine.labeling import ClusterLabel, KeywordLabeler, gather_cluster_texts, has_text
 from clusterbook.engine.llm import LLMLabeler
 from clusterbook.engine.metrics import cluster_metrics, unavailable
+from clusterbook.engine.parallel import TaskMap
 from clusterbook.engine.params import validate_algorithm_params
 from clusterbook.engine.projection import empty_projection, project_2d
 from clusterbook.engine.results import CentroidResult, EngineResult
+from clusterbook.engine.stability import StabilityResult, bootstrap_stability
 from clusterbook.errors import ClusteringFailed, ValidationFailed
 
 MIN_DOCUMENTS = 2
@@ -45,8 +47,11 @@ class _Timer(dict[str, float]):
             self[name] = round((time.perf_counter() - start) * 1000, 3)
 
 
-def run_pipeline(data: EngineInput) -> EngineResult:
-    """Cluster one run's documents; ClusteringFailed (cause and fix in the message) for unusable data."""
+def run_pipeline(data: EngineInput, tasks: TaskMap | None = None) -> EngineResult:
+    """Cluster one run's documents; ClusteringFailed (cause and fix in the message) for unusable data.
+
+    ``tasks`` runs the run's independent pieces (the stability resamples); the runner passes its
+    process pool, and without one they run here, one after another."""
     cfg = data.config
     n = _check_input(data)
     params = _check_config(cfg)
@@ -69,6 +74,12 @@ def run_pipeline(data: EngineInput) -> EngineResult:
             metrics = unavailable("no vectors to measure: supply vectors, or text for every document")
         else:
             metrics = cluster_metrics(X, labels, seed, means=means, distances=distances)
+    stability: StabilityResult | None = None
+    if cfg.stability is not None:
+        with timings.phase("stability"):
+            stability = _stability(cfg, X, labels, params, fit_record, tasks)
+        if stability.note:
+            metrics.notes["stability"] = stability.note
     with timings.phase("label"):
         cluster_labels, llm_errors = _label(data, labels, distances, names)
     with timings.phase("project"):
@@ -78,8 +89,9 @@ def run_pipeline(data: EngineInput) -> EngineResult:
             projection = project_2d(X, labels, means, data.document_ids, seed)
 
     sizes = np.bincount(labels[labels >= 0], minlength=k)
+    per_cluster = stability.per_cluster if stability and stability.per_cluster else [None] * k
     centroids = [
-        CentroidResult(f"cl_{c}", int(sizes[c]), lab.label, lab.summary, lab.keywords)
+        CentroidResult(f"cl_{c}", int(sizes[c]), lab.label, lab.summary, lab.keywords, per_cluster[c])
         for c, lab in enumerate(cluster_labels)
     ]
     effective = {
@@ -98,6 +110,7 @@ def run_pipeline(data: EngineInput) -> EngineResult:
         calinski_harabasz_score=metrics.calinski_harabasz_score,
         metric_notes=metrics.notes,
         noise_points=int((labels < 0).sum()),
+        stability=None if stability is None else stability.mean,
         projection=projection,
         llm_labeling_errors=llm_errors,
         effective_config=effective,
@@ -126,6 +139,32 @@ def _cluster(
     if clusterer.notes_:
         record["fit_notes"] = clusterer.notes_
     return clusterer.labels_, None, record
+
+
+def _stability(
+    cfg: RunConfig,
+    X: np.ndarray | None,
+    labels: np.ndarray,
+    params: dict[str, Any],
+    fit_record: dict[str, Any],
+    tasks: TaskMap | None,
+) -> StabilityResult:
+    """Bootstrap stability of the fitted clusters; resamples re-ask the fitted k when k was 'auto'."""
+    assert cfg.stability is not None
+    if cfg.algorithm == "attribute_based" or X is None:
+        return StabilityResult([], None, "stability re-clusters vectors; attribute groups are fixed by metadata")
+    if "chosen_n_clusters" in fit_record:
+        params = {**params, "n_clusters": fit_record["chosen_n_clusters"]}
+    return bootstrap_stability(
+        X,
+        labels,
+        algorithm=cfg.algorithm,
+        params=params,
+        random_state=cfg.random_state,
+        config=cfg.stability,
+        sample_size=cfg.sample_size,
+        tasks=tasks,
+    )
 
 
 def _label(
@@ -242,6 +281,9 @@ def _config_record(cfg: RunConfig, params: dict[str, Any], embedded: bool) -> di
         "sample_size": cfg.sample_size,
         "normalize_features": cfg.normalize_features,
         "attributes": list(cfg.attributes),
+        "stability": None
+        if cfg.stability is None
+        else {"resamples": cfg.stability.resamples, "fraction": cfg.stability.fraction},
         "versions": {
             "numpy": np.__version__,
             "scikit-learn": sklearn.__version__,

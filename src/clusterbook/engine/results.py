@@ -17,6 +17,8 @@ class CentroidResult:
     label: str
     summary: str | None
     keywords: list[str]
+    stability: float | None = None
+    """Mean best Jaccard with the clusters of the re-clustered subsamples; None when not asked for."""
 
 
 @dataclass
@@ -41,3 +43,5 @@ class EngineResult:
     llm_labeling_errors: list[str]
     effective_config: dict[str, Any]
     timings_ms: dict[str, float]
+    stability: float | None = None
+    """The mean of the centroids' stability (the declared metric); None when not asked for or not computable."""

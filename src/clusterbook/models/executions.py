@@ -81,6 +81,11 @@ class ClusterExecutionCentroid(WireModel):
     baseline_label: str | None = Field(
         default=None, description="The label of the matched baseline cluster (keyword, LLM or curated)."
     )
+    stability: float | None = Field(
+        default=None,
+        description="Bootstrap stability (0..1, higher is better): this cluster's mean best Jaccard overlap "
+        "with the clusters of the re-clustered subsamples; null unless the run was executed with stability.",
+    )
 
 
 class ClusterExecutionResult(WireModel):
@@ -136,6 +141,30 @@ class ClusterExecutionResult(WireModel):
 
 
 MAX_RUN_NAME = 200
+STABILITY_RESAMPLES = (2, 50)
+STABILITY_FRACTION = (0.5, 0.95)
+
+
+class StabilityRequest(StorableBody):
+    """Bootstrap stability on request: re-cluster ``resamples`` seeded subsamples of ``fraction`` of
+    the documents with the same algorithm and parameters, and score each cluster by how well it
+    comes back (``metrics.stability``, each centroid's ``stability``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    resamples: int = Field(
+        default=5,
+        ge=STABILITY_RESAMPLES[0],
+        le=STABILITY_RESAMPLES[1],
+        description=f"Subsamples to re-cluster, {STABILITY_RESAMPLES[0]} to {STABILITY_RESAMPLES[1]}; "
+        "each costs about one more fit (they run in parallel within the run's thread budget).",
+    )
+    fraction: float = Field(
+        default=0.8,
+        ge=STABILITY_FRACTION[0],
+        le=STABILITY_FRACTION[1],
+        description=f"Share of the documents in each subsample, {STABILITY_FRACTION[0]} to {STABILITY_FRACTION[1]}.",
+    )
 
 
 class ExecuteRequest(StorableBody):
@@ -154,4 +183,9 @@ class ExecuteRequest(StorableBody):
         max_length=64,
         description="The completed run of this namespace to compare the new run with; null for none. "
         "Absent: the cluster's latest completed run.",
+    )
+    stability: StabilityRequest | None = Field(
+        default=None,
+        description='Score the clusters\' bootstrap stability, e.g. {"resamples": 5, "fraction": 0.8}; '
+        "vector clusters only.",
     )

@@ -23,6 +23,7 @@ from clusterbook.errors import ClusterbookError
 from clusterbook.models.measures import METRIC_MEASURES
 from clusterbook.runner.agreement import relate_to_baseline
 from clusterbook.runner.config import engine_config, read_snapshot
+from clusterbook.runner.parallel import ProcessMap, become_group_leader
 from clusterbook.store.db import make_engine, make_sessionmaker, transaction
 from clusterbook.store.documents import load_run_documents
 from clusterbook.store.queue import Claim, RunOutcome, complete_execution, fail_execution
@@ -47,9 +48,16 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"
 fork server preloaded (NumPy's BLAS, scikit-learn's OpenMP) are limited through threadpoolctl."""
 
 
+def run_process(claim: Claim, settings: ComputeSettings) -> None:
+    """Entry point of a run's own process: lead a process group first, so the worker ends a canceled
+    or timed-out run together with the task processes it started (``runner.parallel``)."""
+    become_group_leader()
+    compute_run(claim, settings)
+
+
 def compute_run(claim: Claim, settings: ComputeSettings) -> None:
-    """Process entry point: compute ``claim`` and record its outcome (completed or failed), using at
-    most ``settings.threads`` threads for numerical work."""
+    """Compute ``claim`` and record its outcome (completed or failed), using at most
+    ``settings.threads`` threads for numerical work (its parallel tasks share that budget)."""
     for variable in THREAD_VARIABLES:
         os.environ[variable] = str(settings.threads)
     with threadpool_limits(limits=settings.threads):
@@ -88,11 +96,14 @@ def _compute(claim: Claim, settings: ComputeSettings) -> None:
         )
         member_ids = documents.document_ids
         del documents
-        result = run_pipeline(engine_input)
+        tasks = ProcessMap(settings.threads)
+        result = run_pipeline(engine_input, tasks)
         del engine_input  # vectors, texts and metadata: free them before the memberships are built
         persist_started = time.perf_counter()
         outcome = outcome_of(result, claim.config, load_ms=load_ms, llm_configured=config.llm is not None)
         outcome.config["compute_threads"] = effective_threads()
+        if config.stability is not None:  # how the resamples ran: 0 in the run's own process
+            outcome.config["stability_processes"] = tasks.last_processes
         outcome.member_ids = member_ids
         with transaction(writes) as session:
             written = complete_execution(session, run_id=claim.run_id, token=claim.token, outcome=outcome)
@@ -176,6 +187,7 @@ def outcome_of(result: EngineResult, submitted: dict[str, Any], *, load_ms: floa
                 "label": c.label,
                 "summary": c.summary,
                 "keywords": list(c.keywords),
+                "stability": _finite(c.stability),
             }
             for c in result.centroids
         ],

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from clusterbook.engine import EMBEDDERS, LLMSettings, RunConfig, validate_algorithm_params
+from clusterbook.engine import EMBEDDERS, LLMSettings, RunConfig, StabilityConfig, validate_algorithm_params
 from clusterbook.errors import ClusteringFailed, ValidationFailed
 from clusterbook.models.clusters import AttributeConfig, Cluster, LLMLabelingConfig, VectorConfig
 from clusterbook.models.executions import ExecuteRequest
@@ -55,6 +55,11 @@ def run_config_for(cluster: Cluster, request: ExecuteRequest | None) -> dict[str
     }
     if cluster.cluster_type == "attribute":
         assert cluster.attribute_config is not None
+        if request.stability is not None:
+            raise ValidationFailed(
+                "stability re-clusters vectors, and an attribute cluster's groups are fixed by metadata; "
+                "leave stability out of the execute body for this cluster"
+            )
         return {
             **base,
             "algorithm": ATTRIBUTE_ALGORITHM,
@@ -78,6 +83,7 @@ def run_config_for(cluster: Cluster, request: ExecuteRequest | None) -> dict[str
         "random_state": int(random_state if isinstance(random_state, int) else 0),
         "sample_size": request.sample_size or vector.sample_size,
         "normalize_features": vector.normalize_features,
+        "stability": None if request.stability is None else request.stability.model_dump(),
     }
 
 
@@ -91,6 +97,15 @@ def _llm_snapshot(config: LLMLabelingConfig | None) -> dict[str, Any] | None:
         "include_summary": config.include_summary,
         "include_keywords": config.include_keywords,
     }
+
+
+class StabilitySnapshot(BaseModel):
+    """A run's stored stability request (bounds checked again by the engine)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    resamples: int
+    fraction: float
 
 
 class RunSnapshot(BaseModel):
@@ -110,6 +125,7 @@ class RunSnapshot(BaseModel):
     collection_ids: list[str] | None = None
     filters: dict[str, Any] | None = None
     llm: dict[str, Any] | None = None
+    stability: StabilitySnapshot | None = None
 
 
 RESUBMIT = "submit a new run (POST /v1/clusters/{cluster_id}/execute), which records a complete configuration"
@@ -151,4 +167,7 @@ def engine_config(snapshot: Any, *, llm_base_url: str | None, llm_api_key: str |
         normalize_features=run.normalize_features,
         attributes=tuple(run.attributes or ()),
         llm=llm_settings,
+        stability=None
+        if run.stability is None
+        else StabilityConfig(resamples=run.stability.resamples, fraction=run.stability.fraction),
     )

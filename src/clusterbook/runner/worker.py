@@ -1,6 +1,6 @@
 """Workers: threads that claim runs from the database queue and supervise one process per run.
 
-A worker claims the oldest pending run, starts a process for it (``compute.compute_run``), and while
+A worker claims the oldest pending run, starts a process for it (``compute.run_process``), and while
 that process works renews the run's lease every ``heartbeat_seconds``. When the lease cannot be
 renewed (the run was canceled, or reclaimed after a stall) the process is ended at once; when the
 process dies without recording an outcome, the run goes back to the queue until it has used
@@ -23,7 +23,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from clusterbook.runner.compute import ComputeSettings, compute_run
+from clusterbook.runner.compute import ComputeSettings, run_process
+from clusterbook.runner.parallel import kill_group
 from clusterbook.settings import Settings
 from clusterbook.store.db import make_sessionmaker, refresh_statistics, transaction
 from clusterbook.store.queue import (
@@ -140,7 +141,7 @@ class WorkerPool:
 
     def _supervise(self, claim: Claim) -> None:
         process = self.context.Process(
-            target=compute_run, args=(claim, self.compute_settings), name=f"clusterbook-{claim.run_id}", daemon=True
+            target=run_process, args=(claim, self.compute_settings), name=f"clusterbook-{claim.run_id}", daemon=True
         )
         process.start()
         worker_id = f"{self.identity}:{process.pid}"
@@ -213,6 +214,9 @@ class WorkerPool:
 
     @staticmethod
     def _end(process: Any) -> None:
+        """Kill the run's process group: the process and any task processes it started."""
+        if process.pid is not None:
+            kill_group(process.pid)
         process.kill()
         process.join(10)
 

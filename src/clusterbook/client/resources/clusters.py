@@ -106,12 +106,14 @@ def _execute(
     random_state: int | None,
     sample_size: int | None,
     baseline_run_id: str | None | Unset = UNSET,
+    stability: Mapping[str, Any] | None = None,
 ) -> Call[ClusterExecutionResult]:
     body: dict[str, Any] = {
         "run_name": run_name,
         "algorithm_params": None if algorithm_params is None else dict(algorithm_params),
         "random_state": random_state,
         "sample_size": sample_size,
+        "stability": None if stability is None else dict(stability),
     }
     body = {k: v for k, v in body.items() if v is not None}
     if baseline_run_id is not UNSET:
@@ -236,6 +238,7 @@ class Clusters:
         random_state: int | None = None,
         sample_size: int | None = None,
         baseline_run_id: str | None | Unset = UNSET,
+        stability: Mapping[str, Any] | None = None,
         wait: bool = False,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         timeout: float | None = None,
@@ -245,8 +248,12 @@ class Clusters:
         pending; with ``wait=True``, poll until it ends and return it ended (completed, failed or
         canceled). A run that outlasts ``timeout`` raises :class:`~clusterbook.client.WaitTimeout`
         and keeps running. ``baseline_run_id``: the completed run to compare the new one with (None for
-        none); left UNSET, the cluster's latest completed run."""
-        run = self._http.call(_execute(cluster, run_name, algorithm_params, random_state, sample_size, baseline_run_id))
+        none); left UNSET, the cluster's latest completed run. ``stability``: score each cluster's
+        bootstrap stability, e.g. ``{"resamples": 5, "fraction": 0.8}`` (``metrics.stability`` and
+        each centroid's ``stability``)."""
+        run = self._http.call(
+            _execute(cluster, run_name, algorithm_params, random_state, sample_size, baseline_run_id, stability)
+        )
         if not wait:
             return run
         if on_update is not None:
@@ -351,13 +358,14 @@ class AsyncClusters:
         random_state: int | None = None,
         sample_size: int | None = None,
         baseline_run_id: str | None | Unset = UNSET,
+        stability: Mapping[str, Any] | None = None,
         wait: bool = False,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         timeout: float | None = None,
         on_update: OnUpdate | None = None,
     ) -> ClusterExecutionResult:
         run = await self._http.call(
-            _execute(cluster, run_name, algorithm_params, random_state, sample_size, baseline_run_id)
+            _execute(cluster, run_name, algorithm_params, random_state, sample_size, baseline_run_id, stability)
         )
         if not wait:
             return run

@@ -295,9 +295,25 @@ export const runPage = {
       ];
     }
 
+    // A cluster's bootstrap stability (mean best Jaccard over re-clustered subsamples): above 0.85 it
+    // comes back reliably, below 0.6 it does not; the word says which band, not only the colourless number.
+    function stabilityCell(c) {
+      const value = c.stability ?? null;
+      if (value === null) return h("td", { class: "num muted stability-cell" }, DASH);
+      const band = value >= 0.85 ? "stable" : value >= 0.6 ? "doubtful" : "unstable";
+      return h(
+        "td",
+        { class: `num stability-cell stability-${band}`, title: `How well this cluster comes back when subsamples are re-clustered: ${band}` },
+        h("span", {}, fmtNumber(value, 2)),
+        h("span", { class: "share", "aria-hidden": "true" }, h("span", { class: "share-bar", style: { width: `${100 * value}%` } })),
+        h("span", { class: "muted small" }, band),
+      );
+    }
+
     function centroidsSection(run) {
       const total = run.centroids.reduce((n, c) => n + (c.num_members || 0), 0) || run.num_points;
       const compared = Boolean(run.baseline_run_id) && run.centroids.some((c) => c.baseline_cluster_id !== undefined);
+      const scored = run.centroids.some((c) => c.stability !== undefined && c.stability !== null);
       const rows = run.centroids.map((c, i) =>
         h(
           "tr",
@@ -314,6 +330,7 @@ export const runPage = {
             h("span", { class: "muted small" }, fmtPercent(c.num_members, total)),
           ),
           compared ? baselineCells(c) : null,
+          scored ? stabilityCell(c) : null,
         ),
       );
       return h(
@@ -326,7 +343,7 @@ export const runPage = {
           h(
             "table",
             { class: "table centroids-table" },
-            h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Cluster"), h("th", { scope: "col" }, "Label"), h("th", { scope: "col" }, "Keywords"), h("th", { scope: "col" }, "Summary"), h("th", { scope: "col", class: "num" }, "Members"), compared ? [h("th", { scope: "col", title: "The baseline run's cluster matched to this one (one-to-one, by shared members)" }, "Baseline match"), h("th", { scope: "col", class: "num" }, "Jaccard")] : null)),
+            h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Cluster"), h("th", { scope: "col" }, "Label"), h("th", { scope: "col" }, "Keywords"), h("th", { scope: "col" }, "Summary"), h("th", { scope: "col", class: "num" }, "Members"), compared ? [h("th", { scope: "col", title: "The baseline run's cluster matched to this one (one-to-one, by shared members)" }, "Baseline match"), h("th", { scope: "col", class: "num" }, "Jaccard")] : null, scored ? h("th", { scope: "col", class: "num", title: "Mean best Jaccard overlap with the clusters of re-clustered subsamples (bootstrap stability)" }, "Stability") : null)),
             h("tbody", {}, rows),
           ),
         ),
