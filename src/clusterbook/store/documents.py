@@ -9,14 +9,15 @@ memory as a whole beside its parsed form.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Generator, Iterable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import ColumnElement, CursorResult, Row, Text, and_, any_, delete, exists, func, literal, select
+from sqlalchemy import ColumnElement, CursorResult, Row, Select, Text, and_, any_, delete, exists, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
@@ -34,6 +35,7 @@ from clusterbook.models.filters import parse_filter_tree
 from clusterbook.models.storable import is_storable_ref
 from clusterbook.store.collections import lock_collection, read_collection, touch_collection
 from clusterbook.store.compiler import compile_filter
+from clusterbook.store.db import BINARY_RESULTS, is_sqlite
 from clusterbook.store.fields import DOCUMENT_FIELDS
 from clusterbook.store.folded import with_folded
 from clusterbook.store.listing import ListQuery, PageRequest, PageRows, compile_query, fetch_page
@@ -365,8 +367,8 @@ def load_run_documents(
     collections hold vectors of different dimensions, when some documents have vectors and some do not,
     or when one document id appears in two of the collections.
 
-    Rows stream from the database in batches of ``LOAD_BATCH``; each batch's vector bytes are joined and
-    copied at once into one preallocated float32 array. ``with_metadata=False`` skips reading (and
+    Rows stream from the database in batches of ``LOAD_BATCH`` as plain tuples (``_row_batches``); each
+    batch's vector bytes are joined and copied at once into one preallocated float32 array. ``with_metadata=False`` skips reading (and
     parsing) the metadata JSON, which only attribute grouping needs; every document then gets ``{}``.
     """
     targets = _run_collections(session, namespace_id, collection_ids)
@@ -397,14 +399,9 @@ def load_run_documents(
     for row, (count, _) in zip(targets, counts, strict=True):
         if not count:
             continue
-        stmt = (
-            select(*columns)
-            .where(_d.collection_id == row.collection_id, where)
-            .order_by(_d.document_id)
-            .execution_options(stream_results=True, max_row_buffer=LOAD_BATCH, yield_per=LOAD_BATCH)
-        )
-        with closing(session.execute(stmt)) as result:  # a failure midway closes PostgreSQL's server cursor
-            for batch in result.partitions():
+        stmt = select(*columns).where(_d.collection_id == row.collection_id, where).order_by(_d.document_id)
+        with closing(_row_batches(session, stmt)) as batches:  # a failure midway closes PostgreSQL's server cursor
+            for batch in batches:
                 batch_ids = [record[0] for record in batch]
                 if len(targets) > 1:
                     _check_unique(batch_ids, row.collection_name, owner)
@@ -417,12 +414,38 @@ def load_run_documents(
                 ids.extend(batch_ids)
                 texts.extend([record[1] for record in batch])
                 if with_metadata:
-                    metadata.extend([record[-1] or {} for record in batch])
+                    metadata.extend([_metadata(record[-1]) for record in batch])
     if vectors is not None and len(ids) != total:
         vectors = vectors[: len(ids)]
     if not with_metadata:
         metadata = [{} for _ in ids]
     return RunDocuments(ids, texts, metadata, vectors)
+
+
+def _row_batches(session: Session, stmt: Select[Any]) -> Generator[Sequence[Sequence[Any]], None, None]:
+    """The rows of ``stmt`` as plain tuples, ``LOAD_BATCH`` at a time, without a copy of the result.
+
+    SQLite: SQLAlchemy compiles and executes (binds, budget hooks), then the rows come straight from
+    the sqlite3 cursor, which steps through them as they are fetched; a SQLAlchemy row per document
+    cost a third of the load. PostgreSQL: a server-side cursor whose rows come in binary form
+    (``BINARY_RESULTS``), so each vector arrives as its 1,536 raw bytes instead of 3,072 hex digits.
+    """
+    if is_sqlite(session):
+        with closing(cast(CursorResult[Any], session.execute(stmt))) as result:
+            cursor = result.cursor
+            while batch := cursor.fetchmany(LOAD_BATCH):
+                yield batch
+        return
+    options = {"stream_results": True, "max_row_buffer": LOAD_BATCH, "yield_per": LOAD_BATCH, BINARY_RESULTS: True}
+    with closing(session.execute(stmt.execution_options(**options))) as streamed:
+        yield from streamed.partitions()
+
+
+def _metadata(stored: Any) -> dict[str, Any]:
+    """A document's metadata as loaded: SQLite's raw cursor gives the JSON text, psycopg the parsed value."""
+    if isinstance(stored, str):
+        stored = json.loads(stored)
+    return stored or {}
 
 
 def _check_unique(batch_ids: list[str], collection_name: str, owner: dict[str, str]) -> None:

@@ -9,6 +9,7 @@ each other.
 
 from __future__ import annotations
 
+import itertools
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -281,6 +282,11 @@ def reap_expired_leases(session: Session, *, max_attempts: int) -> Reaped:
     return Reaped(requeued, failed)
 
 
+MEMBER_COLUMNS = ("run_id", "document_id", "cluster_id", "distance")
+MEMBER_TYPES = ("text", "text", "text", "float8")
+"""COPY's binary format names each column's type; varchar's binary form is text's."""
+
+
 def insert_members(
     session: Session,
     run_id: str,
@@ -288,6 +294,12 @@ def insert_members(
     cluster_ids: Sequence[str | None],
     distances: Sequence[float | None],
 ) -> None:
-    """Bulk-write a run's memberships (COPY on PostgreSQL, executemany on SQLite), streamed in batches."""
-    rows = ((run_id, d, c, x) for d, c, x in zip(document_ids, cluster_ids, distances, strict=True))
-    insert_rows(session, execution_members.name, ("run_id", "document_id", "cluster_id", "distance"), rows)
+    """Bulk-write a run's memberships in the caller's transaction: binary COPY on PostgreSQL, the
+    driver's executemany on SQLite, one tuple at a time from a generator (no list of rows is built).
+
+    Rows go in the caller's order; the runner's is document-id order (the load's), which is the
+    primary key's, so that index is appended to rather than split at random places."""
+    if not (len(document_ids) == len(cluster_ids) == len(distances)):  # checked before any row is written
+        raise ValueError("memberships need one cluster id and one distance per document id")
+    rows = zip(itertools.repeat(run_id), document_ids, cluster_ids, distances, strict=False)
+    insert_rows(session, execution_members.name, MEMBER_COLUMNS, rows, MEMBER_TYPES)
