@@ -36,7 +36,7 @@ class PageParams:
     include_total: bool
 
 
-def page_params(
+async def page_params(
     page: Annotated[int | None, Query(description="1-indexed page number (default 1).")] = None,
     page_size: Annotated[
         int | None, Query(description="Rows per page (default 10, at most the server maximum).")

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -144,20 +144,53 @@ class _PostgresCanceller:
             return self.sent
 
 
-@contextmanager
-def enforce_budget(session: Session, budget: QueryBudget) -> Iterator[None]:
-    """Hold every statement of the block to ``budget``; a stopped statement becomes :class:`QueryTimeout`."""
-    connection = session.connection()
-    driver: Any = connection.connection.driver_connection
-    sqlite = connection.dialect.name == "sqlite"
-    canceller: _PostgresCanceller | None = None
-    unregister: Callable[[], None] = lambda: None  # noqa: E731
-    if sqlite:
-        driver.set_progress_handler(lambda: 1 if budget.exceeded() else 0, SQLITE_PROGRESS_STEPS)
-    else:
+class BudgetGuard:
+    """Holds one connection's statements to ``budget`` from :meth:`attach` until :meth:`release`.
+
+    Split from :func:`enforce_budget` so that a request can attach it lazily, on whichever worker
+    thread first takes the connection (``api/deps.py`` hooks it to the session's ``after_begin``),
+    instead of checking a connection out on the event loop."""
+
+    def __init__(self, budget: QueryBudget) -> None:
+        self.budget = budget
+        self._release: Callable[[], None] | None = None
+
+    def attach(self, connection: Connection) -> None:
+        if self._release is not None:
+            return
+        budget = self.budget
+        driver: Any = connection.connection.driver_connection
+        if connection.dialect.name == "sqlite":
+            driver.set_progress_handler(lambda: 1 if budget.exceeded() else 0, SQLITE_PROGRESS_STEPS)
+
+            def release_sqlite() -> None:
+                driver.set_progress_handler(None, 0)
+
+            self._release = release_sqlite
+            return
         connection.info[BUDGET_KEY] = budget
         canceller = _PostgresCanceller(driver)
         unregister = budget.token.on_cancel(canceller.fire)
+
+        def release_postgres() -> None:
+            unregister()
+            connection.info.pop(BUDGET_KEY, None)
+            if canceller.close():
+                connection.invalidate()  # a cancel may still be in flight: never reuse this backend
+
+        self._release = release_postgres
+
+    def release(self) -> None:
+        release, self._release = self._release, None
+        if release is not None:
+            release()
+
+
+@contextmanager
+def enforce_budget(session: Session, budget: QueryBudget) -> Iterator[None]:
+    """Hold every statement of the block to ``budget``; a stopped statement becomes :class:`QueryTimeout`."""
+    guard = BudgetGuard(budget)
+    guard.attach(session.connection())
     try:
         yield
     except DBAPIError as exc:
@@ -165,13 +198,7 @@ def enforce_budget(session: Session, budget: QueryBudget) -> Iterator[None]:
             raise budget.error() from exc
         raise
     finally:
-        if sqlite:
-            driver.set_progress_handler(None, 0)
-        else:
-            unregister()
-            connection.info.pop(BUDGET_KEY, None)
-            if canceller is not None and canceller.close():
-                connection.invalidate()  # a cancel may still be in flight: never reuse this backend
+        guard.release()
 
 
 def install_budget_hooks(engine: Engine) -> None:

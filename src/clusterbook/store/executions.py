@@ -276,7 +276,9 @@ def list_executions(
     session: Session, *, cluster_id: str, query: ListQuery, page: PageRequest, stats_scope: str = "page"
 ) -> ExecutionPage:
     """One page of a cluster's history, its total, and stats over the page or the whole filtered set."""
-    compiled = compile_query(session, EXECUTION_FIELDS, _c.cluster_id == cluster_id, query)
+    compiled = compile_query(
+        session, EXECUTION_FIELDS, _c.cluster_id == cluster_id, query, partition=(_c.cluster_id, cluster_id)
+    )
     whole_set = stats_scope == "all"
     fetched = fetch_page(session, EXECUTION_FIELDS, compiled, page, count=not whole_set)
     results = [row_to_result(row) for row in fetched.rows]

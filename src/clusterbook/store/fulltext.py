@@ -27,17 +27,25 @@ def phrase(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
-def estimate_matches(session: Session, terms: list[str]) -> int | None:
-    """An upper bound of the runs (of every cluster) matching all indexed terms, from the index
-    alone; ``None`` when no term is long enough to be indexed."""
-    counts = [
+def indexed_query(terms: list[str]) -> str | None:
+    """One FTS5 query matching every indexed term (AND of their phrases); ``None`` when no term is
+    long enough to be indexed."""
+    phrases = [phrase(term) for term in terms if len(term) >= MIN_INDEXED_TERM]
+    return " AND ".join(phrases) if phrases else None
+
+
+def count_matches(session: Session, terms: list[str]) -> int | None:
+    """How many runs of the whole history (every cluster) hold every indexed term, counted from the
+    index alone in one pass; ``None`` when no term is long enough to be indexed. Exact for those
+    terms, so an upper bound when shorter terms are searched too."""
+    query = indexed_query(terms)
+    if query is None:
+        return None
+    return int(
         session.execute(
-            text("SELECT count(*) FROM executions_fts WHERE executions_fts MATCH :q"), {"q": phrase(term)}
+            text("SELECT count(*) FROM executions_fts WHERE executions_fts MATCH :q"), {"q": query}
         ).scalar_one()
-        for term in terms
-        if len(term) >= MIN_INDEXED_TERM
-    ]
-    return min(counts) if counts else None
+    )
 
 
 def history_size(session: Session) -> int:

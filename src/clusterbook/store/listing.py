@@ -5,11 +5,11 @@ collections and documents."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, func, select
+from sqlalchemy import Column, ColumnElement, Row, Select, and_, func, literal, or_, select, true
 from sqlalchemy.orm import Session
 
 from clusterbook.errors import InvalidCursor
@@ -26,7 +26,7 @@ from clusterbook.store.compiler import (
     sort_key_of,
 )
 from clusterbook.store.fields import FieldRegistry, FieldSpec
-from clusterbook.store.fulltext import estimate_matches, history_size
+from clusterbook.store.fulltext import MIN_INDEXED_TERM, count_matches, history_size
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,13 @@ class CompiledQuery:
     """SQLite search only: the same condition, phrased so the page walks the sort index."""
     search_matches: int = 0
     history_rows: int = 0
+    partition: tuple[Column[Any], Any] | None = None
+    """The scope as (column, value) when it is one equality on an indexed column (a cluster)."""
+    row_search: ColumnElement[bool] = field(default_factory=true)
+    """SQLite search only: the terms alone as a per-row text test (no scope, no filter)."""
+    history_total: int | None = None
+    """SQLite, search without a filter and every term indexed: the exact number of matching runs in
+    the whole history, from the search index alone (``fulltext.count_matches``)."""
 
     def page_where(self, page: PageRequest) -> ColumnElement[bool]:
         """The condition for the page query: walk the sort index when the searched terms are so
@@ -78,18 +85,37 @@ class CompiledQuery:
 
 
 def compile_query(
-    session: Session, registry: FieldRegistry, scope: ColumnElement[bool], query: ListQuery
+    session: Session,
+    registry: FieldRegistry,
+    scope: ColumnElement[bool],
+    query: ListQuery,
+    *,
+    partition: tuple[Column[Any], Any] | None = None,
 ) -> CompiledQuery:
+    """``partition``: the same scope as (indexed column, value), which lets a search count come
+    from the search index (:func:`count_from_search_index`)."""
     dialect = session.get_bind().dialect.name
     terms = list(query.terms)
     base = and_(scope, compile_filter(query.filter, registry, dialect))
     where = and_(base, compile_search(terms, registry, dialect))
     sort = resolve_sort(query.sort, registry)
-    matches = estimate_matches(session, terms) if registry.full_text and dialect == "sqlite" else None
+    # One pass over the search index: the plan choice and, often, the count come from it.
+    matches = count_matches(session, terms) if registry.full_text and dialect == "sqlite" else None
     if matches is None:
         return CompiledQuery(where, sort)
-    walk_where = and_(base, compile_search(terms, registry, dialect, walk_sort_index=True))
-    return CompiledQuery(where, sort, walk_where, matches, history_size(session))
+    row_search = compile_search(terms, registry, dialect, walk_sort_index=True)
+    walk_where = and_(base, row_search)
+    exact = query.filter is None and all(len(term) >= MIN_INDEXED_TERM for term in terms)
+    return CompiledQuery(
+        where,
+        sort,
+        walk_where,
+        matches,
+        history_size(session),
+        partition,
+        row_search,
+        matches if exact and partition is not None else None,
+    )
 
 
 def fetch_page(
@@ -115,11 +141,54 @@ def fetch_page(
     rows = list(session.execute(stmt).all())
     has_more = len(rows) > page.page_size
     rows = rows[: page.page_size]
-    total = None
-    if count:
-        total = session.execute(select(func.count()).select_from(registry.table).where(compiled.where)).scalar_one()
+    total = count_rows(session, registry, compiled) if count else None
     next_key = sort_key_of(rows[-1], compiled.sort, registry) if has_more and rows else None
     return PageRows(rows, total, next_key)
+
+
+def count_rows(session: Session, registry: FieldRegistry, compiled: CompiledQuery) -> int:
+    """The exact number of rows matching the query: from the search index when it can answer,
+    else one COUNT."""
+    from_index = count_from_search_index(session, registry, compiled)
+    if from_index is not None:
+        return from_index
+    return int(session.execute(select(func.count()).select_from(registry.table).where(compiled.where)).scalar_one())
+
+
+OUTSIDE_SHARE = 4
+"""Subtract the other partitions' matches only while they hold under 1/4 of the history's matches:
+testing an outside row reads it, probing a match only reads an index."""
+
+
+def count_from_search_index(session: Session, registry: FieldRegistry, compiled: CompiledQuery) -> int | None:
+    """A search count without visiting the matching rows (SQLite), or ``None`` when it would not be cheap.
+
+    matches in the cluster = matches in the whole history (the search index's own count, already
+    taken to choose the plan) − matches among the rows of the other clusters. The second term is
+    computed only when the other clusters hold few rows (found by two bounded walks of the
+    partition index, never more than ``matches / 4`` steps), by testing those rows' text. A
+    cluster holding most of the history — the case where the plain COUNT probes hundreds of
+    thousands of matches — is then counted in one pass of the search index. Exact: everything
+    runs in the request's one transaction (one snapshot)."""
+    if compiled.history_total is None or compiled.partition is None:
+        return None
+    if compiled.history_total == 0:
+        return 0
+    column, value = compiled.partition
+    limit = compiled.history_total // OUTSIDE_SHARE + 1
+    sides = (column < value, column > value)
+    outside = 0
+    for side in sides:
+        bounded = select(literal(1)).select_from(registry.table).where(side).limit(limit - outside)
+        outside += int(session.execute(select(func.count()).select_from(bounded.subquery())).scalar_one())
+        if outside >= limit:
+            return None
+    if outside == 0:
+        return compiled.history_total
+    others = session.execute(
+        select(func.count()).select_from(registry.table).where(or_(*sides), compiled.row_search)
+    ).scalar_one()
+    return compiled.history_total - int(others)
 
 
 def key_to_json(value: Any) -> Any:

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
 from clusterbook.api.budget import note_cost
-from clusterbook.api.deps import ClusterDep, NamespaceDep, SessionDep, writes_database
+from clusterbook.api.deps import ClusterDep, NamespaceDep, SessionDep, finish_request_session, writes_database
 from clusterbook.api.paging import PageParams, page_params, pagination_block, prepare_listing
 from clusterbook.api.problems import COMMON_PROBLEMS, problem_responses
 from clusterbook.errors import NotFound
+from clusterbook.models.clusters import Cluster, Namespace
 from clusterbook.models.compare import MAX_COMPARE_RUNS, CompareExecutionsRequest, CompareExecutionsResponse
 from clusterbook.models.executions import ClusterExecutionResult, ExecuteRequest
 from clusterbook.models.listing import ListClusterExecutionsRequest, ListClusterExecutionsResponse, SortSpec
@@ -83,26 +86,42 @@ def execute_cluster(
     summary="List a cluster's execution history",
     description="Paginated, filterable, sortable, searchable execution history with aggregate stats.",
 )
-def list_cluster_executions(
+async def list_cluster_executions(
     request: Request,
     cluster: ClusterDep,
     namespace: NamespaceDep,
     session: SessionDep,
     params: Annotated[PageParams, Depends(page_params)],
     body: Annotated[ListClusterExecutionsRequest | None, Body()] = None,
-) -> ListClusterExecutionsResponse:
+) -> Response:
+    """One threadpool hop does the work: the queries, the rows, the JSON (serialised once, here,
+    instead of FastAPI dumping the model, validating it again and then serialising), and the commit."""
+    return await run_in_threadpool(_list_executions, request, cluster, namespace, session, params, body)
+
+
+def _list_executions(
+    request: Request,
+    cluster: Cluster,
+    namespace: Namespace,
+    session: Session,
+    params: PageParams,
+    body: ListClusterExecutionsRequest | None,
+) -> Response:
     body = body or ListClusterExecutionsRequest()
     scope = {"ns": namespace.namespace_id, "cluster": cluster.cluster_id, "list": "executions"}
     query, paging = prepare_listing(request, params, body, EXECUTION_FIELDS, scope)
     page = store.list_executions(
         session, cluster_id=cluster.cluster_id, query=query, page=paging.request, stats_scope=body.stats_scope
     )
-    return ListClusterExecutionsResponse(
+    response = ListClusterExecutionsResponse(
         results=page.results,
         pagination=pagination_block(request, paging, total=page.total, next_key=page.next_key),
         total_count=page.total,
         stats=page.stats,
     )
+    content = response.model_dump_json(by_alias=True)
+    finish_request_session(request)
+    return Response(content, media_type="application/json")
 
 
 @router.post(
