@@ -42,6 +42,8 @@ class RunConfig:
     normalize_features: bool = True
     attributes: tuple[str, ...] = ()
     llm: LLMSettings | None = None
+    size_limit_factor: float = 1.0
+    """Scales the algorithms' declared size limits (``limits.py``): the factor the run was admitted with."""
 
 
 @dataclass
