@@ -110,6 +110,8 @@ class RunSnapshot(BaseModel):
     collection_ids: list[str] | None = None
     filters: dict[str, Any] | None = None
     llm: dict[str, Any] | None = None
+    size_limit_factor: float | None = None
+    """The size-limit factor the run was admitted with (``runner/limits.py``); the engine checks it again."""
 
 
 RESUBMIT = "submit a new run (POST /v1/clusters/{cluster_id}/execute), which records a complete configuration"
@@ -151,4 +153,5 @@ def engine_config(snapshot: Any, *, llm_base_url: str | None, llm_api_key: str |
         normalize_features=run.normalize_features,
         attributes=tuple(run.attributes or ()),
         llm=llm_settings,
+        size_limit_factor=run.size_limit_factor or 1.0,
     )
