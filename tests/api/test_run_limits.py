@@ -7,13 +7,14 @@ at 200k documents or 2M cells."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 import numpy as np
 import pytest
 
-from clusterbook.client import Client
+from clusterbook.client import AsyncClient, Client
 from clusterbook.engine.limits import COSTS
 from clusterbook.errors import RunTooLarge
 from clusterbook.settings import Settings
@@ -127,3 +128,18 @@ def test_the_sdk_estimates_and_raises_run_too_large(http: httpx.Client, live_ser
         run = client.clusters.execute(cluster, sample_size=50, algorithm_params={"min_cluster_size": 5})
         assert run.status == "pending"
     assert run_count(http, cluster) == 1
+
+
+def test_the_async_sdk_estimates_and_raises_run_too_large(http: httpx.Client, live_server: Any) -> None:
+    cluster = make_vector_cluster(http, 300, 8)
+
+    async def scenario() -> None:
+        async with AsyncClient(live_server.url, retries=0) as client:
+            estimate = await client.clusters.estimate(cluster, algorithm_params={"min_cluster_size": 5})
+            assert estimate.refused and estimate.fit_documents == 300
+            assert not (await client.clusters.estimate(cluster, sample_size=60)).refused
+            with pytest.raises(RunTooLarge):
+                await client.clusters.execute(cluster)
+
+    asyncio.run(scenario())
+    assert run_count(http, cluster) == 0
