@@ -66,6 +66,17 @@ class ClusteringFailed(ClusterbookError):
     title = "Clustering failed"
 
 
+class RunTooLarge(ClusteringFailed):
+    """A run is beyond its algorithm's declared size limit (``engine/limits.py``); refused at submit.
+
+    The message names the opt-in that brings it within the limit (``sample_size``, or
+    ``algorithm_params.pca_components`` for the density algorithms) and ``extra`` holds the estimate.
+    """
+
+    code = "run_too_large"
+    title = "Run too large"
+
+
 class InvalidFilter(ValidationFailed):
     code = "invalid_filter"
     title = "Invalid filter"
@@ -142,6 +153,7 @@ ERROR_CLASSES: dict[str, type[ClusterbookError]] = {
         InvalidJson,
         ValidationFailed,
         ClusteringFailed,
+        RunTooLarge,
         InvalidFilter,
         InvalidSort,
         InvalidPagination,

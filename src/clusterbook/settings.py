@@ -88,6 +88,13 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(default=30.0, gt=0, description="A run whose lease lapses this long is reclaimed.")
     max_attempts: int = Field(default=3, ge=1, description="Tries before a run whose worker keeps dying fails.")
     run_timeout_seconds: float = Field(default=3600.0, gt=0, description="A run computing longer than this fails.")
+    size_limit_factor: float = Field(
+        default=1.0,
+        gt=0,
+        le=1000,
+        description="Scales every algorithm's declared size limit (documents and documents × dimensions per fit); "
+        "a run beyond its limit is refused at submit (422 run_too_large).",
+    )
     poll_seconds: float = Field(default=1.0, gt=0, description="How often an idle worker looks for pending runs.")
     llm_base_url: str | None = Field(default=None, description="Default OpenAI-compatible API for LLM labeling.")
     llm_api_key: str | None = Field(default=None, description="Key for the LLM API; never stored in the database.")

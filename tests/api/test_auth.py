@@ -234,6 +234,9 @@ ROUTES: dict[tuple[str, str], Spec] = {
         Call("DELETE", f"/v1/collections/{c.collection_id}/documents/{o.doc}"),
     ],
     ("POST", "/v1/clusters/{cluster_id}/execute"): lambda o, c: [Call("POST", f"/v1/clusters/{o.cluster_id}/execute", {})],
+    ("POST", "/v1/clusters/{cluster_id}/execute/estimate"): lambda o, c: [
+        Call("POST", f"/v1/clusters/{o.cluster_id}/execute/estimate", {})
+    ],
     ("POST", "/v1/clusters/{cluster_id}/executions/list"): lambda o, c: [
         Call("POST", f"/v1/clusters/{o.cluster_id}/executions/list", {"stats_scope": "all"}),
         Call(

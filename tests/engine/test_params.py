@@ -18,7 +18,7 @@ def test_defaults_are_filled_and_validation_is_idempotent() -> None:
 
 def test_given_values_are_kept() -> None:
     params = validate_algorithm_params("dbscan", {"eps": 0.25, "min_samples": 3, "metric": "cosine"})
-    assert params == {"eps": 0.25, "min_samples": 3, "metric": "cosine"}
+    assert params == {"eps": 0.25, "min_samples": 3, "metric": "cosine", "pca_components": None}
     assert validate_algorithm_params("kmeans", {"n_clusters": "auto", "random_state": 5})["random_state"] == 5
 
 

@@ -1,4 +1,4 @@
-"""Quadratic algorithms refuse large inputs with the way out; sample_size fits a seeded sample."""
+"""Quadratic algorithms refuse inputs beyond their declared limit with the way out; sample_size fits a seeded sample."""
 
 from __future__ import annotations
 
@@ -7,10 +7,16 @@ import pytest
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
-from clusterbook.engine import algorithms
-from clusterbook.engine.algorithms import QUADRATIC_LIMITS
-from clusterbook.errors import ClusteringFailed
+from clusterbook.engine.limits import COSTS
+from clusterbook.errors import ClusteringFailed, RunTooLarge
 from tests.engine.conftest import run
+
+QUADRATIC = sorted(name for name, cost in COSTS.items() if cost.n_power >= 2 and cost.max_documents <= 20_000)
+
+
+def factor_for(algorithm: str, limit: int) -> float:
+    """The size_limit_factor that brings ``algorithm``'s document limit down to ``limit``."""
+    return limit / COSTS[algorithm].max_documents
 
 
 @pytest.fixture(scope="module")
@@ -20,46 +26,55 @@ def six_hundred() -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_the_quadratic_algorithms_have_limits() -> None:
-    assert set(QUADRATIC_LIMITS) == {"agglomerative", "spectral", "optics", "mean_shift"}
-    assert all(5_000 <= limit <= 20_000 for limit in QUADRATIC_LIMITS.values())
+    assert QUADRATIC == ["agglomerative", "mean_shift", "optics", "spectral"]
+    assert all(5_000 <= COSTS[name].max_documents <= 20_000 for name in QUADRATIC)
 
 
-@pytest.mark.parametrize("algorithm", sorted(QUADRATIC_LIMITS))
+@pytest.mark.parametrize("algorithm", QUADRATIC)
 def test_above_the_limit_the_run_is_refused_with_the_way_out(
-    monkeypatch: pytest.MonkeyPatch, six_hundred: tuple[np.ndarray, np.ndarray], algorithm: str
+    six_hundred: tuple[np.ndarray, np.ndarray], algorithm: str
 ) -> None:
-    monkeypatch.setitem(algorithms.QUADRATIC_LIMITS, algorithm, 200)
-    with pytest.raises(ClusteringFailed) as caught:
-        run(six_hundred[0], algorithm=algorithm)
+    with pytest.raises(RunTooLarge) as caught:
+        run(six_hundred[0], algorithm=algorithm, size_limit_factor=factor_for(algorithm, 200))
     message = caught.value.message
-    assert f"{algorithm} needs time and memory quadratic" in message
-    assert "limited to 200 documents; this run has 600" in message
-    assert "Use minibatch_kmeans or hdbscan" in message
-    assert "set sample_size (at most 200)" in message
+    assert isinstance(caught.value, ClusteringFailed) and caught.value.code == "run_too_large"
+    assert f"{algorithm} is limited to 200 documents per fit ({COSTS[algorithm].why}); this run has 600." in message
+    assert "set sample_size to fit on a seeded sample" in message and "(sample_size at most 200)" in message
+    assert "or use minibatch_kmeans, or hdbscan with pca_components" in message
+    assert caught.value.extra["estimate"]["fit_documents"] == 600
 
 
-def test_sample_size_fits_a_sample_and_assigns_the_rest(
-    monkeypatch: pytest.MonkeyPatch, six_hundred: tuple[np.ndarray, np.ndarray]
-) -> None:
-    monkeypatch.setitem(algorithms.QUADRATIC_LIMITS, "agglomerative", 200)
+def test_sample_size_fits_a_sample_and_assigns_the_rest(six_hundred: tuple[np.ndarray, np.ndarray]) -> None:
     X, y = six_hundred
-    result = run(X, algorithm="agglomerative", params={"n_clusters": 3}, sample_size=150, normalize_features=False)
+    small = factor_for("agglomerative", 200)
+    result = run(
+        X,
+        algorithm="agglomerative",
+        params={"n_clusters": 3},
+        sample_size=150,
+        normalize_features=False,
+        size_limit_factor=small,
+    )
     assert result.effective_config["fit_rows"] == 150 and result.effective_config["sample_size"] == 150
     assert (result.labels >= 0).all() and sum(c.num_members for c in result.centroids) == 600
     assert adjusted_rand_score(y, result.labels) > 0.95
-    again = run(X, algorithm="agglomerative", params={"n_clusters": 3}, sample_size=150, normalize_features=False)
+    again = run(
+        X,
+        algorithm="agglomerative",
+        params={"n_clusters": 3},
+        sample_size=150,
+        normalize_features=False,
+        size_limit_factor=small,
+    )
     assert np.array_equal(again.labels, result.labels)
 
 
-def test_a_sample_above_the_limit_is_refused(
-    monkeypatch: pytest.MonkeyPatch, six_hundred: tuple[np.ndarray, np.ndarray]
-) -> None:
-    monkeypatch.setitem(algorithms.QUADRATIC_LIMITS, "spectral", 200)
-    with pytest.raises(ClusteringFailed) as caught:
-        run(six_hundred[0], algorithm="spectral", sample_size=300)
-    assert caught.value.message == (
-        "sample_size=300 is above spectral's limit of 200 documents; lower sample_size to at most 200 or use "
-        "minibatch_kmeans or hdbscan."
+def test_a_sample_above_the_limit_is_refused(six_hundred: tuple[np.ndarray, np.ndarray]) -> None:
+    with pytest.raises(RunTooLarge) as caught:
+        run(six_hundred[0], algorithm="spectral", sample_size=300, size_limit_factor=factor_for("spectral", 200))
+    assert caught.value.message.startswith(
+        f"spectral is limited to 200 documents per fit ({COSTS['spectral'].why}); sample_size=300 fits 300. "
+        "To run it, set sample_size to fit on a seeded sample"
     )
 
 

@@ -1,5 +1,5 @@
 """The commands that talk to a clusterbook server over HTTP, through the SDK (``clusterbook.client``):
-``clusters create|list|show|delete``, ``execute``, ``executions list|show|cancel|compare``.
+``clusters create|list|show|delete|estimate``, ``execute``, ``executions list|show|cancel|compare``.
 
 Every one takes ``--url`` (``CLUSTERBOOK_URL``), ``--api-key`` (``CLUSTERBOOK_API_KEY``),
 ``--namespace`` (``CLUSTERBOOK_NAMESPACE``) and ``--debug``. A failure prints one line to stderr and
@@ -193,6 +193,45 @@ def clusters_delete(
             fail("not deleted")
         client.clusters.delete(found.cluster_id)
         render.note(f"deleted cluster {found.cluster_name} ({found.cluster_id})")
+
+
+@clusters_app.command("estimate")
+def clusters_estimate(
+    cluster: Annotated[str, typer.Argument(help="Cluster id or name.")],
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", help="Override an algorithm parameter for this run: key=value (repeat)."),
+    ] = None,
+    random_state: Annotated[int | None, typer.Option("--random-state", min=0, help="Seed for this run.")] = None,
+    sample_size: Annotated[int | None, typer.Option("--sample-size", min=2, help="Fit on this many documents.")] = None,
+    output: DetailFormatOption = DetailFormat.table,
+    url: UrlOption = None,
+    api_key: ApiKeyOption = None,
+    namespace: NamespaceOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """What `execute` with these options would fit and cost; exits 1 when the server would refuse it."""
+    from clusterbook.cli import render
+
+    overrides = parse_params(param) or None
+    with connected(Remote(url, api_key, namespace, debug)) as client:
+        found = client.clusters.estimate(
+            cluster, algorithm_params=overrides, random_state=random_state, sample_size=sample_size
+        )
+    if output == DetailFormat.json:
+        render.print_json(found.to_dict())
+    else:
+        fitted = f"{found.fit_documents:,} × {found.fit_dimensions:,}"
+        lines = [
+            f"algorithm      {found.algorithm}",
+            f"documents      {found.documents:,} × {found.dimensions:,} dimensions (fits {fitted})",
+            f"limit          {found.max_documents:,} documents, {found.max_cells:,} documents × dimensions",
+            f"estimate       ~{found.estimated_seconds:,.0f} s, ~{found.estimated_memory_bytes / 2**20:,.0f} MiB",
+        ]
+        for line in lines:
+            typer.echo(line)
+    if found.refused:
+        fail(f"refused: {found.reason}")
 
 
 # ----------------------------------------------------------------------------- execute

@@ -1,7 +1,8 @@
-"""The clustering algorithms: name → scikit-learn estimator, size limits, sampled fitting, automatic k.
+"""The clustering algorithms: name → scikit-learn estimator, sampled and reduced fitting, automatic k.
 
-``Clusterer`` is the one estimator the pipeline fits. It refuses inputs that would need quadratic memory
-or time (with the way out in the message), fits on a seeded sample when ``sample_size`` asks for it and
+``Clusterer`` is the one estimator the pipeline fits. It refuses inputs beyond the algorithm's declared
+size limit (``limits.py``, with the way out in the message), applies the declared ``pca_components``
+reduction before a density fit (``reduction.py``), fits on a seeded sample when ``sample_size`` asks for it and
 assigns the other rows to the nearest cluster mean, and turns scikit-learn's data-dependent warnings
 (convergence, disconnected graphs, …) into notes instead of letting them escape.
 """
@@ -29,17 +30,11 @@ from sklearn.mixture import GaussianMixture
 from clusterbook.engine.geometry import cluster_means, order_by_size, sample_rows
 from clusterbook.engine.kmeans import FastKMeans
 from clusterbook.engine.labeling import truncate
+from clusterbook.engine.limits import SAMPLE_ALTERNATIVES, check_run_size, estimate_run
 from clusterbook.engine.params import validate_algorithm_params
+from clusterbook.engine.reduction import Reduction, reduce_dimensions
 from clusterbook.errors import ClusteringFailed
 
-QUADRATIC_LIMITS: dict[str, int] = {
-    # Largest input each quadratic algorithm accepts without sample_size, and why.
-    "agglomerative": 10_000,  # scipy linkage keeps N²/2 float64 distances: 400 MB at 10k
-    "spectral": 5_000,  # dense N×N rbf affinity (200 MB at 5k) plus an eigendecomposition
-    "optics": 10_000,  # N neighbourhood queries that degrade to brute force in 100+ dimensions
-    "mean_shift": 5_000,  # every point seeds a mean-shift walk over radius queries
-}
-SCALABLE_ALTERNATIVES = "minibatch_kmeans or hdbscan"
 AUTO_K_SAMPLE = 2_000  # rows scored per candidate k when kmeans has n_clusters='auto'
 _OUR_PROBLEM = (FutureWarning, DeprecationWarning, PendingDeprecationWarning)  # these are about our code
 
@@ -74,6 +69,17 @@ def _dbscan(p: dict[str, Any], seed: int, X: np.ndarray) -> Any:
 
 
 def _hdbscan(p: dict[str, Any], seed: int, X: np.ndarray) -> Any:
+    if p["implementation"] == "hdbscan":
+        return _hdbscan_package().HDBSCAN(
+            min_cluster_size=p["min_cluster_size"],
+            min_samples=p["min_samples"],
+            max_cluster_size=p["max_cluster_size"] or 0,  # the package's "no limit"
+            cluster_selection_epsilon=p["cluster_selection_epsilon"],
+            cluster_selection_method=p["cluster_selection_method"],
+            metric=p["metric"],
+            allow_single_cluster=p["allow_single_cluster"],
+            core_dist_n_jobs=1,  # the run's thread budget, like every other fit
+        )
     return HDBSCAN(
         min_cluster_size=p["min_cluster_size"],
         min_samples=p["min_samples"],
@@ -84,6 +90,19 @@ def _hdbscan(p: dict[str, Any], seed: int, X: np.ndarray) -> Any:
         allow_single_cluster=p["allow_single_cluster"],
         copy=True,  # never modify the caller's array (and silences the 1.9 default-change warning)
     )
+
+
+def _hdbscan_package() -> Any:
+    """The optional hdbscan package, imported on first use; the message names the extra when it is missing."""
+    try:
+        import hdbscan
+    except ImportError as exc:
+        raise ClusteringFailed(
+            "algorithm_params.implementation 'hdbscan' needs the optional hdbscan package, which is not "
+            "installed where this run computes: pip install 'clusterbook[hdbscan]', or use implementation "
+            "'sklearn' (the default, always available)"
+        ) from exc
+    return hdbscan
 
 
 def _agglomerative(p: dict[str, Any], seed: int, X: np.ndarray) -> Any:
@@ -179,6 +198,7 @@ class Clusterer:
         random_state: int = 0,
         sample_size: int | None = None,
         copy: bool = True,
+        size_limit_factor: float = 1.0,
     ):
         self.algorithm = algorithm
         self.params = params
@@ -186,22 +206,28 @@ class Clusterer:
         self.sample_size = sample_size
         self.copy = copy
         """False: the estimator may work on X in place (k-means centres it and restores it), saving a copy."""
+        self.size_limit_factor = size_limit_factor
+        """Scales the algorithm's declared size limit (``engine/limits.py``; ``CLUSTERBOOK_SIZE_LIMIT_FACTOR``)."""
 
     def fit(self, X: np.ndarray) -> Clusterer:
         self.params_ = validate_algorithm_params(self.algorithm, self.params)  # ValidationFailed before any work
         n = X.shape[0]
         fit_rows = sample_rows(n, self.sample_size, self.random_state)
         self.n_fit_ = n if fit_rows is None else len(fit_rows)
-        self._check_size(n)
+        self._check_size(n, X.shape[1])
         X_fit = X if fit_rows is None else X[fit_rows]
         params = dict(self.params_)
         self.chosen_n_clusters_: int | None = None
         self.auto_k_scores_: dict[int, float] = {}
+        self.reduction_: Reduction | None = None
+        X_model = X_fit
+        if params.get("pca_components") is not None:  # the declared reduction: the fit alone sees it
+            X_model, self.reduction_ = reduce_dimensions(X_fit, params["pca_components"], self.random_state)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             if params.get("n_clusters") == "auto":
                 params["n_clusters"] = self.chosen_n_clusters_ = self._choose_k(X_fit, params)
-            fit_labels = order_by_size(self._fit_predict(X_fit, params))
+            fit_labels = order_by_size(self._fit_predict(X_model, params))
         self.notes_ = self._keep_notes(caught)
         if fit_rows is None:
             self.labels_ = fit_labels
@@ -209,20 +235,17 @@ class Clusterer:
             self.labels_ = self._assign_rest(X, fit_rows, X_fit, fit_labels)
         return self
 
-    def _check_size(self, n: int) -> None:
-        limit = QUADRATIC_LIMITS.get(self.algorithm)
-        if limit is not None and self.n_fit_ > limit:
-            if self.sample_size is None:
-                raise ClusteringFailed(
-                    f"{self.algorithm} needs time and memory quadratic in the number of documents and is limited "
-                    f"to {limit:,} documents; this run has {n:,}. Use {SCALABLE_ALTERNATIVES} for large "
-                    f"collections, or set sample_size (at most {limit:,}) to fit {self.algorithm} on a seeded "
-                    "sample and assign the other documents to the nearest cluster centre."
-                )
-            raise ClusteringFailed(
-                f"sample_size={self.sample_size:,} is above {self.algorithm}'s limit of {limit:,} documents; "
-                f"lower sample_size to at most {limit:,} or use {SCALABLE_ALTERNATIVES}."
-            )
+    def _check_size(self, n: int, d: int) -> None:
+        """RunTooLarge beyond the algorithm's declared limit (the runner checks the same at submit)."""
+        estimate = estimate_run(
+            self.algorithm,
+            self.params_,
+            documents=n,
+            dimensions=d,
+            sample_size=self.sample_size,
+            factor=self.size_limit_factor,
+        )
+        check_run_size(estimate)
         k = self.params_.get("n_clusters")
         if isinstance(k, int) and k > self.n_fit_:
             if self.n_fit_ < n:
@@ -246,7 +269,7 @@ class Clusterer:
         except MemoryError as exc:
             raise ClusteringFailed(
                 f"{self.algorithm} ran out of memory on {len(X):,} documents; set sample_size or use "
-                f"{SCALABLE_ALTERNATIVES}."
+                f"{SAMPLE_ALTERNATIVES}."
             ) from exc
 
     def _choose_k(self, X: np.ndarray, params: dict[str, Any]) -> int:

@@ -46,6 +46,8 @@ class RunConfig:
     llm: LLMSettings | None = None
     stability: StabilityConfig | None = None
     """Score each cluster's bootstrap stability (``stability.py``); None: not asked for."""
+    size_limit_factor: float = 1.0
+    """Scales the algorithms' declared size limits (``limits.py``): the factor the run was admitted with."""
 
 
 @dataclass

@@ -137,6 +137,8 @@ _MAX_ITER = _int("max_iter", 300, 1, 10_000)
 _N_INIT_AUTO = _int("n_init", "auto", 1, 100, also=("auto",))
 _INIT = _choice("init", "k-means++", "k-means++", "random")
 _SEED = _int("random_state", _NO_DEFAULT, 0, MAX_SEED, also=(None,))
+# The declared reduction step (engine/reduction.py): a seeded PCA before a density fit; opt-in, never implied.
+_PCA = _int("pca_components", None, 2, 4096, also=(None,))
 
 ALGORITHM_PARAMS: dict[str, tuple[ParamSpec, ...]] = {
     "kmeans": (
@@ -160,6 +162,7 @@ ALGORITHM_PARAMS: dict[str, tuple[ParamSpec, ...]] = {
         _float("eps", 0.5, low_open=True),
         _int("min_samples", 5, 1, 1_000_000),
         _choice("metric", "euclidean", "euclidean", "manhattan", "cosine"),
+        _PCA,
     ),
     "hdbscan": (
         _int("min_cluster_size", 5, 2, 1_000_000),
@@ -169,6 +172,10 @@ ALGORITHM_PARAMS: dict[str, tuple[ParamSpec, ...]] = {
         _choice("cluster_selection_method", "eom", "eom", "leaf"),
         _choice("metric", "euclidean", "euclidean", "manhattan"),
         _bool("allow_single_cluster", False),
+        _PCA,
+        # 'hdbscan': the optional hdbscan package (clusterbook[hdbscan]), whose Borůvka KD-tree is much faster
+        # in few dimensions; scikit-learn's HDBSCAN is the plain path and always available.
+        _choice("implementation", "sklearn", "sklearn", "hdbscan"),
     ),
     "agglomerative": (
         _int("n_clusters", 8, 2, MAX_CLUSTERS, also=(None,)),
@@ -213,6 +220,7 @@ ALGORITHM_PARAMS: dict[str, tuple[ParamSpec, ...]] = {
         _float("xi", 0.05, 0.0, 1.0, low_open=True, high_open=True),
         _float("eps", None, low_open=True, also=(None,)),
         _int("min_cluster_size", None, 2, 1_000_000, also=(None,)),
+        _PCA,
     ),
     "attribute_based": (),
 }

@@ -74,6 +74,8 @@ def run_pipeline(data: EngineInput, tasks: TaskMap | None = None) -> EngineResul
             metrics = unavailable("no vectors to measure: supply vectors, or text for every document")
         else:
             metrics = cluster_metrics(X, labels, seed, means=means, distances=distances)
+            if "reduction" in fit_record:  # the fit saw reduced vectors; the metrics did not
+                metrics.notes["reduction"] = fit_record.pop("reduction_note")
     stability: StabilityResult | None = None
     if cfg.stability is not None:
         with timings.phase("stability"):
@@ -129,8 +131,18 @@ def _cluster(
         notes = {"fit_notes": ["sample_size is not used by attribute_based"]} if cfg.sample_size else {}
         return grouper.labels_, grouper.names_, notes
     assert X is not None  # _space embeds texts or _check_input refused, for every vector algorithm
-    clusterer = Clusterer(cfg.algorithm, params, cfg.random_state, cfg.sample_size, copy=not owned).fit(X)
+    clusterer = Clusterer(
+        cfg.algorithm,
+        params,
+        cfg.random_state,
+        cfg.sample_size,
+        copy=not owned,
+        size_limit_factor=cfg.size_limit_factor,
+    ).fit(X)
     record: dict[str, Any] = {}
+    if clusterer.reduction_ is not None:
+        record["reduction"] = clusterer.reduction_.record()
+        record["reduction_note"] = clusterer.reduction_.note()
     if clusterer.n_fit_ < len(X):
         record["fit_rows"] = clusterer.n_fit_
     if clusterer.chosen_n_clusters_ is not None:

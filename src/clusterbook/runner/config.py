@@ -126,6 +126,8 @@ class RunSnapshot(BaseModel):
     filters: dict[str, Any] | None = None
     llm: dict[str, Any] | None = None
     stability: StabilitySnapshot | None = None
+    size_limit_factor: float | None = None
+    """The size-limit factor the run was admitted with (``runner/limits.py``); the engine checks it again."""
 
 
 RESUBMIT = "submit a new run (POST /v1/clusters/{cluster_id}/execute), which records a complete configuration"
@@ -170,4 +172,5 @@ def engine_config(snapshot: Any, *, llm_base_url: str | None, llm_api_key: str |
         stability=None
         if run.stability is None
         else StabilityConfig(resamples=run.stability.resamples, fraction=run.stability.fraction),
+        size_limit_factor=run.size_limit_factor or 1.0,
     )

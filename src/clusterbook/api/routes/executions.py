@@ -45,7 +45,9 @@ def _run_not_found(run_id: str) -> NotFound:
     summary="Run the cluster: answers at once with the new pending run",
     description="Workers pick the run up from the queue; poll GET …/executions/{run_id} or the history. "
     "The run is compared with its baseline when it completes: the cluster's latest completed run, or the "
-    "body's baseline_run_id (a completed run of the namespace; null for none).",
+    "body's baseline_run_id (a completed run of the namespace; null for none). A run beyond its algorithm's "
+    "size limit is refused with 422 run_too_large naming sample_size or algorithm_params.pca_components "
+    "(see POST …/execute/estimate).",
 )
 @writes_database
 def execute_cluster(
@@ -56,8 +58,12 @@ def execute_cluster(
     body: Annotated[ExecuteRequest | None, Body()] = None,
 ) -> ClusterExecutionResult:
     from clusterbook.runner.config import run_config_for  # the engine loads on first use, not at import
+    from clusterbook.runner.limits import admit_run
 
     config = run_config_for(cluster, body)
+    admit_run(
+        session, namespace_id=namespace.namespace_id, config=config, factor=request.app.state.settings.size_limit_factor
+    )
     baseline = choose_baseline(
         session,
         namespace_id=namespace.namespace_id,

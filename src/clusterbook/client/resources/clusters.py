@@ -19,6 +19,7 @@ from clusterbook.models.clusters import (
     LLMLabelingConfig,
     VectorConfig,
 )
+from clusterbook.models.estimates import ExecutionEstimate
 from clusterbook.models.executions import ClusterExecutionResult
 
 CREATE = route("POST", "/v1/clusters")
@@ -27,6 +28,7 @@ GET = route("GET", "/v1/clusters/{cluster_id}")
 UPDATE = route("PATCH", "/v1/clusters/{cluster_id}")
 DELETE = route("DELETE", "/v1/clusters/{cluster_id}")
 EXECUTE = route("POST", "/v1/clusters/{cluster_id}/execute")
+ESTIMATE = route("POST", "/v1/clusters/{cluster_id}/execute/estimate")
 
 
 class Unset(enum.Enum):
@@ -119,6 +121,13 @@ def _execute(
     if baseline_run_id is not UNSET:
         body["baseline_run_id"] = baseline_run_id  # None too: "no baseline"
     return Call.to(EXECUTE, model(ClusterExecutionResult), body=body, cluster_id=cluster)
+
+
+def _estimate(
+    cluster: str, algorithm_params: Mapping[str, Any] | None, random_state: int | None, sample_size: int | None
+) -> Call[ExecutionEstimate]:
+    body = _execute(cluster, None, algorithm_params, random_state, sample_size).body
+    return Call.to(ESTIMATE, model(ExecutionEstimate), body=body, cluster_id=cluster)
 
 
 class Clusters:
@@ -228,6 +237,19 @@ class Clusters:
     def delete(self, cluster: str) -> None:
         """Delete a cluster and its whole execution history."""
         self._http.call(Call.to(DELETE, no_content, cluster_id=cluster))
+
+    def estimate(
+        self,
+        cluster: str,
+        *,
+        algorithm_params: Mapping[str, Any] | None = None,
+        random_state: int | None = None,
+        sample_size: int | None = None,
+    ) -> ExecutionEstimate:
+        """What a run with these overrides would fit and cost, and whether the server would refuse it
+        (``refused``, with the ``reason`` naming ``sample_size`` or ``pca_components``); nothing is queued.
+        ``execute`` on a refused run raises :class:`~clusterbook.errors.RunTooLarge`."""
+        return self._http.call(_estimate(cluster, algorithm_params, random_state, sample_size))
 
     def execute(
         self,
@@ -348,6 +370,16 @@ class AsyncClusters:
 
     async def delete(self, cluster: str) -> None:
         await self._http.call(Call.to(DELETE, no_content, cluster_id=cluster))
+
+    async def estimate(
+        self,
+        cluster: str,
+        *,
+        algorithm_params: Mapping[str, Any] | None = None,
+        random_state: int | None = None,
+        sample_size: int | None = None,
+    ) -> ExecutionEstimate:
+        return await self._http.call(_estimate(cluster, algorithm_params, random_state, sample_size))
 
     async def execute(
         self,

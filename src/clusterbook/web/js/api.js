@@ -127,6 +127,7 @@ export const api = {
   getCluster: (cid, opts) => request("GET", `/v1/clusters/${enc(cid)}`, opts),
   createCluster: (body, opts) => request("POST", "/v1/clusters", { ...opts, body }),
   execute: (cid, body, opts) => request("POST", `/v1/clusters/${enc(cid)}/execute`, { ...opts, body }),
+  estimate: (cid, body, opts) => request("POST", `/v1/clusters/${enc(cid)}/execute/estimate`, { ...opts, body }),
   listExecutions: (cid, body, params, opts) =>
     request("POST", `/v1/clusters/${enc(cid)}/executions/list`, { ...opts, body, params }),
   trends: (cid, body, opts) => request("POST", `/v1/clusters/${enc(cid)}/executions/trends`, { ...opts, body }),

@@ -3,6 +3,7 @@
 import { ApiError, api, isAbort } from "../api.js";
 import { debounce, h, replace, uid } from "../dom.js";
 import { fmtAgo, fmtInt, fmtTimeLong, interpretSilhouette } from "../format.js";
+import { estimateText, executeWithEstimate } from "../estimate.js";
 import { clusterPath, currentQuery, href, runPath, setQuery } from "../nav.js";
 import { busy, emptyState, errorState, interpreted, pagination, spinner, statusBadge, toast } from "../ui.js";
 
@@ -127,8 +128,10 @@ export const clustersPage = {
     async function executeCluster(cluster, button) {
       button.disabled = true;
       try {
-        const run = await busy(api.execute(cluster.cluster_id, {}));
-        toast(`Run queued for ${cluster.cluster_name}`, { tone: "success", link: { href: href(runPath(cluster.cluster_id, run.run_id)), label: "Open run" } });
+        const queued = await executeWithEstimate(cluster);
+        if (!queued) return;
+        const { run, estimate } = queued;
+        toast(`Run queued for ${cluster.cluster_name} (estimated ${estimateText(estimate)})`, { tone: "success", link: { href: href(runPath(cluster.cluster_id, run.run_id)), label: "Open run" } });
         await refreshOverview([cluster.cluster_id]);
       } catch (error) {
         toast(`Could not execute ${cluster.cluster_name}: ${error.message}`, { tone: "error", timeout: 10000 });

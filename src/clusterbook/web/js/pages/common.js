@@ -1,10 +1,10 @@
 // Pieces shared by the pages of one cluster: its header (breadcrumbs, name, tabs, Execute) and the
 // runs picked for comparison.
 
-import { api } from "../api.js";
 import { h, replace } from "../dom.js";
 import { clusterPath, href, runPath } from "../nav.js";
-import { breadcrumbs, busy, toast } from "../ui.js";
+import { estimateText, executeWithEstimate } from "../estimate.js";
+import { breadcrumbs, toast } from "../ui.js";
 
 export const MAX_COMPARE = 4;
 
@@ -49,8 +49,10 @@ export function clusterHeader(clusterId, { tab = null, filterQuery = {}, onExecu
     if (!cluster) return;
     execute.disabled = true;
     try {
-      const run = await busy(api.execute(cluster.cluster_id, {}));
-      toast("Run queued", { tone: "success", link: { href: href(runPath(cluster.cluster_id, run.run_id)), label: "Open run" } });
+      const queued = await executeWithEstimate(cluster);
+      if (!queued) return;
+      const { run, estimate } = queued;
+      toast(`Run queued (estimated ${estimateText(estimate)})`, { tone: "success", link: { href: href(runPath(cluster.cluster_id, run.run_id)), label: "Open run" } });
       if (onExecuted) onExecuted(run);
     } catch (error) {
       toast(`Could not execute: ${error.message}`, { tone: "error", timeout: 10000 });

@@ -1,0 +1,227 @@
+"""Every algorithm's size limit and cost model, declared once: what a run may fit, and what it will cost.
+
+Why: HDBSCAN at 100k × 384 ran past 300 s with nothing refusing or warning. Each algorithm of the
+catalogue (``params.ALGORITHMS``) now declares the largest fit it accepts — documents fitted (after
+``sample_size``) and documents × dimensions fitted (after ``pca_components``) — and a rough cost model
+(seconds and memory). The runner checks a run against the limit at submit (422 ``run_too_large``,
+nothing queued) and the engine checks again before fitting, so a run submitted elsewhere is refused too.
+The refusal names the opt-in that brings the run within the limit.
+
+The limits are fixed numbers, so whether a run is accepted never depends on the machine's load; the
+cost model is an order-of-magnitude estimate calibrated on the 2-core development machine
+(``benchmarks/bench_hdbscan.py`` prints measured figures beside it). ``factor``
+(``CLUSTERBOOK_SIZE_LIMIT_FACTOR``) scales every limit for larger machines or more patient users.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from clusterbook.engine.reduction import REDUCIBLE
+from clusterbook.errors import RunTooLarge
+
+EMBEDDED_DIMS = {"tfidf-svd": 128, "minilm": 384}
+"""Dimensions of the vectors an embedder computes from text (tfidf-svd: at most 128)."""
+_VECTOR_BYTES = 4  # float32
+_OVERHEAD_SECONDS_PER_CELL = 1.2e-7  # loading, normalising, metrics, projection, writing members: linear in N·d
+_BASE_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class AlgorithmCost:
+    """One algorithm's declared limit and cost model.
+
+    ``max_documents``: documents fitted (``sample_size`` lowers it); ``max_cells``: documents × dimensions
+    fitted (``pca_components`` lowers the dimensions). Fit time ≈ ``seconds_per_unit`` · n^``n_power`` · d;
+    extra memory ≈ ``bytes_per_pair`` · n² + ``bytes_per_document`` · n beside the vectors themselves.
+    """
+
+    max_documents: int
+    max_cells: int
+    n_power: float
+    seconds_per_unit: float
+    why: str
+    bytes_per_pair: float = 0.0
+    bytes_per_document: float = 0.0
+
+
+COSTS: dict[str, AlgorithmCost] = {
+    "kmeans": AlgorithmCost(
+        5_000_000, 1_000_000_000, 1.0, 2e-8, "linear; the run's float32 vectors take 4 GB at the cell limit"
+    ),
+    "minibatch_kmeans": AlgorithmCost(5_000_000, 1_000_000_000, 1.0, 1e-8, "linear; 4 GB of vectors at the cell limit"),
+    "gaussian_mixture": AlgorithmCost(2_000_000, 500_000_000, 1.0, 1e-7, "linear, but an EM pass per iteration"),
+    "dbscan": AlgorithmCost(
+        100_000,
+        10_000_000,
+        2.0,
+        2e-10,
+        "neighbourhood queries turn brute force beyond a few dozen dimensions",
+        bytes_per_document=800,
+    ),
+    "hdbscan": AlgorithmCost(
+        200_000,
+        2_000_000,
+        2.0,
+        1e-9,
+        "core distances and the spanning tree turn quadratic in high dimensions",
+        bytes_per_document=400,
+    ),
+    "agglomerative": AlgorithmCost(
+        10_000,
+        10_000 * 4_096,
+        2.0,
+        5e-10,
+        "scipy's linkage keeps N²/2 float64 distances (400 MB at 10k)",
+        bytes_per_pair=4.0,
+    ),
+    "spectral": AlgorithmCost(
+        5_000,
+        5_000 * 4_096,
+        2.0,
+        2e-9,
+        "a dense N × N affinity (200 MB at 5k) and an eigendecomposition",
+        bytes_per_pair=8.0,
+    ),
+    "optics": AlgorithmCost(
+        10_000,
+        10_000 * 4_096,
+        2.0,
+        2e-9,
+        "N neighbourhood queries that degrade to brute force in 100+ dimensions",
+        bytes_per_document=800,
+    ),
+    "mean_shift": AlgorithmCost(
+        5_000, 5_000 * 4_096, 2.0, 2e-9, "every point seeds a mean-shift walk over radius queries"
+    ),
+    "attribute_based": AlgorithmCost(5_000_000, 1_000_000_000, 1.0, 1e-8, "groups metadata; linear"),
+}
+ACCELERATED: dict[tuple[str, str], AlgorithmCost] = {
+    # (algorithm, implementation) → the cost when an optional accelerator does the fit.
+    ("hdbscan", "hdbscan"): AlgorithmCost(
+        500_000,
+        4_000_000,
+        1.3,
+        2e-8,
+        "the hdbscan package's Borůvka KD-tree is near N log N in low dimensions",
+        bytes_per_document=400,
+    ),
+}
+SAMPLE_ALTERNATIVES = "minibatch_kmeans, or hdbscan with pca_components"
+
+
+@dataclass(frozen=True)
+class RunEstimate:
+    """What a run would fit and cost, and whether its algorithm's limit refuses it (``reason`` says why
+    and names the opt-in)."""
+
+    algorithm: str
+    documents: int
+    dimensions: int
+    fit_documents: int
+    fit_dimensions: int
+    max_documents: int
+    max_cells: int
+    estimated_seconds: float
+    estimated_memory_bytes: int
+    refused: bool
+    reason: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def cost_of(algorithm: str, params: dict[str, Any]) -> AlgorithmCost:
+    """The declared cost of ``algorithm`` with ``params`` (an accelerated implementation has its own)."""
+    implementation = params.get("implementation")
+    if isinstance(implementation, str) and (algorithm, implementation) in ACCELERATED:
+        return ACCELERATED[(algorithm, implementation)]
+    return COSTS[algorithm]
+
+
+def estimate_run(
+    algorithm: str,
+    params: dict[str, Any],
+    *,
+    documents: int,
+    dimensions: int,
+    sample_size: int | None = None,
+    factor: float = 1.0,
+) -> RunEstimate:
+    """The estimate for fitting ``documents`` × ``dimensions`` with validated ``params``; limits × ``factor``."""
+    cost = cost_of(algorithm, params)
+    fit_n = min(documents, sample_size) if sample_size else documents
+    components = params.get("pca_components")
+    fit_d = min(dimensions, int(components)) if isinstance(components, int) else dimensions
+    max_documents = max(2, int(cost.max_documents * factor))
+    max_cells = max(2, int(cost.max_cells * factor))
+    seconds = _BASE_SECONDS + _OVERHEAD_SECONDS_PER_CELL * documents * max(dimensions, 1)
+    seconds += cost.seconds_per_unit * fit_n**cost.n_power * max(fit_d, 1)
+    if fit_d < dimensions:  # the PCA: fitted on a sample, applied to every row
+        seconds += 2e-9 * documents * dimensions * fit_d
+    memory = 1.5 * documents * dimensions * _VECTOR_BYTES + fit_n * fit_d * _VECTOR_BYTES * (fit_d < dimensions)
+    memory += cost.bytes_per_pair * fit_n**2 + cost.bytes_per_document * fit_n
+    reason = _refusal(
+        algorithm, params, cost, documents, fit_n, dimensions, fit_d, max_documents, max_cells, sample_size
+    )
+    return RunEstimate(
+        algorithm=algorithm,
+        documents=documents,
+        dimensions=dimensions,
+        fit_documents=fit_n,
+        fit_dimensions=fit_d,
+        max_documents=max_documents,
+        max_cells=max_cells,
+        estimated_seconds=round(seconds, 1),
+        estimated_memory_bytes=int(memory),
+        refused=reason is not None,
+        reason=reason,
+    )
+
+
+def check_run_size(estimate: RunEstimate) -> None:
+    """RunTooLarge (422 ``run_too_large``, the estimate in ``extra``) when the estimate is refused."""
+    if estimate.refused:
+        assert estimate.reason is not None
+        raise RunTooLarge(estimate.reason, extra={"estimate": estimate.to_dict()})
+
+
+def _refusal(
+    algorithm: str,
+    params: dict[str, Any],
+    cost: AlgorithmCost,
+    n: int,
+    fit_n: int,
+    d: int,
+    fit_d: int,
+    max_documents: int,
+    max_cells: int,
+    sample_size: int | None,
+) -> str | None:
+    opt_in = "set sample_size to fit on a seeded sample and assign the other documents to the nearest cluster centre"
+    if fit_n > max_documents:
+        what = f"sample_size={sample_size:,} fits" if sample_size and sample_size < n else "this run has"
+        return (
+            f"{algorithm} is limited to {max_documents:,} documents per fit ({cost.why}); {what} {fit_n:,}. "
+            f"To run it, {opt_in} (sample_size at most {max_documents:,}), or use {SAMPLE_ALTERNATIVES}."
+        )
+    if fit_n * fit_d <= max_cells:
+        return None
+    head = (
+        f"{algorithm} is limited to {max_cells:,} documents × dimensions per fit ({cost.why}); this run fits "
+        f"{fit_n:,} × {fit_d:,} = {fit_n * fit_d:,}."
+    )
+    ways = []
+    components = max_cells // max(fit_n, 1)
+    if algorithm in REDUCIBLE and components >= 2:
+        ways.append(
+            f"set algorithm_params.pca_components (at most {min(components, d - 1):,}, e.g. "
+            f"{min(components, 16)}) to cluster after a seeded PCA"
+        )
+    rows = max_cells // max(fit_d, 1)
+    if rows >= 2:
+        ways.append(f"{opt_in} (sample_size at most {rows:,})")
+    if not ways:
+        ways.append(f"use {SAMPLE_ALTERNATIVES}")
+    return f"{head} To run it, {', or '.join(ways)}."
