@@ -29,6 +29,7 @@ from clusterbook.store.fulltext import PausedInsertTrigger
 from clusterbook.store.ids import new_id
 from clusterbook.store.lifecycle import may_enter
 from clusterbook.store.listing import ListQuery, PageRequest, compile_query, fetch_page
+from clusterbook.store.params import insert_params
 from clusterbook.store.tables import executions
 from clusterbook.store.types import UTCDateTime
 
@@ -129,6 +130,7 @@ def _reject_unknown(fields: dict[str, Any]) -> dict[str, Any]:
 def create_execution(session: Session, *, namespace_id: str, cluster_id: str, **fields: Any) -> ClusterExecutionResult:
     values = execution_values(namespace_id=namespace_id, cluster_id=cluster_id, **fields)
     session.execute(insert(executions).values(**values))
+    insert_params(session, [(values["run_id"], values["config"])])
     return read_execution(session, cluster_id=cluster_id, run_id=values["run_id"])  # type: ignore[return-value]
 
 
@@ -142,6 +144,7 @@ def insert_executions(session: Session, rows: Iterable[dict[str, Any]]) -> int:
             session.execute(insert(executions), batch)
     else:
         _copy_into_postgres(session, batch)
+    insert_params(session, ((row["run_id"], row.get("config")) for row in batch))  # the config.* index
     return len(batch)
 
 

@@ -1,0 +1,76 @@
+"""``execution_params``: each run's ``config.*`` leaves in an indexed side table.
+
+Filters, sorts of groups on ``config.params.<name>`` (and ``config.embedder`` …) read this table
+instead of every run's config document (``store/params.py``). The back-fill reads stored configs in
+id batches and writes their rows with ``models.config_fields.config_values``, the one declaration of
+which leaves are indexed. The two indexes hold the run id, so a filter is answered from the index.
+
+Revision ID: 0013
+Revises: 0011
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import op
+
+from clusterbook.models.config_fields import config_values
+from clusterbook.store.types import IdentifierType
+
+revision = "0013"
+down_revision = "0011"
+branch_labels = None
+depends_on = None
+
+BATCH = 20_000
+
+
+def upgrade() -> None:
+    op.create_table(
+        "execution_params",
+        sa.Column("run_id", IdentifierType, sa.ForeignKey("executions.run_id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("name", sa.String(128), primary_key=True),
+        sa.Column("num", sa.Float),
+        sa.Column("text", sa.Text),
+        sa.Column("text_folded", sa.Text),
+    )
+    _backfill()
+    op.create_index("ix_execution_params_num", "execution_params", ["name", "num", "run_id"])
+    op.create_index("ix_execution_params_text", "execution_params", ["name", "text_folded", "run_id"])
+
+
+def _backfill() -> None:
+    bind = op.get_bind()
+    table = sa.table(
+        "execution_params",
+        sa.column("run_id"),
+        sa.column("name"),
+        sa.column("num"),
+        sa.column("text"),
+        sa.column("text_folded"),
+    )
+    last = -1
+    while True:
+        rows = bind.execute(
+            sa.text(
+                "SELECT id, run_id, config FROM executions WHERE id > :last AND config IS NOT NULL ORDER BY id LIMIT :n"
+            ),  # fmt: skip
+            {"last": last, "n": BATCH},
+        ).all()
+        if not rows:
+            return
+        last = rows[-1][0]
+        values: list[dict[str, Any]] = []
+        for _, run_id, config in rows:
+            parsed = json.loads(config) if isinstance(config, str) else config
+            for name, num, text, folded in config_values(parsed):
+                values.append({"run_id": run_id, "name": name, "num": num, "text": text, "text_folded": folded})
+        if values:
+            bind.execute(sa.insert(table), values)
+
+
+def downgrade() -> None:
+    op.drop_table("execution_params")
