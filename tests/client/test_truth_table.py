@@ -149,3 +149,24 @@ def test_shared_truth_table_through_the_sdk(
 
     failures = mismatches(lister(history.cluster_id)) + zoo_mismatches(lister(zoo.cluster_id))
     assert not failures, "\n".join(failures)
+
+
+def test_config_builder_selects_what_the_raw_fields_select(
+    client: Client, session_factory: sessionmaker[Session]
+) -> None:
+    """``F.config``/``F.param`` name the ``config.*`` fields of the shared history (``CONFIGS``)."""
+    history = load_history(session_factory)
+
+    def letters(filters: Any) -> str:
+        page = client.executions.list(history.cluster_id, filters=filters, page_size=100)
+        return "".join(sorted(run.run_id.removeprefix("run_") for run in page.results))
+
+    assert letters(F.param("n_clusters") >= 5) == letters({"config.params.n_clusters": {"gte": 5}}) == "cef"
+    assert letters((F.config("embedder") == "hashing") | (F.config("params.eps") < 1)) == "cg"
+    assert letters(F.config("config.random_state").in_([7, 42]) & ~F.param("init").exists()) == "b"
+    try:
+        F.config("paramz.n_clusters")
+    except ValueError as exc:
+        assert "config.params.<name>" in str(exc)
+    else:
+        raise AssertionError("an undeclared config field must raise")

@@ -40,6 +40,26 @@ def upgrade() -> None:
     _backfill()
     op.create_index("ix_execution_params_num", "execution_params", ["name", "num", "run_id"])
     op.create_index("ix_execution_params_text", "execution_params", ["name", "text_folded", "run_id"])
+    # group_by status / algorithm over a whole history (store/groups.py): every column the grouped
+    # stats read, so they are aggregated from this index alone, never from the table rows.
+    op.create_index(
+        "ix_executions_cluster_groups",
+        "executions",
+        ["cluster_id", "algorithm", "status", "duration_ms", "num_points", "num_clusters"],
+    )
+    _reanalyze()
+
+
+def _reanalyze() -> None:
+    """An analyzed SQLite history must learn about the new indexes (as 0003 does for the trends index):
+    without statistics an index looks cheap to SQLite and could take over other queries."""
+    bind = op.get_bind()
+    if bind.dialect.name != "sqlite":
+        return
+    analyzed = bind.exec_driver_sql("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'").scalar()
+    if analyzed:
+        bind.exec_driver_sql("PRAGMA analysis_limit = 1000")
+        bind.exec_driver_sql("ANALYZE")
 
 
 def _backfill() -> None:
@@ -73,4 +93,5 @@ def _backfill() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_executions_cluster_groups", table_name="executions")
     op.drop_table("execution_params")
