@@ -19,7 +19,7 @@ from clusterbook.store.db import alembic_config, make_engine, make_sessionmaker,
 from clusterbook.store.executions import list_executions
 from clusterbook.store.listing import ListQuery, PageRequest
 from clusterbook.store.queue import claim_next_execution, complete_execution, fail_execution, submit_execution
-from clusterbook.store.tables import clusters, execution_params
+from clusterbook.store.tables import clusters, execution_params, executions
 from tests.factories import make_cluster
 from tests.store.test_queue import outcome
 
@@ -42,7 +42,9 @@ def matching(factory: sessionmaker[Session], cluster_id: str, filters: dict) -> 
 
 def rows_of(factory: sessionmaker[Session], run_id: str) -> int:
     with factory() as session:
-        return int(session.execute(select(func.count()).where(execution_params.c.run_id == run_id)).scalar_one())
+        joined = execution_params.join(executions, executions.c.id == execution_params.c.execution_id)
+        found = select(func.count()).select_from(joined).where(executions.c.run_id == run_id)
+        return int(session.execute(found).scalar_one())
 
 
 def submit_one(writes: sessionmaker[Session], cluster_id: str, namespace_id: str) -> str:
@@ -80,7 +82,8 @@ def test_failure_with_a_config_replaces_it_and_deleting_the_cluster_removes_the_
     assert matching(session_factory, cluster.cluster_id, {"config.params.n_clusters": {"gt": 4}}) == [run_id]
     with transaction(writes) as session:
         session.execute(delete(clusters).where(clusters.c.cluster_id == cluster.cluster_id))
-    assert rows_of(session_factory, run_id) == 0
+    with session_factory() as session:
+        assert session.execute(select(func.count()).select_from(execution_params)).scalar_one() == 0
 
 
 @pytest.fixture
@@ -112,7 +115,13 @@ def test_migration_0013_back_fills_the_stored_configs(unmigrated: Engine) -> Non
             )  # fmt: skip
     command.upgrade(config, "head")
     with unmigrated.connect() as conn:
-        got = sorted(conn.execute(sa.text("SELECT run_id, name, num, text FROM execution_params")).all())
+        got = sorted(
+            conn.execute(
+                sa.text(
+                    "SELECT e.run_id, p.name, p.num, p.text FROM execution_params p JOIN executions e ON e.id = p.execution_id"
+                )
+            ).all()
+        )
     assert [tuple(r) for r in got] == [
         ("run_mig0", "algorithm", None, "kmeans"),
         ("run_mig0", "params.init", None, "k-means++"),

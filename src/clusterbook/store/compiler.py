@@ -417,9 +417,10 @@ def _config_target(kind: str, case_sensitive: bool) -> Any:
 def _runs_where(spec: FieldSpec, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
     """The run's id is among those whose ``execution_params`` row for this field passes ``conditions``.
 
-    ``IN (SELECT run_id …)`` rather than a correlated EXISTS: both databases then answer it from the
-    index ``(name, num|text_folded, run_id)`` once, instead of probing it for every run of the cluster."""
-    matching = select(_p.run_id).where(_p.name == spec.json_path[0], *conditions)
+    ``IN (SELECT execution_id …)`` rather than a correlated EXISTS: both databases then answer it
+    from the index ``(name, num|text_folded, execution_id)`` once, instead of probing it for every
+    run of the cluster; SQLite then looks the matches up by rowid."""
+    matching = select(_p.execution_id).where(_p.name == spec.json_path[0], *conditions)
     return spec.column.in_(matching)
 
 

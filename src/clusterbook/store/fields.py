@@ -44,7 +44,7 @@ class FieldSpec:
     """For ``string`` and ``json`` fields: the stored folded copy that case-insensitive conditions compare."""
     config_kind: ConfigKind | None = None
     """For a ``config`` field (``config.params.n_clusters``): its declared kind (``models/config_fields.py``);
-    ``json_path`` then holds its name in ``execution_params``, and ``column`` the run id it is keyed by."""
+    ``json_path`` then holds its name in ``execution_params``, and ``column`` the execution id it is keyed by."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class FieldRegistry:
     indexed_sorts: frozenset[str] = frozenset({"created_at"})
     """Sorts an index of the migrations serves in order; a deep offset on any other sort is refused."""
     config_key: Column[Any] | None = None
-    """Executions only: the run id that ``execution_params`` rows point at; opens the ``config.*`` fields."""
+    """Executions only: the id that ``execution_params`` rows point at; opens the ``config.*`` fields."""
 
     def resolve(self, name: str) -> FieldSpec | None:
         found = self.fields.get(self.aliases.get(name, name))
@@ -136,7 +136,7 @@ EXECUTION_FIELDS = FieldRegistry(
     aliases={alias: m.field for m in MEASURES for alias in m.aliases},
     full_text=True,
     indexed_sorts=frozenset({"created_at", "completed_at", "metrics.silhouette_score", "duration"}),
-    config_key=_e.run_id,
+    config_key=_e.id,
 )
 
 _c = clusters.c

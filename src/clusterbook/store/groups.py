@@ -62,7 +62,7 @@ def grouped_stats(session: Session, where: ColumnElement[bool], group_by: str) -
         assert config_kind(group_by) is not None, group_by
         keys = [_p.num, _p.text]
         joined = executions.outerjoin(
-            execution_params, and_(_p.run_id == _c.run_id, _p.name == literal(stored_name(group_by)))
+            execution_params, and_(_p.execution_id == _c.id, _p.name == literal(stored_name(group_by)))
         )
         stmt = select(*keys, *aggregates).select_from(joined).where(where)
     rows_cap = (MAX_GROUPS + 1) * 8  # statuses per group are few; enough rows to see MAX_GROUPS + 1 keys

@@ -3,7 +3,9 @@
 Filters, sorts of groups on ``config.params.<name>`` (and ``config.embedder`` …) read this table
 instead of every run's config document (``store/params.py``). The back-fill reads stored configs in
 id batches and writes their rows with ``models.config_fields.config_values``, the one declaration of
-which leaves are indexed. The two indexes hold the run id, so a filter is answered from the index.
+which leaves are indexed. Keyed by the integer ``executions.id`` (SQLite: a WITHOUT ROWID table
+clustered by ``(execution_id, name)``); the two indexes hold the id, so a filter is answered from
+the index and the runs are then found by rowid.
 
 Revision ID: 0013
 Revises: 0011
@@ -18,7 +20,6 @@ import sqlalchemy as sa
 from alembic import op
 
 from clusterbook.models.config_fields import config_values
-from clusterbook.store.types import IdentifierType
 
 revision = "0013"
 down_revision = "0011"
@@ -31,15 +32,21 @@ BATCH = 20_000
 def upgrade() -> None:
     op.create_table(
         "execution_params",
-        sa.Column("run_id", IdentifierType, sa.ForeignKey("executions.run_id", ondelete="CASCADE"), primary_key=True),
+        sa.Column(
+            "execution_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            sa.ForeignKey("executions.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
         sa.Column("name", sa.String(128), primary_key=True),
         sa.Column("num", sa.Float),
         sa.Column("text", sa.Text),
         sa.Column("text_folded", sa.Text),
+        sqlite_with_rowid=False,
     )
     _backfill()
-    op.create_index("ix_execution_params_num", "execution_params", ["name", "num", "run_id"])
-    op.create_index("ix_execution_params_text", "execution_params", ["name", "text_folded", "run_id"])
+    op.create_index("ix_execution_params_num", "execution_params", ["name", "num", "execution_id"])
+    op.create_index("ix_execution_params_text", "execution_params", ["name", "text_folded", "execution_id"])
     # group_by status / algorithm over a whole history (store/groups.py): every column the grouped
     # stats read, so they are aggregated from this index alone, never from the table rows.
     op.create_index(
@@ -66,7 +73,7 @@ def _backfill() -> None:
     bind = op.get_bind()
     table = sa.table(
         "execution_params",
-        sa.column("run_id"),
+        sa.column("execution_id"),
         sa.column("name"),
         sa.column("num"),
         sa.column("text"),
@@ -76,7 +83,7 @@ def _backfill() -> None:
     while True:
         rows = bind.execute(
             sa.text(
-                "SELECT id, run_id, config FROM executions WHERE id > :last AND config IS NOT NULL ORDER BY id LIMIT :n"
+                "SELECT id, config FROM executions WHERE id > :last AND config IS NOT NULL ORDER BY id LIMIT :n"
             ),  # fmt: skip
             {"last": last, "n": BATCH},
         ).all()
@@ -84,10 +91,12 @@ def _backfill() -> None:
             return
         last = rows[-1][0]
         values: list[dict[str, Any]] = []
-        for _, run_id, config in rows:
+        for execution_id, config in rows:
             parsed = json.loads(config) if isinstance(config, str) else config
             for name, num, text, folded in config_values(parsed):
-                values.append({"run_id": run_id, "name": name, "num": num, "text": text, "text_folded": folded})
+                values.append(
+                    {"execution_id": execution_id, "name": name, "num": num, "text": text, "text_folded": folded}
+                )
         if values:
             bind.execute(sa.insert(table), values)
 
