@@ -170,3 +170,19 @@ def test_config_builder_selects_what_the_raw_fields_select(
         assert "config.params.<name>" in str(exc)
     else:
         raise AssertionError("an undeclared config field must raise")
+
+
+def test_group_by_and_percentiles_through_the_sdk(client: Client, session_factory: sessionmaker[Session]) -> None:
+    """The SDK sends group_by and percentiles and reads the separate members back (HISTORY, CONFIGS)."""
+    history = load_history(session_factory)
+    page = client.executions.list(
+        history.cluster_id,
+        stats_scope="all",
+        group_by="config.params.n_clusters",
+        percentiles=[50],
+        filters=F.param("n_clusters").exists(),
+    )
+    assert page.groups is not None and [g.key for g in page.groups] == [3, 4, 5, 8, 12]
+    assert sum(g.stats.total_executions for g in page.groups) == page.stats.total_executions == 5
+    assert page.percentiles is not None
+    assert page.percentiles["execution_time_ms"]["50"] == 2000.0  # a 2000, c 1000, h 10000 (e, f unfinished)
