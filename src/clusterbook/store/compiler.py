@@ -414,14 +414,18 @@ def _config_target(kind: str, case_sensitive: bool) -> Any:
     return _p.text if kind == "boolean" or case_sensitive else _p.text_folded
 
 
-def _runs_where(spec: FieldSpec, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+def _runs_where(spec: FieldSpec, dialect: str, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
     """The run's id is among those whose ``execution_params`` row for this field passes ``conditions``.
 
     ``IN (SELECT execution_id …)`` rather than a correlated EXISTS: both databases then answer it
     from the index ``(name, num|text_folded, execution_id)`` once, instead of probing it for every
-    run of the cluster; SQLite then looks the matches up by rowid."""
+    run of the cluster. On SQLite as ``id + 0``: the matches become a membership test (one ephemeral
+    index) while SQLite walks the cluster's sort index, so a page stops after its rows; driven from
+    the matches instead, it fetched and sorted every matching row (36k runs: 1.6 s → 70 ms), and a
+    count walks the cluster's covering index, bounded by the history's size whatever the value."""
     matching = select(_p.execution_id).where(_p.name == spec.json_path[0], *conditions)
-    return spec.column.in_(matching)
+    key = spec.column + 0 if dialect == "sqlite" else spec.column
+    return key.in_(matching)
 
 
 def compile_config_condition(cond: Condition, spec: FieldSpec, dialect: str) -> ColumnElement[bool]:
@@ -432,10 +436,10 @@ def compile_config_condition(cond: Condition, spec: FieldSpec, dialect: str) -> 
     if op in ("exists", "is_null"):
         if not isinstance(cond.value, bool):
             raise _bad(value_path, f"operator {op!r} takes true or false")
-        present = _runs_where(spec)
+        present = _runs_where(spec, dialect)
         return present if cond.value == (op == "exists") else not_(present)
     if cond.value is None and op in ("eq", "ne"):
-        present = _runs_where(spec)
+        present = _runs_where(spec, dialect)
         return not_(present) if op == "eq" else present
     if op in ("in", "nin"):
         if not isinstance(cond.value, list) or not cond.value:
@@ -447,22 +451,22 @@ def compile_config_condition(cond: Condition, spec: FieldSpec, dialect: str) -> 
             kind, operand = _config_operand(spec, item, f"{value_path}[{i}]", cond.case_sensitive)
             by_kind.setdefault(kind, []).append(operand)
         tests = [_config_target(kind, cond.case_sensitive).in_(values) for kind, values in by_kind.items()]
-        matched = _runs_where(spec, or_(*tests))
+        matched = _runs_where(spec, dialect, or_(*tests))
         return matched if op == "in" else not_(matched)
     kind, operand = _config_operand(spec, cond.value, value_path, cond.case_sensitive)
     target = _config_target(kind, cond.case_sensitive)
     if op in ("contains", "starts_with", "ends_with"):
         if kind != "string":
             raise _bad(value_path, f"operator {op!r} takes text")
-        return _runs_where(spec, _text_match(target, operand, op, cond.case_sensitive, dialect))
+        return _runs_where(spec, dialect, _text_match(target, operand, op, cond.case_sensitive, dialect))
     if kind == "boolean" and op not in ("eq", "ne"):
         raise _bad(cond.at("operator"), f"true/false compare only with eq or ne, not {op!r}")
     if kind == "string" and op not in ("eq", "ne") and dialect != "sqlite":
         target = target.collate("C")  # bytewise order, as SQLite compares text
     bound = _bound(FieldSpec(spec.name, spec.column, "number", nullable=True), operand) if kind == "number" else operand
     if op == "ne":
-        return not_(_runs_where(spec, target == bound))
-    return _runs_where(spec, COMPARISONS[op](target, bound))
+        return not_(_runs_where(spec, dialect, target == bound))
+    return _runs_where(spec, dialect, COMPARISONS[op](target, bound))
 
 
 # ---------------------------------------------------------------- search
