@@ -100,6 +100,21 @@ HISTORY: dict[str, dict[str, Any]] = {
         "run_name": "όσος",  # ends in final sigma
     },
 }
+CONFIGS: dict[str, dict[str, Any]] = {
+    # the effective configurations (run d has none: a hand-written row); config.* filters read these
+    "a": {"algorithm": "kmeans", "params": {"n_clusters": 3, "init": "k-means++"}, "random_state": 0},
+    "b": {"algorithm": "hdbscan", "params": {"min_cluster_size": 5, "metric": "Euclidean"}, "random_state": 7,
+          "sample_size": 1000},
+    "c": {"algorithm": "kmeans", "params": {"n_clusters": 8, "init": "random"}, "random_state": 0,
+          "embedder": "hashing"},
+    "e": {"algorithm": "agglomerative", "params": {"n_clusters": 5, "linkage": "ward", "compute_full_tree": True}},
+    "f": {"algorithm": "minibatch_kmeans", "params": {"n_clusters": 12, "batch_size": 1024, "tol": None}},
+    "g": {"algorithm": "dbscan", "params": {"eps": 0.5, "min_samples": 5, "metric": "cosine"}},
+    "h": {"algorithm": "kmeans", "params": {"n_clusters": 4, "init": "K-Means++"}, "random_state": 42,
+          "sample_size": 500},
+}  # fmt: skip
+for _key, _config in CONFIGS.items():
+    HISTORY[_key]["config"] = {"embedder": "tfidf-svd", "sample_size": None, "random_state": 0, **_config}
 for _spec in HISTORY.values():  # durations as recorded (created..completed), whatever started_at says
     if "completed_at" in _spec:
         _spec.setdefault("duration_ms", (_spec["completed_at"] - _spec["created_at"]).total_seconds() * 1000.0)
@@ -280,6 +295,50 @@ FILTER_CASES: list[tuple[str, Any, str]] = [
         "bch",
     ),
     ("bare condition", cond("status", "eq", "processing"), "f"),
+    # the effective configuration (CONFIGS): config.params.<name> typed by the operand, others declared
+    ("param eq", group("AND", cond("config.params.n_clusters", "eq", 3)), "a"),
+    ("param eq float", group("AND", cond("config.params.n_clusters", "eq", 3.0)), "a"),
+    ("param gt", group("AND", cond("config.params.n_clusters", "gt", 4)), "cef"),
+    ("param gte", group("AND", cond("config.params.n_clusters", ">=", 4)), "cefh"),
+    ("param lt fraction", group("AND", cond("config.params.eps", "lt", 0.75)), "g"),
+    ("param in", group("AND", cond("config.params.n_clusters", "in", [3, 4])), "ah"),
+    ("param nin null-safe", group("AND", cond("config.params.n_clusters", "nin", [3, 12])), "bcdegh"),
+    ("param ne null-safe", group("AND", cond("config.params.n_clusters", "ne", 3)), "bcdefgh"),
+    ("param string never equals number", group("AND", cond("config.params.n_clusters", "eq", "3")), ""),
+    ("param exists", group("AND", cond("config.params.n_clusters", "exists", True)), "acefh"),
+    ("param is_null", group("AND", cond("config.params.n_clusters", "is_null", True)), "bdg"),
+    ("param null value is missing", group("AND", cond("config.params.tol", "exists", True)), ""),
+    ("param eq null", group("AND", cond("config.params.n_clusters", "eq", None)), "bdg"),
+    ("param text ignores case", group("AND", cond("config.params.init", "eq", "K-MEANS++")), "ah"),
+    ("param text cs", group("AND", cond("config.params.init", "eq", "K-Means++", case_sensitive=True)), "h"),
+    ("param text starts_with", group("AND", cond("config.params.init", "starts_with", "k-m")), "ah"),
+    ("param text in", group("AND", cond("config.params.metric", "in", ["euclidean", "COSINE"])), "bg"),
+    ("param text order is bytewise", group("AND", cond("config.params.init", "gt", "k")), "ahc"),
+    ("param boolean", group("AND", cond("config.params.compute_full_tree", "eq", True)), "e"),
+    ("param boolean ne", group("AND", cond("config.params.compute_full_tree", "ne", True)), "abcdfgh"),
+    ("param mixed in", group("AND", cond("config.params.n_clusters", "in", [4, "ward", 8])), "ch"),
+    ("unknown param matches nothing", group("AND", cond("config.params.no_such_param", "eq", 1)), ""),
+    ("unknown param ne", group("AND", cond("config.params.no_such_param", "ne", 1)), "abcdefgh"),
+    ("config random_state", group("AND", cond("config.random_state", "eq", 0)), "acefg"),
+    ("config random_state gt", group("AND", cond("config.random_state", "gt", 0)), "bh"),
+    ("config sample_size null", group("AND", cond("config.sample_size", "is_null", True)), "acdefg"),
+    ("config sample_size lte", group("AND", cond("config.sample_size", "lte", 500)), "h"),
+    ("config embedder", group("AND", cond("config.embedder", "eq", "HASHING")), "c"),
+    ("config embedder nin", group("AND", cond("config.embedder", "nin", ["hashing"])), "abdefgh"),
+    ("config algorithm", group("AND", cond("config.algorithm", "eq", "kmeans")), "ach"),
+    ("config algorithm contains", group("AND", cond("config.algorithm", "contains", "MEANS")), "acfh"),
+    ("config shorthand", {"config.params.n_clusters": {"gte": 5}, "config.algorithm": "kmeans"}, "c"),
+    ("NOT param gt", {"NOT": [cond("config.params.n_clusters", "gt", 4)]}, "abdgh"),
+    (
+        "param beside a column",
+        group("AND", cond("status", "eq", "completed"), cond("config.params.n_clusters", "lt", 4)),
+        "a",
+    ),
+    (
+        "params of two algorithms",
+        group("OR", cond("config.params.eps", "exists", True), cond("config.params.min_cluster_size", "gte", 5)),
+        "bg",
+    ),
 ]
 
 

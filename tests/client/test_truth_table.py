@@ -149,3 +149,40 @@ def test_shared_truth_table_through_the_sdk(
 
     failures = mismatches(lister(history.cluster_id)) + zoo_mismatches(lister(zoo.cluster_id))
     assert not failures, "\n".join(failures)
+
+
+def test_config_builder_selects_what_the_raw_fields_select(
+    client: Client, session_factory: sessionmaker[Session]
+) -> None:
+    """``F.config``/``F.param`` name the ``config.*`` fields of the shared history (``CONFIGS``)."""
+    history = load_history(session_factory)
+
+    def letters(filters: Any) -> str:
+        page = client.executions.list(history.cluster_id, filters=filters, page_size=100)
+        return "".join(sorted(run.run_id.removeprefix("run_") for run in page.results))
+
+    assert letters(F.param("n_clusters") >= 5) == letters({"config.params.n_clusters": {"gte": 5}}) == "cef"
+    assert letters((F.config("embedder") == "hashing") | (F.config("params.eps") < 1)) == "cg"
+    assert letters(F.config("config.random_state").in_([7, 42]) & ~F.param("init").exists()) == "b"
+    try:
+        F.config("paramz.n_clusters")
+    except ValueError as exc:
+        assert "config.params.<name>" in str(exc)
+    else:
+        raise AssertionError("an undeclared config field must raise")
+
+
+def test_group_by_and_percentiles_through_the_sdk(client: Client, session_factory: sessionmaker[Session]) -> None:
+    """The SDK sends group_by and percentiles and reads the separate members back (HISTORY, CONFIGS)."""
+    history = load_history(session_factory)
+    page = client.executions.list(
+        history.cluster_id,
+        stats_scope="all",
+        group_by="config.params.n_clusters",
+        percentiles=[50],
+        filters=F.param("n_clusters").exists(),
+    )
+    assert page.groups is not None and [g.key for g in page.groups] == [3, 4, 5, 8, 12]
+    assert sum(g.stats.total_executions for g in page.groups) == page.stats.total_executions == 5
+    assert page.percentiles is not None
+    assert page.percentiles["execution_time_ms"]["50"] == 2000.0  # a 2000, c 1000, h 10000 (e, f unfinished)

@@ -30,6 +30,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
+from clusterbook.models.config_fields import PREFIX as CONFIG_PREFIX
+from clusterbook.models.config_fields import config_field_names, config_kind
 from clusterbook.models.listing import SortSpec
 from clusterbook.models.measures import MEASURES, metric_measure
 
@@ -338,6 +340,26 @@ class _Fields:
     def metadata(key: str) -> Field:
         """A document metadata key (dots for nested keys): ``F.metadata("lang") == "en"``."""
         return Field(f"metadata.{key}")
+
+    @staticmethod
+    def config(path: str) -> Field:
+        """A leaf of the run's effective configuration (``models/config_fields.py``):
+        ``F.config("params.n_clusters") >= 5``, ``F.config("embedder") == "tfidf-svd"``. An undeclared
+        leaf raises ValueError listing the accepted ones; an unknown parameter name is fine (it matches
+        nothing, since other algorithms lack it).
+
+        >>> (F.config("params.n_clusters") >= 5).to_dict()
+        {'field': 'config.params.n_clusters', 'operator': 'gte', 'value': 5}
+        """
+        name = path if path.startswith(CONFIG_PREFIX) else CONFIG_PREFIX + path
+        if config_kind(name) is None:
+            raise ValueError(f"{path!r} is not a config field; accepted: {', '.join(config_field_names())}")
+        return Field(name)
+
+    @staticmethod
+    def param(name: str) -> Field:
+        """An algorithm parameter of the run: ``F.param("n_clusters")`` is ``F.config("params.n_clusters")``."""
+        return _Fields.config(f"params.{name}")
 
     @staticmethod
     def all(*filters: Filter | Mapping[str, Any], case_sensitive: bool | None = None) -> Filter:

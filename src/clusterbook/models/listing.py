@@ -8,6 +8,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from clusterbook.folding import fold
 from clusterbook.models.base import StorableBody, WireModel
+from clusterbook.models.config_fields import config_field_names, config_kind
 from clusterbook.models.executions import ClusterExecutionResult
 from clusterbook.models.filters import Node, parse_filter_tree
 
@@ -85,6 +86,16 @@ class ListRequestBase(StorableBody):
         return list(dict.fromkeys(fold(term) for term in (self.search or "").split()))
 
 
+MAX_PERCENTILES = 10
+
+
+def check_group_by(value: str | None) -> str | None:
+    """``status``, ``algorithm`` or a ``config.*`` field (``models/config_fields.py``)."""
+    if value is not None and value not in ("status", "algorithm") and config_kind(value) is None:
+        raise ValueError(f"cannot group by {value!r}; accepted: status, algorithm, {', '.join(config_field_names())}")
+    return value
+
+
 class ListClusterExecutionsRequest(ListRequestBase):
     """Body of ``POST /v1/clusters/{cluster_id}/executions/list``; ``{}`` lists all, newest first."""
 
@@ -92,6 +103,40 @@ class ListClusterExecutionsRequest(ListRequestBase):
         default="page",
         description="'page' (the contract): stats over the returned page. 'all': over the whole filtered set.",
     )
+    group_by: str | None = Field(
+        default=None,
+        max_length=120,
+        description="With stats_scope 'all': the same stats per value of status, algorithm or a config.* field "
+        "(config.params.n_clusters …), in the response's 'groups'.",
+    )
+    percentiles: list[float] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_PERCENTILES,
+        description="With stats_scope 'all': these percentiles (0–100) of execution time and each declared "
+        "metric, in the response's 'percentiles'.",
+        examples=[[50, 95]],
+    )
+
+    @field_validator("group_by")
+    @classmethod
+    def _group_by(cls, value: str | None) -> str | None:
+        return check_group_by(value)
+
+    @field_validator("percentiles")
+    @classmethod
+    def _percentiles(cls, value: list[float] | None) -> list[float] | None:
+        for p in value or ():
+            if not 0 <= p <= 100:
+                raise ValueError(f"percentiles are from 0 to 100, not {p:g}")
+        return None if value is None else list(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _whole_set_only(self) -> ListClusterExecutionsRequest:
+        for name in ("group_by", "percentiles"):
+            if getattr(self, name) is not None and self.stats_scope != "all":
+                raise ValueError(f'{name} describes the whole filtered set: send it with stats_scope "all"')
+        return self
 
 
 class ListClustersRequest(ListRequestBase):
@@ -122,6 +167,13 @@ class ClusterExecutionListStats(WireModel):
     avg_num_clusters: float = 0.0
 
 
+class ExecutionStatsGroup(WireModel):
+    """The stats of the runs whose ``group_by`` field has this value (null: runs without it)."""
+
+    key: str | float | int | bool | None
+    stats: ClusterExecutionListStats
+
+
 class ListClusterExecutionsResponse(WireModel):
     """The execution-history page: results, pagination, total_count and stats."""
 
@@ -129,3 +181,11 @@ class ListClusterExecutionsResponse(WireModel):
     pagination: PaginationResponse
     total_count: int
     stats: ClusterExecutionListStats | None = None
+    groups: list[ExecutionStatsGroup] | None = Field(
+        default=None, description="With group_by: the stats per value, nulls last (absent otherwise)."
+    )
+    percentiles: dict[str, dict[str, float | None]] | None = Field(
+        default=None,
+        description="With percentiles: {measure: {percentile: value}} for execution_time_ms and each declared "
+        "metric (metrics.<name>); null where no run has a value.",
+    )

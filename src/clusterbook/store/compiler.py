@@ -55,7 +55,7 @@ from clusterbook.models.listing import SortSpec
 from clusterbook.store import fulltext
 from clusterbook.store.fields import FieldRegistry, FieldSpec
 from clusterbook.store.fulltext import phrase
-from clusterbook.store.tables import executions_fts
+from clusterbook.store.tables import execution_params, executions_fts
 
 TEXT_KINDS = {"string"}
 OPERATORS_BY_KIND = {
@@ -66,6 +66,8 @@ OPERATORS_BY_KIND = {
     "integer": ("eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "exists", "is_null"),
     "json": ("eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "contains", "starts_with", "ends_with", "exists",
              "is_null"),
+    "config": ("eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "contains", "starts_with", "ends_with", "exists",
+               "is_null"),
 }  # fmt: skip
 MAX_IN_VALUES = 1000
 COMPARISONS: dict[str, Callable[[Any, Any], ColumnElement[bool]]] = {
@@ -180,6 +182,8 @@ def _compile_condition(cond: Condition, registry: FieldRegistry, dialect: str) -
         )
     if spec.kind == "json":
         return _compile_json_condition(cond, spec, dialect)
+    if spec.kind == "config":
+        return compile_config_condition(cond, spec, dialect)
     value_path = cond.at("value")
     column = spec.column
     if op in ("exists", "is_null"):
@@ -381,6 +385,88 @@ def _compile_json_condition(cond: Condition, spec: FieldSpec, dialect: str) -> C
     if op == "ne":
         return not_(_never_null(column == operand))
     return _never_null(COMPARISONS[op](column, operand))
+
+
+# ---------------------------------------------------------------- config.* (the execution_params side table)
+
+_p = execution_params.c
+
+
+def _config_operand(spec: FieldSpec, value: Any, path: str, case_sensitive: bool) -> tuple[str, Any]:
+    """``(kind, bound operand)``: which column of ``execution_params`` the operand compares with
+    (``num`` or ``text``/``text_folded``) and its value; a value of the wrong type is a 422 at ``path``."""
+    declared = spec.config_kind
+    if declared == "any":
+        if isinstance(value, bool):
+            return "boolean", "true" if value else "false"
+        if not isinstance(value, int | float | str):
+            raise _bad(path, f"{spec.name} compares with a number, a string or true/false, not {type(value).__name__}")
+    if declared == "integer" or (declared == "any" and isinstance(value, int | float)):
+        integer = FieldSpec(spec.name, spec.column, "number", nullable=True)
+        return "number", coerce_value(integer, value, path, case_sensitive)
+    text = FieldSpec(spec.name, spec.column, "string", nullable=True)
+    return "string", coerce_value(text, value, path, case_sensitive)
+
+
+def _config_target(kind: str, case_sensitive: bool) -> Any:
+    if kind == "number":
+        return _p.num
+    return _p.text if kind == "boolean" or case_sensitive else _p.text_folded
+
+
+def _runs_where(spec: FieldSpec, dialect: str, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    """The run's id is among those whose ``execution_params`` row for this field passes ``conditions``.
+
+    ``IN (SELECT execution_id …)`` rather than a correlated EXISTS: both databases then answer it
+    from the index ``(name, num|text_folded, execution_id)`` once, instead of probing it for every
+    run of the cluster. On SQLite as ``id + 0``: the matches become a membership test (one ephemeral
+    index) while SQLite walks the cluster's sort index, so a page stops after its rows; driven from
+    the matches instead, it fetched and sorted every matching row (36k runs: 1.6 s → 70 ms), and a
+    count walks the cluster's covering index, bounded by the history's size whatever the value."""
+    matching = select(_p.execution_id).where(_p.name == spec.json_path[0], *conditions)
+    key = spec.column + 0 if dialect == "sqlite" else spec.column
+    return key.in_(matching)
+
+
+def compile_config_condition(cond: Condition, spec: FieldSpec, dialect: str) -> ColumnElement[bool]:
+    """A condition on ``config.<field>``: a set of run ids from the side table. A run without the
+    field (another algorithm, a null value) matches no equality or ordering test and counts as
+    "not equal" for ``ne``/``nin``; a string never equals a number."""
+    op, value_path = cond.operator, cond.at("value")
+    if op in ("exists", "is_null"):
+        if not isinstance(cond.value, bool):
+            raise _bad(value_path, f"operator {op!r} takes true or false")
+        present = _runs_where(spec, dialect)
+        return present if cond.value == (op == "exists") else not_(present)
+    if cond.value is None and op in ("eq", "ne"):
+        present = _runs_where(spec, dialect)
+        return not_(present) if op == "eq" else present
+    if op in ("in", "nin"):
+        if not isinstance(cond.value, list) or not cond.value:
+            raise _bad(value_path, f"operator {op!r} takes a non-empty list of values")
+        if len(cond.value) > MAX_IN_VALUES:
+            raise _bad(value_path, f"at most {MAX_IN_VALUES} values in a list")
+        by_kind: dict[str, list[Any]] = {}
+        for i, item in enumerate(cond.value):
+            kind, operand = _config_operand(spec, item, f"{value_path}[{i}]", cond.case_sensitive)
+            by_kind.setdefault(kind, []).append(operand)
+        tests = [_config_target(kind, cond.case_sensitive).in_(values) for kind, values in by_kind.items()]
+        matched = _runs_where(spec, dialect, or_(*tests))
+        return matched if op == "in" else not_(matched)
+    kind, operand = _config_operand(spec, cond.value, value_path, cond.case_sensitive)
+    target = _config_target(kind, cond.case_sensitive)
+    if op in ("contains", "starts_with", "ends_with"):
+        if kind != "string":
+            raise _bad(value_path, f"operator {op!r} takes text")
+        return _runs_where(spec, dialect, _text_match(target, operand, op, cond.case_sensitive, dialect))
+    if kind == "boolean" and op not in ("eq", "ne"):
+        raise _bad(cond.at("operator"), f"true/false compare only with eq or ne, not {op!r}")
+    if kind == "string" and op not in ("eq", "ne") and dialect != "sqlite":
+        target = target.collate("C")  # bytewise order, as SQLite compares text
+    bound = _bound(FieldSpec(spec.name, spec.column, "number", nullable=True), operand) if kind == "number" else operand
+    if op == "ne":
+        return not_(_runs_where(spec, dialect, target == bound))
+    return _runs_where(spec, dialect, COMPARISONS[op](target, bound))
 
 
 # ---------------------------------------------------------------- search

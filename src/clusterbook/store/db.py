@@ -143,7 +143,9 @@ def refresh_statistics(engine: Engine, *, after_bulk_load: bool = False) -> None
     with engine.connect() as conn:
         if conn.dialect.name != "sqlite":
             if after_bulk_load:
-                conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM (ANALYZE) executions")
+                conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                    "VACUUM (ANALYZE) executions, execution_params"
+                )
             return
         conn.exec_driver_sql("PRAGMA analysis_limit = 1000")
         conn.exec_driver_sql("ANALYZE" if after_bulk_load or _history_never_analyzed(conn) else "PRAGMA optimize")

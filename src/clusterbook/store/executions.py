@@ -19,16 +19,19 @@ from clusterbook.models.executions import (
     ClusterExecutionResult,
     ExecutionStatus,
 )
-from clusterbook.models.listing import ClusterExecutionListStats
+from clusterbook.models.listing import ClusterExecutionListStats, ExecutionStatsGroup
 from clusterbook.models.measures import METRIC_MEASURES, RUN_MEASURES
 from clusterbook.models.storable import is_storable_ref
 from clusterbook.store.db import copy_rows, is_sqlite
 from clusterbook.store.fields import EXECUTION_FIELDS
 from clusterbook.store.folded import with_folded
 from clusterbook.store.fulltext import PausedInsertTrigger
+from clusterbook.store.groups import grouped_stats
+from clusterbook.store.groups import percentiles as whole_set_percentiles
 from clusterbook.store.ids import new_id
 from clusterbook.store.lifecycle import may_enter
 from clusterbook.store.listing import ListQuery, PageRequest, compile_query, fetch_page
+from clusterbook.store.params import insert_params
 from clusterbook.store.tables import executions
 from clusterbook.store.types import UTCDateTime
 
@@ -129,6 +132,7 @@ def _reject_unknown(fields: dict[str, Any]) -> dict[str, Any]:
 def create_execution(session: Session, *, namespace_id: str, cluster_id: str, **fields: Any) -> ClusterExecutionResult:
     values = execution_values(namespace_id=namespace_id, cluster_id=cluster_id, **fields)
     session.execute(insert(executions).values(**values))
+    insert_params(session, [(values["run_id"], values["config"])])
     return read_execution(session, cluster_id=cluster_id, run_id=values["run_id"])  # type: ignore[return-value]
 
 
@@ -142,6 +146,7 @@ def insert_executions(session: Session, rows: Iterable[dict[str, Any]]) -> int:
             session.execute(insert(executions), batch)
     else:
         _copy_into_postgres(session, batch)
+    insert_params(session, ((row["run_id"], row.get("config")) for row in batch))  # the config.* index
     return len(batch)
 
 
@@ -264,18 +269,28 @@ def cancel_execution(session: Session, *, cluster_id: str, run_id: str) -> Clust
     return current
 
 
-@dataclass(frozen=True)
+@dataclass
 class ExecutionPage:
     results: list[ClusterExecutionResult]
     total: int
     next_key: tuple[Any, str] | None
     stats: ClusterExecutionListStats
+    groups: list[ExecutionStatsGroup] | None = None
+    percentiles: dict[str, dict[str, float | None]] | None = None
 
 
 def list_executions(
-    session: Session, *, cluster_id: str, query: ListQuery, page: PageRequest, stats_scope: str = "page"
+    session: Session,
+    *,
+    cluster_id: str,
+    query: ListQuery,
+    page: PageRequest,
+    stats_scope: str = "page",
+    group_by: str | None = None,
+    percentiles: Sequence[float] | None = None,
 ) -> ExecutionPage:
-    """One page of a cluster's history, its total, and stats over the page or the whole filtered set."""
+    """One page of a cluster's history, its total, and stats over the page or the whole filtered set
+    (with ``stats_scope="all"``, also per ``group_by`` value and ``percentiles``: ``store/groups.py``)."""
     compiled = compile_query(
         session, EXECUTION_FIELDS, _c.cluster_id == cluster_id, query, partition=(_c.cluster_id, cluster_id)
     )
@@ -288,7 +303,12 @@ def list_executions(
     else:
         stats = page_stats(results)
         total = fetched.total or 0
-    return ExecutionPage(results, total, fetched.next_key, stats)
+    found = ExecutionPage(results, total, fetched.next_key, stats)
+    if whole_set and group_by is not None:
+        found.groups = grouped_stats(session, compiled.where, group_by)
+    if whole_set and percentiles:
+        found.percentiles = whole_set_percentiles(session, compiled.where, percentiles)
+    return found
 
 
 def page_stats(results: Sequence[ClusterExecutionResult]) -> ClusterExecutionListStats:

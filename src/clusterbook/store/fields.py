@@ -14,12 +14,14 @@ from typing import Any, Literal
 
 from sqlalchemy import Column, ColumnElement, Table
 
+from clusterbook.models.config_fields import PREFIX as CONFIG_PREFIX
+from clusterbook.models.config_fields import ConfigKind, config_field_names, config_kind, stored_name
 from clusterbook.models.executions import ExecutionStatus
 from clusterbook.models.measures import MEASURES
 from clusterbook.store.folded import folded_column
 from clusterbook.store.tables import clusters, collections, documents, executions
 
-FieldKind = Literal["string", "enum", "datetime", "number", "integer", "json"]
+FieldKind = Literal["string", "enum", "datetime", "number", "integer", "json", "config"]
 JSON_KEY_PATTERN = re.compile(r"[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*")
 """A key inside a JSON column: letters, digits, ``_`` and ``-``; dots step into nested objects."""
 MAX_JSON_KEY_LENGTH = 256
@@ -40,6 +42,9 @@ class FieldSpec:
     """For a ``json`` field: the keys leading to the value inside ``column``."""
     folded: ColumnElement[Any] | None = None
     """For ``string`` and ``json`` fields: the stored folded copy that case-insensitive conditions compare."""
+    config_kind: ConfigKind | None = None
+    """For a ``config`` field (``config.params.n_clusters``): its declared kind (``models/config_fields.py``);
+    ``json_path`` then holds its name in ``execution_params``, and ``column`` the execution id it is keyed by."""
 
 
 @dataclass(frozen=True)
@@ -59,11 +64,19 @@ class FieldRegistry:
     """Dynamic fields: ``<prefix>.<key>`` names a (nested) key of a JSON column; filterable, not sortable."""
     indexed_sorts: frozenset[str] = frozenset({"created_at"})
     """Sorts an index of the migrations serves in order; a deep offset on any other sort is refused."""
+    config_key: Column[Any] | None = None
+    """Executions only: the id that ``execution_params`` rows point at; opens the ``config.*`` fields."""
 
     def resolve(self, name: str) -> FieldSpec | None:
         found = self.fields.get(self.aliases.get(name, name))
         if found is not None:
             return found
+        if self.config_key is not None and name.startswith(CONFIG_PREFIX):
+            kind = config_kind(name)
+            if kind is None:
+                return None
+            return FieldSpec(name, self.config_key, "config", nullable=True, sortable=False,
+                             json_path=(stored_name(name),), config_kind=kind)  # fmt: skip
         prefix, dot, key = name.partition(".")
         column = self.json_prefixes.get(prefix)
         if column is None or not dot or len(key) > MAX_JSON_KEY_LENGTH or not JSON_KEY_PATTERN.fullmatch(key):
@@ -74,10 +87,16 @@ class FieldRegistry:
         )  # fmt: skip
 
     def filterable_names(self) -> list[str]:
-        return [*self.fields, *(f"{prefix}.<key>" for prefix in self.json_prefixes)]
+        config = config_field_names() if self.config_key is not None else []
+        return [*self.fields, *(f"{prefix}.<key>" for prefix in self.json_prefixes), *config]
 
     def unknown_field_hint(self, name: str) -> str:
         """Why ``name`` is not a field, when it looks like a malformed dynamic one ('' otherwise)."""
+        if self.config_key is not None and name.startswith(CONFIG_PREFIX):
+            return (
+                " (config fields are config.algorithm, config.embedder, config.random_state, config.sample_size "
+                "and config.params.<name>, names of letters, digits, '_' and '-', at most 100 characters)"
+            )
         prefix, dot, _ = name.partition(".")
         if dot and prefix in self.json_prefixes:
             return f" ({prefix} keys use {JSON_KEY_RULE}, at most {MAX_JSON_KEY_LENGTH} characters)"
@@ -117,6 +136,7 @@ EXECUTION_FIELDS = FieldRegistry(
     aliases={alias: m.field for m in MEASURES for alias in m.aliases},
     full_text=True,
     indexed_sorts=frozenset({"created_at", "completed_at", "metrics.silhouette_score", "duration"}),
+    config_key=_e.id,
 )
 
 _c = clusters.c

@@ -25,6 +25,7 @@ from clusterbook.store.db import insert_rows, is_sqlite
 from clusterbook.store.executions import build_search_text, create_execution, duration_ms, queue_ms
 from clusterbook.store.folded import with_folded
 from clusterbook.store.lifecycle import may_enter, sources
+from clusterbook.store.params import replace_params
 from clusterbook.store.tables import execution_members, execution_projections, executions
 
 _c = executions.c
@@ -195,6 +196,7 @@ def complete_execution(session: Session, *, run_id: str, token: str, outcome: Ru
     )
     if written != 1:
         return False
+    replace_params(session, run_id, outcome.config)
     insert_members(session, run_id, outcome.member_ids, outcome.member_clusters, outcome.member_distances)
     if outcome.projection is not None:
         session.execute(insert(execution_projections).values(run_id=run_id, projection=outcome.projection))
@@ -222,7 +224,11 @@ def fail_execution(
         values["details"] = details
     failed = update(executions).where(_held(run_id, token, FAILED))
     values.update(status=FAILED, error_message=message, error_traceback=traceback)
-    return _changed(session, failed.values(**with_folded(executions, values))) == 1
+    if _changed(session, failed.values(**with_folded(executions, values))) != 1:
+        return False
+    if config is not None:
+        replace_params(session, run_id, config)
+    return True
 
 
 def release_execution(

@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import random
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -209,7 +210,33 @@ def fake_execution(
         fields["completed_at"] = started + timedelta(milliseconds=expected_ms * rng.uniform(0.05, 1.0))
     elif status == "canceled":
         fields["completed_at"] = started + timedelta(milliseconds=expected_ms * rng.uniform(0.05, 0.5))
+    if "config" not in fields:
+        fields["config"] = seeded_config(fields)
     return execution_values(namespace_id=namespace_id, cluster_id=cluster_id, **fields)
+
+
+def seeded_config(fields: dict[str, Any]) -> dict[str, Any]:
+    """The effective configuration a terminal seeded run records, so the history's ``config.*``
+    filters and groups have something real to work on. Derived from the run id and the fields already
+    drawn (no draw of its own, so every other seeded value stays as it was)."""
+    algorithm = fields["algorithm"]
+    mix = zlib.crc32(fields["run_id"].encode())
+    if algorithm == "hdbscan":
+        params: dict[str, Any] = {"min_cluster_size": 5 + mix % 20, "metric": "euclidean"}
+    elif algorithm == "dbscan":
+        params = {"eps": round(0.1 + mix % 40 / 100, 2), "min_samples": 5, "metric": "cosine"}
+    else:
+        params = {"n_clusters": fields.get("num_clusters") or 2 + mix % 11}
+        if algorithm in ("kmeans", "minibatch_kmeans"):
+            params["init"] = "k-means++" if mix % 4 else "random"
+    return {
+        "algorithm": algorithm,
+        "params": params,
+        "embedder": "tfidf-svd" if mix % 5 else "hashing",
+        "random_state": 42 if mix % 3 == 0 else 0,
+        "sample_size": 10_000 if fields["num_points"] > 10_000 and mix % 2 else None,
+        "seeded": True,
+    }
 
 
 def ensure_clusters(session: Session, namespace_id: str, count: int, *, with_documents: bool = False) -> list[Cluster]:

@@ -3,7 +3,7 @@ a run's per-document results (members, projection)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -117,13 +117,25 @@ def _list_executions(
     scope = {"ns": namespace.namespace_id, "cluster": cluster.cluster_id, "list": "executions"}
     query, paging = prepare_listing(request, params, body, EXECUTION_FIELDS, scope)
     page = store.list_executions(
-        session, cluster_id=cluster.cluster_id, query=query, page=paging.request, stats_scope=body.stats_scope
+        session,
+        cluster_id=cluster.cluster_id,
+        query=query,
+        page=paging.request,
+        stats_scope=body.stats_scope,
+        group_by=body.group_by,
+        percentiles=body.percentiles,
     )
+    extras: dict[str, Any] = {}
+    if page.groups is not None:
+        extras["groups"] = page.groups
+    if page.percentiles is not None:
+        extras["percentiles"] = page.percentiles
     response = ListClusterExecutionsResponse(
         results=page.results,
         pagination=pagination_block(request, paging, total=page.total, next_key=page.next_key),
         total_count=page.total,
         stats=page.stats,
+        **extras,
     )
     content = response.model_dump_json(by_alias=True)
     finish_request_session(request)

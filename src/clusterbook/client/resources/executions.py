@@ -41,11 +41,20 @@ def _list(
     page: int | None,
     page_size: int | None,
     cursor: str | None,
+    group_by: str | None = None,
+    percentiles: Sequence[float] | None = None,
 ) -> Call[ListClusterExecutionsResponse]:
     return Call.to(
         LIST,
         model(ListClusterExecutionsResponse),
-        body=list_body(filters, sort, search, stats_scope=stats_scope),
+        body=list_body(
+            filters,
+            sort,
+            search,
+            stats_scope=stats_scope,
+            group_by=group_by,
+            percentiles=None if percentiles is None else list(percentiles),
+        ),
         params=page_params(page, page_size, cursor),
         cluster_id=cluster_id,
     )
@@ -136,6 +145,8 @@ class Executions:
         page_size: int | None = None,
         stats_scope: StatsScope | None = None,
         cursor: str | None = None,
+        group_by: str | None = None,
+        percentiles: Sequence[float] | None = None,
     ) -> ListClusterExecutionsResponse:
         """One page of the execution history with its total and stats.
 
@@ -143,8 +154,12 @@ class Executions:
         ``F.created_at.asc()`` or a dict; ``search``: whitespace-separated terms, all required;
         ``stats_scope="all"``: stats over every match instead of this page; ``cursor``: the
         ``pagination.next_cursor`` of the previous page (same filters, sort, search and page size).
+        With ``stats_scope="all"``: ``group_by`` (``"status"``, ``"algorithm"``, ``"config.params.n_clusters"`` …)
+        adds the same stats per value in ``groups``; ``percentiles=[50, 95]`` adds those percentiles of
+        execution time and each metric in ``percentiles``.
         """
-        return self._http.call(_list(cluster_id, filters, sort, search, stats_scope, page, page_size, cursor))
+        call = _list(cluster_id, filters, sort, search, stats_scope, page, page_size, cursor, group_by, percentiles)
+        return self._http.call(call)
 
     def iter(
         self,
@@ -260,8 +275,11 @@ class AsyncExecutions:
         page_size: int | None = None,
         stats_scope: StatsScope | None = None,
         cursor: str | None = None,
+        group_by: str | None = None,
+        percentiles: Sequence[float] | None = None,
     ) -> ListClusterExecutionsResponse:
-        return await self._http.call(_list(cluster_id, filters, sort, search, stats_scope, page, page_size, cursor))
+        call = _list(cluster_id, filters, sort, search, stats_scope, page, page_size, cursor, group_by, percentiles)
+        return await self._http.call(call)
 
     def iter(
         self,

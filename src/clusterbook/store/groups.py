@@ -1,0 +1,167 @@
+"""Stats of the whole filtered history split by one field (``group_by``), and percentiles.
+
+Both answer ``stats_scope: "all"`` requests beside the contract's ``stats`` (which stays as it is),
+always over the same compiled WHERE as the listing, so they describe exactly the set it shows.
+
+``group_by`` is one GROUP BY (key, status) query: ``status`` and ``algorithm`` read only the
+covering index ``ix_executions_cluster_groups`` (cluster, algorithm, status, duration, points,
+clusters); a ``config.*`` field joins each run's ``execution_params`` row for that field (primary
+key probe) and groups by its number or text, so runs without it form the ``null`` group. At most
+``MAX_GROUPS`` groups: a field with more distinct values (``config.random_state`` over a million
+runs) is a 422 asking for a narrower filter rather than a megabyte of groups.
+
+Percentiles (``percentile_cont``: linear between the two nearest ranks) of execution time and each
+declared metric: PostgreSQL's ordered-set aggregate over all of them in one scan; SQLite has none,
+so each measure's non-null values are read as one column into numpy (no Python call per row).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sqlalchemy import ColumnElement, and_, case, func, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
+from sqlalchemy.types import Float
+
+from clusterbook.errors import ErrorLocation, ValidationFailed
+from clusterbook.models.config_fields import config_kind, stored_name
+from clusterbook.models.executions import FINISHED_STATUSES
+from clusterbook.models.listing import ClusterExecutionListStats, ExecutionStatsGroup
+from clusterbook.models.measures import METRIC_MEASURES
+from clusterbook.store.tables import execution_params, executions
+
+_c = executions.c
+_p = execution_params.c
+MAX_GROUPS = 100
+EXECUTION_TIME = "execution_time_ms"
+"""The percentiles' name for execution time (``duration_ms`` of completed and failed runs)."""
+
+
+def _finished() -> ColumnElement[bool]:
+    return and_(_c.status.in_([s.value for s in FINISHED_STATUSES]), _c.duration_ms.is_not(None))
+
+
+def grouped_stats(session: Session, where: ColumnElement[bool], group_by: str) -> list[ExecutionStatsGroup]:
+    """The contract's stats for each value of ``group_by`` among the runs matching ``where``."""
+    finished = _finished()
+    aggregates = (
+        _c.status,
+        func.count(),
+        func.coalesce(func.sum(_c.num_points), 0),
+        func.coalesce(func.sum(_c.num_clusters), 0),
+        func.sum(case((finished, _c.duration_ms), else_=None)),
+        func.count(case((finished, 1), else_=None)),
+    )
+    if group_by in ("status", "algorithm"):
+        keys: list[Any] = [_c[group_by]]
+        stmt = select(*keys, *aggregates).where(where)
+    else:
+        assert config_kind(group_by) is not None, group_by
+        keys = [_p.num, _p.text]
+        joined = executions.outerjoin(
+            execution_params, and_(_p.execution_id == _c.id, _p.name == literal(stored_name(group_by)))
+        )
+        stmt = select(*keys, *aggregates).select_from(joined).where(where)
+    rows_cap = (MAX_GROUPS + 1) * 8  # statuses per group are few; enough rows to see MAX_GROUPS + 1 keys
+    # status once: "GROUP BY status, status" made SQLite sort every row instead of streaming the index
+    grouping = keys if group_by == "status" else [*keys, _c.status]
+    stmt = stmt.group_by(*grouping).order_by(*grouping).limit(rows_cap)
+    groups: dict[Any, dict[str, Any]] = {}
+    for row in session.execute(stmt).all():
+        key = _key(row[: len(keys)], group_by)
+        status, count, points, n_clusters, dur_sum, dur_count = row[len(keys) :]
+        acc = groups.setdefault(key, {"by_status": {}, "points": 0, "clusters": 0, "dur_sum": 0.0, "dur_n": 0})
+        acc["by_status"][status] = int(count)
+        acc["points"] += int(points)
+        acc["clusters"] += int(n_clusters)
+        acc["dur_sum"] += float(dur_sum or 0.0)
+        acc["dur_n"] += int(dur_count)
+    if len(groups) > MAX_GROUPS:
+        message = (
+            f"{group_by} has more than {MAX_GROUPS} distinct values among these runs; group by a field with "
+            "fewer values or narrow the filters"
+        )
+        raise ValidationFailed(message, errors=[ErrorLocation("group_by", message)])
+    out = []
+    for key, acc in sorted(groups.items(), key=lambda item: _order(item[0])):
+        total = sum(acc["by_status"].values())
+        stats = ClusterExecutionListStats(
+            total_executions=total,
+            executions_by_status=acc["by_status"],
+            avg_execution_time_ms=acc["dur_sum"] / acc["dur_n"] if acc["dur_n"] else 0.0,
+            total_documents_clustered=acc["points"],
+            avg_num_clusters=acc["clusters"] / total if total else 0.0,
+        )
+        out.append(ExecutionStatsGroup(key=key, stats=stats))
+    return out
+
+
+def _key(values: Sequence[Any], group_by: str) -> Any:
+    """The group's value as it travels: text, a number (integral ones as integers), true/false or null."""
+    if len(values) == 1:
+        return values[0]
+    number, text = values
+    if number is not None:
+        number = float(number)
+        return int(number) if number.is_integer() and abs(number) < 2**53 else number
+    if text in ("true", "false") and config_kind(group_by) == "any":
+        return text == "true"
+    return text
+
+
+def _order(key: Any) -> tuple[int, Any]:
+    """Nulls last; numbers before text (each in its own order)."""
+    if key is None:
+        return (3, 0)
+    if isinstance(key, bool):
+        return (2, int(key))
+    if isinstance(key, int | float):
+        return (0, key)
+    return (1, str(key))
+
+
+def _measures() -> list[tuple[str, ColumnElement[Any], ColumnElement[bool] | None]]:
+    """(name, column, extra condition) of every measure with percentiles."""
+    return [
+        (EXECUTION_TIME, _c.duration_ms, _finished()),
+        *((m.field, _c[m.column], None) for m in METRIC_MEASURES),
+    ]
+
+
+def percentiles(
+    session: Session, where: ColumnElement[bool], wanted: Sequence[float]
+) -> dict[str, dict[str, float | None]]:
+    """``{measure: {"50": value, "95": value}}`` over the runs matching ``where`` (null: no values)."""
+    labels = [_label(p) for p in wanted]
+    fractions = [p / 100 for p in wanted]
+    if session.get_bind().dialect.name == "postgresql":
+        columns = []
+        for _, column, extra in _measures():
+            value = column if extra is None else case((extra, column))
+            columns.append(func.percentile_cont(literal(fractions, ARRAY(Float()))).within_group(value))
+        row = session.execute(select(*columns).where(where)).one()
+        return {
+            name: {
+                label: None if found is None else float(found)
+                for label, found in zip(labels, values or [None] * len(labels), strict=True)
+            }
+            for (name, _, _), values in zip(_measures(), row, strict=True)
+        }
+    out: dict[str, dict[str, float | None]] = {}
+    for name, column, extra in _measures():
+        conditions = [where, column.is_not(None)] + ([extra] if extra is not None else [])
+        values = np.asarray(session.execute(select(column).where(*conditions)).scalars().all(), dtype=np.float64)
+        if values.size == 0:
+            out[name] = dict.fromkeys(labels)
+            continue
+        found = np.percentile(values, list(wanted), method="linear")
+        out[name] = {label: float(v) for label, v in zip(labels, found, strict=True)}
+    return out
+
+
+def _label(p: float) -> str:
+    """``50`` → ``"50"``, ``99.9`` → ``"99.9"``: the percentile as given, as a JSON key."""
+    return str(int(p)) if float(p).is_integer() else repr(float(p))
