@@ -29,6 +29,7 @@ from clusterbook.store.fulltext import PausedInsertTrigger
 from clusterbook.store.ids import new_id
 from clusterbook.store.lifecycle import may_enter
 from clusterbook.store.listing import ListQuery, PageRequest, compile_query, fetch_page
+from clusterbook.store.rollup_schema import PausedRollupTrigger
 from clusterbook.store.tables import executions
 from clusterbook.store.types import UTCDateTime
 
@@ -138,7 +139,7 @@ def insert_executions(session: Session, rows: Iterable[dict[str, Any]]) -> int:
     if not batch:
         return 0
     if is_sqlite(session):
-        with PausedInsertTrigger(session):
+        with PausedInsertTrigger(session), PausedRollupTrigger(session):
             session.execute(insert(executions), batch)
     else:
         _copy_into_postgres(session, batch)
