@@ -141,10 +141,10 @@ def _range(lo: datetime | None, hi: datetime | None) -> ColumnElement[bool]:
     return and_(true(), *parts)
 
 
-def rollup_scope(plan: RollupPlan, *, hours_only: bool) -> ColumnElement[bool]:
+def rollup_scope(plan: RollupPlan, *, hours_only: bool, by_bucket: bool) -> ColumnElement[bool]:
     """Which rollup rows cover ``[h_lo, h_hi)``: the ``all`` row when unbounded, else day rows for whole
     days and hour rows for the rest (``hours_only``: hour rows throughout, for hourly or offset trends)."""
-    if not plan.bounded and not hours_only:
+    if not plan.bounded and not hours_only and not by_bucket:
         return _r.grain == "all"
     if hours_only:
         return and_(_r.grain == "hour", _range(plan.h_lo, plan.h_hi))
@@ -196,7 +196,7 @@ def sums_by(
     groups: list[Any] = [_r.bucket_start, _r.status] if by_bucket else [_r.status]
     stmt = (
         select(*groups, *(func.sum(_r[c.name]) for c in AGG_COLUMNS))
-        .where(_r.cluster_id == cluster_id, rollup_scope(plan, hours_only=hours_only))
+        .where(_r.cluster_id == cluster_id, rollup_scope(plan, hours_only=hours_only, by_bucket=by_bucket))
         .where(compile_filter(plan.rest, ROLLUP_FIELDS, dialect))
         .group_by(*groups)
         .having(func.sum(_r.n) > 0)
