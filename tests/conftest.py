@@ -32,6 +32,7 @@ RESET_TABLES = (
     "execution_projections",
     "execution_members",
     "executions",
+    "execution_rollups",
     "clusters",
     "documents",
     "collections",

@@ -233,6 +233,30 @@ def migrate(database_url: DatabaseOption = None) -> None:
     console.print(f"[green]database schema is up to date[/] ({display_url(url)})")
 
 
+rollups_app = typer.Typer(help="The execution-history rollups behind totals, stats, trends and the overview.")
+app.add_typer(rollups_app, name="rollups")
+
+
+@rollups_app.command("rebuild")
+def rollups_rebuild(
+    cluster: Annotated[str | None, typer.Option("--cluster", help="Only this cluster (its id).")] = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Recompute the rollups from the stored runs (the triggers keep them exact from then on)."""
+    from clusterbook.store.db import display_url, make_engine, make_sessionmaker, migrate
+    from clusterbook.store.rollup_schema import rebuild
+
+    url = _settings(database_url).database_url
+    engine = make_engine(url)
+    migrate(engine)
+    try:
+        with make_sessionmaker(engine, writes=True)() as session, session.begin():
+            rows = rebuild(session, cluster_id=cluster)
+    finally:
+        engine.dispose()
+    console.print(f"[green]rebuilt {rows:,} rollup rows[/] ({display_url(url)})")
+
+
 register_remote(app)  # clusters, execute, executions: talk to a server over HTTP
 
 

@@ -24,7 +24,7 @@ from clusterbook.store.fields import CLUSTER_FIELDS, DOCUMENT_FIELDS
 from clusterbook.store.folded import with_folded
 from clusterbook.store.ids import new_id
 from clusterbook.store.listing import ListQuery, PageRequest, PageRows, compile_query, fetch_page
-from clusterbook.store.tables import clusters, executions
+from clusterbook.store.tables import clusters, execution_rollups, executions
 
 _c = clusters.c
 
@@ -103,6 +103,8 @@ def delete_cluster(session: Session, *, cluster_id: str) -> None:
     """Delete a cluster and its whole execution history in one transaction."""
     session.execute(delete(executions).where(executions.c.cluster_id == cluster_id))
     session.execute(delete(clusters).where(_c.cluster_id == cluster_id))
+    # the delete trigger brought its rollups to zero; the rows themselves go too
+    session.execute(delete(execution_rollups).where(execution_rollups.c.cluster_id == cluster_id))
 
 
 def list_clusters(

@@ -20,8 +20,9 @@ from clusterbook.models.executions import (
     ExecutionStatus,
 )
 from clusterbook.models.listing import ClusterExecutionListStats, ExecutionStatsGroup
-from clusterbook.models.measures import METRIC_MEASURES, RUN_MEASURES
+from clusterbook.models.measures import MEASURES_BY_NAME, METRIC_MEASURES, RUN_MEASURES
 from clusterbook.models.storable import is_storable_ref
+from clusterbook.store import rollups
 from clusterbook.store.db import copy_rows, is_sqlite
 from clusterbook.store.fields import EXECUTION_FIELDS
 from clusterbook.store.folded import with_folded
@@ -32,6 +33,7 @@ from clusterbook.store.ids import new_id
 from clusterbook.store.lifecycle import may_enter
 from clusterbook.store.listing import ListQuery, PageRequest, compile_query, fetch_page
 from clusterbook.store.params import insert_params
+from clusterbook.store.rollup_schema import PausedRollupTrigger
 from clusterbook.store.tables import executions
 from clusterbook.store.types import UTCDateTime
 
@@ -142,7 +144,7 @@ def insert_executions(session: Session, rows: Iterable[dict[str, Any]]) -> int:
     if not batch:
         return 0
     if is_sqlite(session):
-        with PausedInsertTrigger(session):
+        with PausedInsertTrigger(session), PausedRollupTrigger(session):
             session.execute(insert(executions), batch)
     else:
         _copy_into_postgres(session, batch)
@@ -295,20 +297,54 @@ def list_executions(
         session, EXECUTION_FIELDS, _c.cluster_id == cluster_id, query, partition=(_c.cluster_id, cluster_id)
     )
     whole_set = stats_scope == "all"
-    fetched = fetch_page(session, EXECUTION_FIELDS, compiled, page, count=not whole_set)
+    plan = rollups.plan_for(query)  # the exact compile above validated the filter first
+    fetched = fetch_page(session, EXECUTION_FIELDS, compiled, page, count=not whole_set and plan is None)
     results = [row_to_result(row) for row in fetched.rows]
     if whole_set:
-        stats = aggregate_stats(session, compiled.where)
+        if plan is not None:
+            stats = stats_from_sums(rollups.sums_by(session, plan, cluster_id))
+        else:
+            stats = aggregate_stats(session, compiled.where)
         total = stats.total_executions
     else:
         stats = page_stats(results)
-        total = fetched.total or 0
+        if plan is not None:
+            total = sum(rollups.count_by_status(session, plan, cluster_id).values())
+        else:
+            total = fetched.total or 0
     found = ExecutionPage(results, total, fetched.next_key, stats)
     if whole_set and group_by is not None:
         found.groups = grouped_stats(session, compiled.where, group_by)
     if whole_set and percentiles:
         found.percentiles = whole_set_percentiles(session, compiled.where, percentiles)
     return found
+
+
+def stats_from_sums(groups: Iterable[tuple[Any, str, rollups.Sums]]) -> ClusterExecutionListStats:
+    """The same stats as :func:`aggregate_stats`, from rollup sums by status (exact: counts and
+    integer sums add up; the mean duration is a sum over a count)."""
+    finished = {s.value for s in FINISHED_STATUSES}
+    by_status: dict[str, int] = {}
+    total = points = clusters_sum = finished_count = 0
+    duration_sum = 0.0
+    duration = MEASURES_BY_NAME["duration_ms"].column
+    for _, status, sums in groups:
+        if not sums["n"]:
+            continue
+        by_status[status] = by_status.get(status, 0) + int(sums["n"])
+        total += int(sums["n"])
+        points += int(sums["num_points_sum"])
+        clusters_sum += int(sums["num_clusters_sum"])
+        if status in finished:
+            duration_sum += float(sums[f"{duration}_sum"])
+            finished_count += int(sums[f"{duration}_n"])
+    return ClusterExecutionListStats(
+        total_executions=total,
+        executions_by_status=by_status,
+        avg_execution_time_ms=duration_sum / finished_count if finished_count else 0.0,
+        total_documents_clustered=points,
+        avg_num_clusters=clusters_sum / total if total else 0.0,
+    )
 
 
 def page_stats(results: Sequence[ClusterExecutionResult]) -> ClusterExecutionListStats:

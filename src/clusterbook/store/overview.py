@@ -1,7 +1,7 @@
 """Cluster overviews for the dashboard's cluster list: run counts by status, the latest run and the
 latest completed run of each cluster, for a page of clusters at a time.
 
-Each part reads an index: the counts the ``(cluster_id, status, …)`` index, the latest runs one
+Each part reads an index: the counts the clusters' ``all`` rollup rows (``store/rollups.py``), the latest runs one
 ``ORDER BY created_at DESC LIMIT 1`` probe per cluster. Nothing scans the table's rows.
 """
 
@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clusterbook.models.executions import ClusterExecutionResult, ExecutionStatus
 from clusterbook.models.storable import is_storable_ref
 from clusterbook.models.trends import ClusterOverview
 from clusterbook.store.executions import row_to_result
+from clusterbook.store.rollups import overview_counts
 from clusterbook.store.tables import clusters, executions
 
 _e = executions.c
@@ -44,10 +45,7 @@ def list_cluster_overviews(session: Session, *, namespace_id: str, cluster_ids: 
     present = [cid for cid in wanted if cid in found]
     if not present:
         return []
-    by_status: dict[str, dict[str, int]] = {cid: {} for cid in present}
-    counts = select(_e.cluster_id, _e.status, func.count()).where(_e.cluster_id.in_(present))
-    for cid, status, count in session.execute(counts.group_by(_e.cluster_id, _e.status)):
-        by_status[cid][status] = int(count)
+    by_status = overview_counts(session, present)
     return [
         ClusterOverview(
             cluster_id=cid,

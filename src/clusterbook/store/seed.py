@@ -37,6 +37,7 @@ from clusterbook.store.documents import upsert_documents
 from clusterbook.store.executions import execution_values, insert_executions
 from clusterbook.store.ids import new_id
 from clusterbook.store.namespaces import ensure_namespace
+from clusterbook.store.rollup_schema import rebuild as rebuild_rollups
 from clusterbook.store.tables import executions
 
 TOPICS: list[tuple[str, list[str], str]] = [
@@ -357,6 +358,9 @@ def seed(
         processes = max(1, (os.cpu_count() or 2) - 1)
         with multiprocessing.get_context("spawn").Pool(processes=processes) as pool:
             written = _insert_all(factory, bounded_imap(pool, jobs, ahead=2 * processes), progress)
+    with factory() as session, session.begin():  # exact already (triggers); rebuilt as the CLI's rebuild would
+        for cluster_id in cluster_ids:
+            rebuild_rollups(session, cluster_id=cluster_id)
     refresh_statistics(engine, after_bulk_load=True)
     return SeedReport(namespace, cluster_ids, written, time.perf_counter() - started)
 

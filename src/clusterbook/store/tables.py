@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 
 from clusterbook.models.measures import MEASURES
+from clusterbook.store.rollup_columns import rollup_columns
 from clusterbook.store.types import DocumentIdType, IdentifierType, JSONType, UTCDateTime
 
 metadata = MetaData()
@@ -195,6 +196,24 @@ server_state = Table(
     Column("value", Text, nullable=False),
 )
 """Small server-wide values that must survive restarts, such as the cursor-signing key."""
+
+execution_rollups = Table(
+    "execution_rollups",
+    metadata,
+    Column("id", PrimaryKey, primary_key=True, autoincrement=True),
+    Column("cluster_id", IdentifierType, nullable=False),
+    Column("grain", String(4), nullable=False),  # 'hour', 'day' or 'all' (store/rollup_schema.py)
+    Column("bucket_start", UTCDateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("algorithm_key", String(80), nullable=False),  # '-' for no algorithm, '=' + algorithm otherwise
+    Column("algorithm", String(64)),
+    Column("algorithm_folded", Text),
+    *rollup_columns(),
+    UniqueConstraint("cluster_id", "grain", "bucket_start", "status", "algorithm_key", name="uq_execution_rollups_key"),
+)
+"""Per-cluster sums of the runs by (grain, bucket, status, algorithm), kept by database triggers in the
+transaction of every write to ``executions`` (see ``store/rollup_schema.py``); no foreign key, so a
+cascade deleting a cluster's runs can still decrement them."""
 
 executions_fts = Table(
     "executions_fts",
