@@ -14,7 +14,7 @@ from clusterbook.store import rollup_schema
 from clusterbook.store.tables import execution_rollups
 
 revision = "0015"
-down_revision = "0011"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
