@@ -3,7 +3,7 @@ triggers in the transaction of every write, so totals, ``stats_scope: "all"``, t
 overview stop scanning the history (see ``store/rollup_schema.py``). Built from the rows present.
 
 Revision ID: 0015
-Revises: 0011
+Revises: 0013
 """
 
 from __future__ import annotations
