@@ -134,10 +134,11 @@ def centroid_lists(draw: st.DrawFn) -> list[dict[str, Any]] | None:
             "label": draw(st.none() | words),
             "summary": draw(st.none() | phrases),
             "keywords": draw(st.none() | st.lists(words, max_size=3)),
-            # the agreement additions must round-trip too (null when the run has no baseline)
+            # the agreement and stability additions must round-trip too (null when not computed)
             "baseline_cluster_id": draw(st.none() | st.integers(0, 3).map(lambda n: f"cl_{n}")),
             "jaccard": draw(st.none() | st.sampled_from((0.0, 0.25, 1.0))),
             "baseline_label": draw(st.none() | words),
+            "stability": draw(st.none() | st.sampled_from((0.5, 0.95))),
         }
         for i in range(count)
     ]
