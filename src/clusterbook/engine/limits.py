@@ -103,7 +103,7 @@ ACCELERATED: dict[tuple[str, str], AlgorithmCost] = {
         500_000,
         4_000_000,
         1.3,
-        2e-8,
+        2e-7,
         "the hdbscan package's Borůvka KD-tree is near N log N in low dimensions",
         bytes_per_document=400,
     ),
