@@ -93,6 +93,7 @@ def test_without_group_by_or_percentiles_the_response_has_neither(http, history)
         ({"stats_scope": "all", "group_by": "run_name"}, "group_by", ("status, algorithm", "config.params.<name>")),
         ({"stats_scope": "all", "group_by": "config.paramz.k"}, "group_by", ("cannot group by",)),
         ({"stats_scope": "all", "percentiles": [50, 101]}, "percentiles", ("0 to 100",)),
+        ({"stats_scope": "all", "group_by": "config.params." + "k" * 120}, "group_by", ("120",)),
         ({"stats_scope": "all", "percentiles": []}, "percentiles", ()),
         ({"stats_scope": "all", "percentiles": list(range(11))}, "percentiles", ()),
         ({"filters": {"config.random_state": "zero"}}, "filters.config.random_state", ("numeric",)),
