@@ -299,3 +299,23 @@ def test_concurrent_completions_in_one_bucket_lose_no_update(session_factory: se
         rollup_schema.rebuild(session, cluster_id=cid)
         assert maintained == _rollup_table(session, cid)
         assert rollups.overview_counts(session, [cid]) == {cid: {"completed": 48}}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"field": "created_at", "operator": "gt", "value": "9999-12-31T23:59:59"},
+        {"field": "created_at", "operator": "lte", "value": "9999-12-31T23:59:59.999999"},
+        {"field": "created_at", "operator": "lt", "value": "0001-01-01T00:00:00"},
+        {"field": "created_at", "operator": "gte", "value": "0001-01-01"},
+        {"field": "created_at", "operator": "gte", "value": "2026-03-02T01:30:00+05:30"},
+    ],
+)
+def test_extreme_created_at_bounds_keep_the_exact_total(session_factory: sessionmaker[Session], raw: Any) -> None:
+    with session_factory() as session, session.begin():
+        ns = ensure_namespace(session, name="default").namespace_id
+        cid = create_cluster(session, namespace_id=ns, data=ClusterCreate(cluster_name="edges")).cluster_id
+        insert_executions(session, [_row(ns, cid, {"minutes": m, "seconds": 1, "status": "failed", "algorithm": None,
+                                                   "duration": 50.0, "silhouette": None, "num_points": 2,
+                                                   "num_clusters": 0, "noise": None}) for m in range(0, 3000, 13)])  # fmt: skip
+        _check_request(session, cid, _query(raw))
