@@ -350,15 +350,14 @@ def _total(body: dict[str, Any]) -> int:
 
 
 def measure(client: httpx.Client, path: str, scenario: Scenario, repeat: int, target: Target | None = None) -> Result:
-    return measure_interleaved([(client, path, target)], scenario, repeat)[0]
+    return measure_interleaved([(client, path, target, scenario)], repeat)[0]
 
 
-def measure_interleaved(
-    sides: list[tuple[httpx.Client, str, Target | None]], scenario: Scenario, repeat: int
-) -> list[Result]:
-    """The scenario against every side, one request to each in turn (so machine noise hits all alike)."""
+def measure_interleaved(sides: list[tuple[httpx.Client, str, Target | None, Scenario]], repeat: int) -> list[Result]:
+    """One scenario against every side (each with its own copy of it: cursors and run ids differ),
+    one request to each in turn, so machine noise hits all sides alike."""
     requests = []
-    for client, path, target in sides:
+    for client, path, target, scenario in sides:
         if scenario.setup:
             scenario.setup(scenario)
         where, params, body = request_of(scenario, path, target) if target else (path, scenario.params, scenario.body)
@@ -374,9 +373,9 @@ def measure_interleaved(
             samples[i].append((time.perf_counter() - started) * 1000)
             last[i] = response.raise_for_status().json()
     return [
-        Result(scenario.name, percentile(s, 50), percentile(s, 95), min(s), _total(b),
+        Result(side[3].name, percentile(s, 50), percentile(s, 95), min(s), _total(b),
                len(b.get("results", b.get("buckets", []))))
-        for s, b in zip(samples, last, strict=True)
+        for side, s, b in zip(sides, samples, last, strict=True)
     ]  # fmt: skip
 
 
@@ -457,8 +456,12 @@ def run_sizes(name: str, sized: list[tuple[int, Target]], args: argparse.Namespa
             client = stack.enter_context(httpx.Client(base_url=server.url, timeout=300))
             sides.append((client, f"/v1/clusters/{target.extra['cluster_id']}/executions/list", target))
         rows = []
-        for scenario in scenarios(sides[0][0], sides[0][1], args.walk):
-            results = measure_interleaved(list(sides), scenario, args.repeat)
+        per_side = [scenarios(client, path, args.walk) for client, path, _ in sides]
+        for copies in zip(*per_side, strict=True):
+            scenario = copies[0]
+            results = measure_interleaved(
+                [(c, p, t, s) for (c, p, t), s in zip(sides, copies, strict=True)], args.repeat
+            )
             rows.append((scenario, results))
             figures = ", ".join(f"{n:,}: {r.p50:.1f} ms" for (n, _), r in zip(sized, results, strict=True))
             print(f"  {scenario.name}: {figures}", flush=True)
