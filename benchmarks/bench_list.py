@@ -461,9 +461,13 @@ def run_sizes(name: str, sized: list[tuple[int, Target]], args: argparse.Namespa
             scenario = copies[0]
             if scenario.setup is not None:  # the deep cursor: measured by the single-size run
                 continue
-            results = measure_interleaved(
-                [(c, p, t, s) for (c, p, t), s in zip(sides, copies, strict=True)], args.repeat
-            )
+            try:
+                results = measure_interleaved(
+                    [(c, p, t, s) for (c, p, t), s in zip(sides, copies, strict=True)], args.repeat
+                )
+            except httpx.HTTPStatusError as exc:  # e.g. a query_timeout on a loaded machine: say so, go on
+                print(f"  {scenario.name}: HTTP {exc.response.status_code} {exc.response.text[:200]}", flush=True)
+                continue
             rows.append((scenario, results))
             figures = ", ".join(f"{n:,}: {r.p50:.1f} ms" for (n, _), r in zip(sized, results, strict=True))
             print(f"  {scenario.name}: {figures}", flush=True)
