@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -256,3 +257,65 @@ def test_deleting_a_cluster_removes_its_rollups(session_factory: sessionmaker[Se
             execution_rollups.c.cluster_id == cid)).scalar_one()  # fmt: skip
         assert left == 0
         assert rollups.overview_counts(session, [cid]) == {cid: {}}
+
+
+def test_concurrent_completions_in_one_bucket_lose_no_update(session_factory: sessionmaker[Session]) -> None:
+    """Writers completing runs of the same hour at once (PostgreSQL: truly concurrent transactions,
+    each upserting the same rollup rows) leave the rollups equal to a rebuild."""
+    with session_factory() as session, session.begin():
+        ns = ensure_namespace(session, name="default").namespace_id
+        cid = create_cluster(session, namespace_id=ns, data=ClusterCreate(cluster_name="busy")).cluster_id
+        rows = [
+            _row(ns, cid, {"minutes": 60, "seconds": i % 60, "status": "processing", "algorithm": "kmeans",
+                           "duration": None, "silhouette": None, "num_points": 10, "num_clusters": 0, "noise": None})
+            for i in range(48)
+        ]  # fmt: skip
+        insert_executions(session, rows)
+    ids = [row["run_id"] for row in rows]
+    barrier = threading.Barrier(6)
+    errors: list[BaseException] = []
+
+    def complete(mine: list[str]) -> None:
+        try:
+            barrier.wait()
+            for run_id in mine:
+                with session_factory() as session, session.begin():
+                    session.execute(
+                        update(executions)
+                        .where(executions.c.run_id == run_id)
+                        .values(status="completed", duration_ms=500.0, num_clusters=3, silhouette_score=0.4)
+                    )
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=complete, args=(ids[i::6],)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    with session_factory() as session, session.begin():
+        maintained = _rollup_table(session, cid)
+        rollup_schema.rebuild(session, cluster_id=cid)
+        assert maintained == _rollup_table(session, cid)
+        assert rollups.overview_counts(session, [cid]) == {cid: {"completed": 48}}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"field": "created_at", "operator": "gt", "value": "9999-12-31T23:59:59"},
+        {"field": "created_at", "operator": "lte", "value": "9999-12-31T23:59:59.999999"},
+        {"field": "created_at", "operator": "lt", "value": "0001-01-01T00:00:00"},
+        {"field": "created_at", "operator": "gte", "value": "0001-01-01"},
+        {"field": "created_at", "operator": "gte", "value": "2026-03-02T01:30:00+05:30"},
+    ],
+)
+def test_extreme_created_at_bounds_keep_the_exact_total(session_factory: sessionmaker[Session], raw: Any) -> None:
+    with session_factory() as session, session.begin():
+        ns = ensure_namespace(session, name="default").namespace_id
+        cid = create_cluster(session, namespace_id=ns, data=ClusterCreate(cluster_name="edges")).cluster_id
+        insert_executions(session, [_row(ns, cid, {"minutes": m, "seconds": 1, "status": "failed", "algorithm": None,
+                                                   "duration": 50.0, "silhouette": None, "num_points": 2,
+                                                   "num_clusters": 0, "noise": None}) for m in range(0, 3000, 13)])  # fmt: skip
+        _check_request(session, cid, _query(raw))

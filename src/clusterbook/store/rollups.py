@@ -109,11 +109,15 @@ def plan_for(query: ListQuery) -> RollupPlan | None:
     if lo is None and hi is None:
         return RollupPlan(rest_node, None, None, False, node)
     h_lo = h_hi = None
-    if lo is not None:
-        floor = _floor_hour(lo[0])
-        h_lo = floor if floor == lo[0] and lo[1] else floor + HOUR
-    if hi is not None:
-        h_hi = _floor_hour(hi[0])
+    try:
+        if lo is not None:
+            floor = _floor_hour(lo[0])
+            h_lo = floor if floor == lo[0] and lo[1] else floor + HOUR
+            _ceil_day(h_lo)  # the day rows start there (see rollup_scope)
+        if hi is not None:
+            h_hi = _floor_hour(hi[0])
+    except OverflowError:  # a bound within a day of year 9999: nothing to roll up there
+        return None
     if h_lo is not None and h_hi is not None and h_lo >= h_hi:
         return None  # under two hours: the exact query is as cheap
     return RollupPlan(rest_node, h_lo, h_hi, True, node)
