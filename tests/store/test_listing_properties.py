@@ -29,8 +29,14 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session, sessionmaker
 
+from clusterbook.folding import fold
 from clusterbook.models.clusters import ClusterCreate
-from clusterbook.models.listing import ListClusterExecutionsRequest
+from clusterbook.models.listing import (
+    MAX_SEARCH_TERMS,
+    MAX_SHORT_TERMS,
+    MIN_INDEXED_TERM,
+    ListClusterExecutionsRequest,
+)
 from clusterbook.store.clusters import create_cluster
 from clusterbook.store.compiler import parse_datetime
 from clusterbook.store.executions import execution_values, insert_executions, list_executions
@@ -372,7 +378,13 @@ def searches(draw: st.DrawFn, rows: list[dict[str, Any]]) -> str | None:
             piece = draw(words)
         pieces.append(_recase(draw, piece))
     separator = draw(st.sampled_from((" ", "  ", " \t")))
-    return draw(st.sampled_from(("", " "))) + separator.join(pieces)
+    search = draw(st.sampled_from(("", " "))) + separator.join(pieces)
+    # within the request's own bounds (pieces cut from texts may hold several short terms): a search
+    # beyond them is a 422, tested with the API, not a listing to compare
+    terms = set(fold(search).split())
+    if len(terms) > MAX_SEARCH_TERMS or sum(len(t) < MIN_INDEXED_TERM for t in terms) > MAX_SHORT_TERMS:
+        return None
+    return search
 
 
 @dataclass
