@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, Row, and_, case, func, insert, select, update
+from sqlalchemy import JSON, ColumnElement, Row, insert, select, update
 from sqlalchemy.orm import Session
 
 from clusterbook.errors import Conflict
@@ -34,6 +34,7 @@ from clusterbook.store.lifecycle import may_enter
 from clusterbook.store.listing import ListQuery, PageRequest, compile_query, fetch_page
 from clusterbook.store.params import insert_params
 from clusterbook.store.rollup_schema import PausedRollupTrigger
+from clusterbook.store.stats import StatusSums, stats_from, status_aggregates, sums_of_row
 from clusterbook.store.tables import executions
 from clusterbook.store.types import UTCDateTime
 
@@ -324,26 +325,17 @@ def stats_from_sums(groups: Iterable[tuple[Any, str, rollups.Sums]]) -> ClusterE
     """The same stats as :func:`aggregate_stats`, from rollup sums by status (exact: counts and
     integer sums add up; the mean duration is a sum over a count)."""
     finished = {s.value for s in FINISHED_STATUSES}
-    by_status: dict[str, int] = {}
-    total = points = clusters_sum = finished_count = 0
-    duration_sum = 0.0
     duration = MEASURES_BY_NAME["duration_ms"].column
-    for _, status, sums in groups:
-        if not sums["n"]:
-            continue
-        by_status[status] = by_status.get(status, 0) + int(sums["n"])
-        total += int(sums["n"])
-        points += int(sums["num_points_sum"])
-        clusters_sum += int(sums["num_clusters_sum"])
-        if status in finished:
-            duration_sum += float(sums[f"{duration}_sum"])
-            finished_count += int(sums[f"{duration}_n"])
-    return ClusterExecutionListStats(
-        total_executions=total,
-        executions_by_status=by_status,
-        avg_execution_time_ms=duration_sum / finished_count if finished_count else 0.0,
-        total_documents_clustered=points,
-        avg_num_clusters=clusters_sum / total if total else 0.0,
+    return stats_from(
+        StatusSums(
+            status,
+            int(sums["n"]),
+            int(sums["num_points_sum"]),
+            int(sums["num_clusters_sum"]),
+            float(sums[f"{duration}_sum"] or 0.0) if status in finished else 0.0,
+            int(sums[f"{duration}_n"]) if status in finished else 0,
+        )
+        for _, status, sums in groups
     )
 
 
@@ -364,33 +356,5 @@ def page_stats(results: Sequence[ClusterExecutionResult]) -> ClusterExecutionLis
 
 def aggregate_stats(session: Session, where: ColumnElement[bool]) -> ClusterExecutionListStats:
     """The same stats as :func:`page_stats`, computed in the database over every matching row."""
-    finished = and_(_c.status.in_([s.value for s in FINISHED_STATUSES]), _c.duration_ms.is_not(None))
-    stmt = (
-        select(
-            _c.status,
-            func.count(),
-            func.coalesce(func.sum(_c.num_points), 0),
-            func.coalesce(func.sum(_c.num_clusters), 0),
-            func.sum(case((finished, _c.duration_ms), else_=None)),
-            func.count(case((finished, 1), else_=None)),
-        )
-        .where(where)
-        .group_by(_c.status)
-    )
-    by_status: dict[str, int] = {}
-    total = points = clusters_sum = finished_count = 0
-    duration_sum = 0.0
-    for status, count, n_points, n_clusters, dur_sum, dur_count in session.execute(stmt).all():
-        by_status[status] = int(count)
-        total += int(count)
-        points += int(n_points)
-        clusters_sum += int(n_clusters)
-        duration_sum += float(dur_sum or 0.0)
-        finished_count += int(dur_count)
-    return ClusterExecutionListStats(
-        total_executions=total,
-        executions_by_status=by_status,
-        avg_execution_time_ms=duration_sum / finished_count if finished_count else 0.0,
-        total_documents_clustered=points,
-        avg_num_clusters=clusters_sum / total if total else 0.0,
-    )
+    stmt = select(*status_aggregates()).where(where).group_by(_c.status)
+    return stats_from(sums_of_row(row) for row in session.execute(stmt).all())

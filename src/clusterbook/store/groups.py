@@ -31,8 +31,9 @@ from sqlalchemy.types import Float
 from clusterbook.errors import ErrorLocation, ValidationFailed
 from clusterbook.models.config_fields import config_kind, stored_name
 from clusterbook.models.executions import FINISHED_STATUSES
-from clusterbook.models.listing import ClusterExecutionListStats, ExecutionStatsGroup
+from clusterbook.models.listing import ExecutionStatsGroup
 from clusterbook.models.measures import METRIC_MEASURES
+from clusterbook.store.stats import StatusSums, stats_from, status_aggregates, sums_of_row
 from clusterbook.store.tables import execution_params, executions
 
 _c = executions.c
@@ -48,15 +49,7 @@ def _finished() -> ColumnElement[bool]:
 
 def grouped_stats(session: Session, where: ColumnElement[bool], group_by: str) -> list[ExecutionStatsGroup]:
     """The contract's stats for each value of ``group_by`` among the runs matching ``where``."""
-    finished = _finished()
-    aggregates = (
-        _c.status,
-        func.count(),
-        func.coalesce(func.sum(_c.num_points), 0),
-        func.coalesce(func.sum(_c.num_clusters), 0),
-        func.sum(case((finished, _c.duration_ms), else_=None)),
-        func.count(case((finished, 1), else_=None)),
-    )
+    aggregates = status_aggregates()
     if group_by in ("status", "algorithm"):
         keys: list[Any] = [_c[group_by]]
         stmt = select(*keys, *aggregates).where(where)
@@ -71,34 +64,17 @@ def grouped_stats(session: Session, where: ColumnElement[bool], group_by: str) -
     # status once: "GROUP BY status, status" made SQLite sort every row instead of streaming the index
     grouping = keys if group_by == "status" else [*keys, _c.status]
     stmt = stmt.group_by(*grouping).order_by(*grouping).limit(rows_cap)
-    groups: dict[Any, dict[str, Any]] = {}
+    groups: dict[Any, list[StatusSums]] = {}
     for row in session.execute(stmt).all():
-        key = _key(row[: len(keys)], group_by)
-        status, count, points, n_clusters, dur_sum, dur_count = row[len(keys) :]
-        acc = groups.setdefault(key, {"by_status": {}, "points": 0, "clusters": 0, "dur_sum": 0.0, "dur_n": 0})
-        acc["by_status"][status] = int(count)
-        acc["points"] += int(points)
-        acc["clusters"] += int(n_clusters)
-        acc["dur_sum"] += float(dur_sum or 0.0)
-        acc["dur_n"] += int(dur_count)
+        groups.setdefault(_key(row[: len(keys)], group_by), []).append(sums_of_row(row[len(keys) :]))
     if len(groups) > MAX_GROUPS:
         message = (
             f"{group_by} has more than {MAX_GROUPS} distinct values among these runs; group by a field with "
             "fewer values or narrow the filters"
         )
         raise ValidationFailed(message, errors=[ErrorLocation("group_by", message)])
-    out = []
-    for key, acc in sorted(groups.items(), key=lambda item: _order(item[0])):
-        total = sum(acc["by_status"].values())
-        stats = ClusterExecutionListStats(
-            total_executions=total,
-            executions_by_status=acc["by_status"],
-            avg_execution_time_ms=acc["dur_sum"] / acc["dur_n"] if acc["dur_n"] else 0.0,
-            total_documents_clustered=acc["points"],
-            avg_num_clusters=acc["clusters"] / total if total else 0.0,
-        )
-        out.append(ExecutionStatsGroup(key=key, stats=stats))
-    return out
+    ordered = sorted(groups.items(), key=lambda item: _order(item[0]))
+    return [ExecutionStatsGroup(key=key, stats=stats_from(sums)) for key, sums in ordered]
 
 
 def _key(values: Sequence[Any], group_by: str) -> Any:
