@@ -137,7 +137,10 @@ def _list_executions(
         stats=page.stats,
         **extras,
     )
-    content = response.model_dump_json(by_alias=True)
+    # the contract's response exactly, unless the request asked for groups or percentiles
+    content = response.model_dump_json(
+        by_alias=True, exclude={name for name in ("groups", "percentiles") if name not in extras}
+    )
     finish_request_session(request)
     return Response(content, media_type="application/json")
 
