@@ -75,26 +75,23 @@ class RequestSession:
 
     def finish(self) -> None:
         """Commit and close (as the ``with session.begin()`` block did): budget off, commit, close."""
+        self._end(commit=True)
+
+    def abort(self) -> None:
+        """Budget off and close, which rolls back whatever began."""
+        self._end(commit=False)
+
+    def _end(self, *, commit: bool) -> None:
         if not self.open:
             return
         self.open = False
         try:
             if self.guard is not None:
                 self.guard.release()
-            if self.session.in_transaction():
+            if commit and self.session.in_transaction():
                 self.session.commit()
         finally:
             self.session.close()
-
-    def abort(self) -> None:
-        if not self.open:
-            return
-        self.open = False
-        try:
-            if self.guard is not None:
-                self.guard.release()
-        finally:
-            self.session.close()  # rolls back whatever began
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
