@@ -5,11 +5,21 @@ Nothing here connects to anything; ``create_app(settings)`` and the CLI build en
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging(level: str) -> None:
+    """Logging of an entry point: the CLI's commands, and each run's own process, which the fork
+    server starts without the parent's handlers (its lines would be dropped otherwise)."""
+    logging.basicConfig(level=level.upper(), format=LOG_FORMAT)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def available_cores() -> int:

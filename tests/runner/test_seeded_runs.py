@@ -1,5 +1,6 @@
 """A seeded database is a working one: ``clusterbook seed`` writes in-flight runs a real
-``clusterbook worker`` completes, and neither command prints the database password."""
+``clusterbook worker`` completes (logging each run's end once), and neither command prints the
+database password."""
 
 from __future__ import annotations
 
@@ -74,6 +75,10 @@ def test_seeded_live_runs_are_computed_by_a_worker_and_no_password_is_printed(db
         out, _ = worker.communicate(timeout=60)
     assert {after[r] for r in live} == {("completed", None, None)}, {r: after[r] for r in live}
     assert {r: v for r, v in after.items() if r not in live} == {r: v for r, v in before.items() if r not in live}
+
+    for run_id in live:  # each run's end is logged once, truthfully, by the process that computed it
+        assert out.count(f"run {run_id} completed in") == 1, out
+    assert "reclaimed" not in out and "canceled" not in out, out
 
     printed = seeded.stdout + seeded.stderr + out
     assert PASSWORD not in printed

@@ -14,6 +14,7 @@ from rich.console import Console
 from clusterbook.cli.importing import import_command
 from clusterbook.cli.keys import keys_app
 from clusterbook.cli.remote import register as register_remote
+from clusterbook.settings import configure_logging
 
 app = typer.Typer(
     help="clusterbook: self-hostable clustering with a fast execution history.",
@@ -68,8 +69,7 @@ def serve(
     from clusterbook.store.db import display_url
 
     settings = _settings(database_url, host=host, port=port, workers=workers, insecure=insecure or None)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging(settings.log_level)
     api = create_app(settings)
     _check_access(api.state.engine, settings)
     if demo:
@@ -154,8 +154,7 @@ def worker(database_url: DatabaseOption = None, workers: WorkersOption = None) -
     from clusterbook.store.db import migrate as run_migrations
 
     settings = _settings(database_url, workers=workers)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging(settings.log_level)
     if settings.workers < 1:
         raise typer.BadParameter("a worker process needs at least one worker", param_hint="--workers")
     engine = make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)

@@ -24,6 +24,7 @@ from clusterbook.models.measures import METRIC_MEASURES
 from clusterbook.runner.agreement import relate_to_baseline
 from clusterbook.runner.config import engine_config, read_snapshot
 from clusterbook.runner.parallel import ProcessMap, become_group_leader
+from clusterbook.settings import configure_logging
 from clusterbook.store.db import make_engine, make_sessionmaker, transaction
 from clusterbook.store.documents import load_run_documents
 from clusterbook.store.queue import Claim, RunOutcome, complete_execution, fail_execution
@@ -41,6 +42,8 @@ class ComputeSettings:
     llm_api_key: str | None = None
     threads: int = 1
     """BLAS/OpenMP threads this run may use (``Settings.thread_budget``)."""
+    log_level: str = "info"
+    """The server's log level: the run's process logs its own end (completed or failed), once."""
 
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -52,6 +55,7 @@ def run_process(claim: Claim, settings: ComputeSettings) -> None:
     """Entry point of a run's own process: lead a process group first, so the worker ends a canceled
     or timed-out run together with the task processes it started (``runner.parallel``)."""
     become_group_leader()
+    configure_logging(settings.log_level)
     compute_run(claim, settings)
 
 

@@ -23,12 +23,14 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from clusterbook.models.executions import ExecutionStatus
 from clusterbook.runner.compute import ComputeSettings, run_process
 from clusterbook.runner.parallel import kill_group
 from clusterbook.settings import Settings
 from clusterbook.store.db import make_sessionmaker, refresh_statistics, transaction
 from clusterbook.store.queue import (
     Claim,
+    attempt_status,
     claim_next_execution,
     fail_execution,
     reap_expired_leases,
@@ -38,6 +40,8 @@ from clusterbook.store.queue import (
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+ENDED_BY_ITS_PROCESS = (ExecutionStatus.COMPLETED.value, ExecutionStatus.FAILED.value)
+CANCELED = ExecutionStatus.CANCELED.value
 STATISTICS_EVERY_SECONDS = 600.0
 
 
@@ -76,6 +80,7 @@ class WorkerPool:
             llm_base_url=settings.llm_base_url,
             llm_api_key=settings.llm_api_key,
             threads=settings.thread_budget(self.size),
+            log_level=settings.log_level,
         )
         self.stopping = threading.Event()
         self.work_available = threading.Event()
@@ -168,9 +173,8 @@ class WorkerPool:
                 return
             renewed = self._db(self._renewal(claim, worker_id if first else None), "renewing a lease")
             first = False
-            if renewed is False:  # canceled, reclaimed or deleted: stop computing at once
-                logger.info("run %s is no longer ours (canceled or reclaimed); ending its process", claim.run_id)
-                self._end(process)
+            if renewed is False:  # ended by its own process, or canceled, reclaimed or deleted
+                self._let_go(claim, process)
                 return
             if time.monotonic() > deadline:
                 self._end(process)
@@ -188,6 +192,18 @@ class WorkerPool:
                 logger.info("process of run %s ended with %s after the run ended", claim.run_id, reason)
             else:
                 logger.warning("process of run %s died (%s); run is now %s", claim.run_id, reason, status)
+
+    def _let_go(self, claim: Claim, process: Any) -> None:
+        """The lease could not be renewed. If the run's own process recorded its outcome, it is exiting
+        and logged that end itself; otherwise the run was taken from it: say why and stop it at once."""
+        status = self._db(lambda s: attempt_status(s, run_id=claim.run_id, token=claim.token), "reading a run")
+        if status in ENDED_BY_ITS_PROCESS:
+            process.join(self.settings.heartbeat_seconds)
+        else:
+            why = "canceled" if status == CANCELED else "deleted or reclaimed by another attempt"
+            logger.info("run %s was %s; ending its process", claim.run_id, why)
+        if process.exitcode is None:
+            self._end(process)
 
     def _renewal(self, claim: Claim, worker_id: str | None) -> Callable[[Any], bool]:
         def renew(session: Any) -> bool:

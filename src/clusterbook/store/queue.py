@@ -152,6 +152,13 @@ def renew_lease(
     return _changed(session, update(executions).where(_held(run_id, token)).values(**values)) == 1
 
 
+def attempt_status(session: Session, *, run_id: str, token: str) -> str | None:
+    """The run's status if this attempt holds it or recorded its end; None when the run is gone or
+    another attempt holds it now (requeued and claimed again)."""
+    row = session.execute(select(_c.status).where(_c.run_id == run_id, _c.attempt_token == token)).first()
+    return None if row is None else str(row.status)
+
+
 def _held_since(session: Session, run_id: str, token: str, target: str) -> tuple[datetime | None] | None:
     """``(started_at,)`` of this attempt if the run is still ours and may move to ``target``; else None."""
     row = session.execute(select(_c.started_at).where(_held(run_id, token, target))).first()
