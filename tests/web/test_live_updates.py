@@ -101,3 +101,28 @@ def test_execute_from_the_history_adds_a_pending_run(fresh_tab):
     page.locator(".toast").get_by_role("link", name="Open run").click()
     expect(page).to_have_url(re.compile(r"/runs/run_"))
     expect(page.locator(".run-head .badge")).to_have_text("Pending")
+
+
+def test_the_clusters_page_follows_runs_in_flight_to_their_end(fresh_tab):
+    site = fresh_tab.site
+    page = fresh_tab.open("/")
+    row = page.locator("tr", has=page.get_by_role("link", name="support-tickets"))
+    expect(row.locator(".badge")).to_have_text("Pending")
+    expect(row.locator("td").nth(3)).to_contain_text("2 in flight")
+    page.evaluate("window.__notReloaded = true")
+    created = HISTORY[-1]["created_at"]
+    for run_id in site.runs["history"][-2:]:  # the processing and the pending run end behind its back
+        site.set_run(
+            run_id,
+            status="completed",
+            started_at=created + timedelta(seconds=1),
+            completed_at=created + timedelta(seconds=3),
+            duration_ms=2000.0,
+            num_clusters=3,
+            silhouette_score=0.83,
+        )
+    expect(row.locator(".badge")).to_have_text("Completed", timeout=15_000)
+    expect(row.locator(".interpreted")).to_contain_text("0.83")
+    expect(row.locator("td").nth(3)).not_to_contain_text("in flight")
+    assert page.evaluate("window.__notReloaded") is True
+    fresh_tab.shot("clusters-live-after")

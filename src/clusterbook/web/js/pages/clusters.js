@@ -2,12 +2,13 @@
 
 import { ApiError, api, isAbort } from "../api.js";
 import { debounce, h, replace, uid } from "../dom.js";
-import { fmtAgo, fmtInt, fmtTimeLong, interpretSilhouette } from "../format.js";
+import { IN_FLIGHT, fmtAgo, fmtInt, fmtTimeLong, interpretSilhouette } from "../format.js";
 import { estimateText, executeWithEstimate } from "../estimate.js";
 import { clusterPath, currentQuery, href, runPath, setQuery } from "../nav.js";
-import { busy, emptyState, errorState, interpreted, pagination, spinner, statusBadge, toast } from "../ui.js";
+import { busy, emptyState, errorState, interpreted, pagination, poller, spinner, statusBadge, toast } from "../ui.js";
 
 const PAGE_SIZE = 20;
+const POLL_MS = 2000;
 const ALGORITHMS = {
   kmeans: { n_clusters: 8 },
   minibatch_kmeans: { n_clusters: 8 },
@@ -24,7 +25,8 @@ export const clustersPage = {
   mount(container, ctx) {
     document.title = "Clusters · clusterbook";
     let controller = null;
-    let rows = new Map(); // cluster_id → {tr, cluster}
+    let rows = new Map(); // cluster_id → {tr, cluster, overview}
+    let poll = null;
     const searchId = uid("cluster-search");
     const search = h("input", {
       id: searchId,
@@ -133,6 +135,7 @@ export const clustersPage = {
         const { run, estimate } = queued;
         toast(`Run queued for ${cluster.cluster_name} (estimated ${estimateText(estimate)})`, { tone: "success", link: { href: href(runPath(cluster.cluster_id, run.run_id)), label: "Open run" } });
         await refreshOverview([cluster.cluster_id]);
+        followLiveRuns();
       } catch (error) {
         toast(`Could not execute ${cluster.cluster_name}: ${error.message}`, { tone: "error", timeout: 10000 });
       } finally {
@@ -140,19 +143,43 @@ export const clustersPage = {
       }
     }
 
+    function show(entry, overview) {
+      entry.overview = overview;
+      const fresh = row(entry.cluster, overview);
+      entry.tr.replaceWith(fresh);
+      entry.tr = fresh;
+    }
+
     async function refreshOverview(ids) {
       const data = await api.clusterOverview(ids);
       for (const overview of data.results) {
         const entry = rows.get(overview.cluster_id);
-        if (!entry) continue;
-        const fresh = row(entry.cluster, overview);
-        entry.tr.replaceWith(fresh);
-        entry.tr = fresh;
+        // only rows that changed are redrawn, so a poll never takes the focus from a button
+        if (entry && JSON.stringify(entry.overview) !== JSON.stringify(overview)) show(entry, overview);
       }
+    }
+
+    function hasLiveRuns(overview) {
+      const counts = overview?.runs_by_status || {};
+      return (counts.pending || 0) + (counts.processing || 0) > 0 || IN_FLIGHT.has(overview?.latest_run?.status);
+    }
+
+    // Rows with runs in flight follow them to their end (one overview request for all of them),
+    // like the history page; polling stops once nothing on the page is in flight.
+    function followLiveRuns() {
+      poll?.stop();
+      const live = () => [...rows.entries()].filter(([, entry]) => hasLiveRuns(entry.overview)).map(([id]) => id);
+      if (!live().length) return;
+      poll = poller(async () => {
+        const ids = live();
+        if (ids.length) await refreshOverview(ids);
+        if (!live().length) poll?.stop();
+      }, POLL_MS);
     }
 
     async function load(ctx) {
       controller?.abort();
+      poll?.stop();
       controller = new AbortController();
       const { signal } = controller;
       const q = (ctx.query.get("q") || "").trim();
@@ -193,18 +220,11 @@ export const clustersPage = {
         try {
           const overview = await api.clusterOverview(list.results.map((c) => c.cluster_id), { signal });
           const byId = new Map(overview.results.map((o) => [o.cluster_id, o]));
-          for (const [cid, entry] of rows) {
-            const fresh = row(entry.cluster, byId.get(cid) || null);
-            entry.tr.replaceWith(fresh);
-            entry.tr = fresh;
-          }
+          for (const [cid, entry] of rows) show(entry, byId.get(cid) || null);
+          followLiveRuns();
         } catch (error) {
           if (isAbort(error)) return;
-          for (const entry of rows.values()) {
-            const fresh = row(entry.cluster, null);
-            entry.tr.replaceWith(fresh);
-            entry.tr = fresh;
-          }
+          for (const entry of rows.values()) show(entry, null);
           toast(`Could not load the runs of these clusters: ${error.message}`, { tone: "error" });
         }
       } catch (error) {
@@ -230,6 +250,7 @@ export const clustersPage = {
       update: (next) => load(next),
       destroy: () => {
         controller?.abort();
+        poll?.stop();
         pushSearch.cancel();
       },
     };
