@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from clusterbook import __version__
 from clusterbook.api.budget import CancelOnDisconnect
 from clusterbook.api.deps import require_key
+from clusterbook.api.docs import mount_api_docs
 from clusterbook.api.limits import BodySizeLimit, BodyTooLarge, UploadGate
 from clusterbook.api.problems import install_problem_handlers, payload_too_large
 from clusterbook.api.routes import clusters, collections, estimates, executions, meta, namespaces, runs, trends
@@ -33,6 +34,8 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         title="clusterbook",
         version=__version__,
         description="Self-hostable clustering service: clusters, executions and their history.",
+        docs_url=None,  # served by api.docs with local assets, not from a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -65,5 +68,6 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(namespaces.health_router)
+    mount_api_docs(app)
     mount_dashboard(app)
     return app
