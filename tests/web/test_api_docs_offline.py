@@ -26,4 +26,3 @@ def test_swagger_ui_renders_every_route_without_a_network(tab):
     expect(page.locator(".opblock-body").first).to_be_visible()
     expect(page.locator(".information-container .title")).to_contain_text("clusterbook")
     tab.shot("api-docs-offline")
-
