@@ -16,7 +16,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from sqlalchemy import text
@@ -43,7 +43,7 @@ def copy_collection_vectors(session: Session, collection_id: str, out: np.ndarra
     size = out.shape[1] * out.itemsize
     field = struct.pack("!hi", 1, size)  # one field of ``size`` bytes; a NULL vector would have length -1
     row_bytes = len(field) + size
-    flat = memoryview(out).cast("B")
+    flat = memoryview(cast(Any, out)).cast("B")  # the array's own bytes, written in place
     rows = 0
     statement = (
         "COPY (SELECT vector FROM documents WHERE collection_id = %s ORDER BY document_id) TO STDOUT (FORMAT BINARY)"
