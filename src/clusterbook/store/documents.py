@@ -452,8 +452,13 @@ def _row_batches(session: Session, stmt: Select[Any]) -> Generator[Sequence[Sequ
                 yield batch
         return
     options = {"stream_results": True, "max_row_buffer": LOAD_BATCH, "yield_per": LOAD_BATCH, BINARY_RESULTS: True}
-    with closing(session.execute(stmt.execution_options(**options))) as streamed:
-        yield from streamed.partitions()
+    with closing(cast(CursorResult[Any], session.execute(stmt.execution_options(**options)))) as streamed:
+        # The first batch through SQLAlchemy, which has already buffered a row; then psycopg's own tuples
+        if batch := streamed.fetchmany(LOAD_BATCH):
+            yield batch
+        cursor = streamed.cursor  # None once SQLAlchemy saw the end (and closed it)
+        while cursor is not None and (batch := cursor.fetchmany(LOAD_BATCH)):
+            yield batch
 
 
 def _metadata(stored: Any) -> dict[str, Any]:
