@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from bench_engine import Dataset, _pending_run, make_dataset, postgres_url, store_dataset
+from bench_engine import Dataset, _pending_run, make_dataset, postgres_url, store_dataset, vacuum_members
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -146,7 +146,7 @@ class Clock:
 
 
 def time_load(engine: Engine, cluster: Cluster, data: Dataset, load: Loader) -> tuple[float, float]:
-    with transaction(make_sessionmaker(engine)) as session:
+    with transaction(make_sessionmaker(engine, snapshot=True)) as session:  # the runner's load session
         clock = Clock(session)
         vectors = load(session, cluster, len(data.document_ids), data.vectors.shape[1])
         seconds = clock.stop()
@@ -168,9 +168,7 @@ def time_persist(
         session.flush()
         seconds = clock.stop()
         tx.rollback()
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM execution_members")
+    vacuum_members(engine)
     return seconds
 
 

@@ -63,7 +63,11 @@ def _members(writes: sessionmaker[Session], run_id: str) -> list[tuple[str, str 
 # ---------------------------------------------------------------- loading
 
 
-def test_loaded_vectors_texts_and_metadata_are_the_stored_ones_bit_for_bit(session_factory, monkeypatch):
+@pytest.mark.parametrize("snapshot", [False, True], ids=["rows", "snapshot"])
+def test_loaded_vectors_texts_and_metadata_are_the_stored_ones_bit_for_bit(
+    engine, session_factory, monkeypatch, snapshot
+):
+    """Both PostgreSQL paths: vectors in the binary rows, and (one snapshot) by binary COPY."""
     monkeypatch.setattr(documents_module, "LOAD_BATCH", 7)  # 53 documents: 7 full batches and a partial one
     rng = np.random.default_rng(5)
     values = (rng.normal(size=(53, 24)) * 10.0 ** rng.integers(-30, 30, size=(53, 1))).astype(np.float32)
@@ -79,8 +83,9 @@ def test_loaded_vectors_texts_and_metadata_are_the_stored_ones_bit_for_bit(sessi
     ]
     collection = make_collection(session_factory)
     make_documents(session_factory, collection, docs)
+    reads = make_sessionmaker(engine, snapshot=snapshot)
     for with_metadata in (True, False):
-        with session_factory() as session:
+        with reads() as session:
             loaded = load_run_documents(
                 session,
                 namespace_id=collection.namespace_id,
@@ -118,6 +123,29 @@ def test_a_filtered_load_over_two_collections_keeps_the_order_and_the_rows(sessi
         [-i, 0.25] for i in range(4)
     ]
     assert loaded.metadata == [{"keep": True}] * 9
+
+
+def test_a_snapshot_load_reads_the_collection_as_it_was_when_the_transaction_began(engine, session_factory):
+    """Documents added and a vector replaced while the run loads: one snapshot, so the run gets the
+    collection as it was, whole and consistent (ids, texts and vectors of the same rows), no error."""
+    collection = make_collection(session_factory)
+    make_documents(session_factory, collection, [
+        {"document_id": f"d{i:02d}", "text": f"t{i}", "vector": [float(i), 1.0, -1.0]} for i in range(3, 40)
+    ])  # fmt: skip
+    with make_sessionmaker(engine, snapshot=True)() as session, session.begin():
+        session.execute(select(func.count()).select_from(execution_members)).scalar_one()  # the snapshot starts
+        make_documents(session_factory, collection, [
+            {"document_id": d, "text": "new", "vector": [99.0, 99.0, 99.0]} for d in ("d00", "d05", "d99")
+        ])  # fmt: skip
+        loaded = load_run_documents(
+            session, namespace_id=collection.namespace_id, collection_ids=[collection.collection_id], filters=None
+        )
+        if not is_sqlite(engine):  # the whole-collection plan setting is put back
+            assert session.connection().exec_driver_sql("SHOW enable_sort").scalar_one() == "on"
+    assert loaded.document_ids == [f"d{i:02d}" for i in range(3, 40)]
+    assert loaded.texts == [f"t{i}" for i in range(3, 40)]
+    assert loaded.vectors is not None
+    assert loaded.vectors.tolist() == [[float(i), 1.0, -1.0] for i in range(3, 40)]
 
 
 def test_rows_read_after_a_load_come_back_in_their_usual_types(session_factory, writes):

@@ -76,7 +76,7 @@ def effective_threads() -> int:
 def _compute(claim: Claim, settings: ComputeSettings) -> None:
     engine = make_engine(settings.database_url, busy_timeout_ms=settings.busy_timeout_ms)
     writes = make_sessionmaker(engine, writes=True)
-    reads = make_sessionmaker(engine)
+    reads = make_sessionmaker(engine, snapshot=True)  # the load reads vectors and ids in one snapshot
     started = time.perf_counter()
     try:
         snapshot = read_snapshot(claim.config)

@@ -118,11 +118,16 @@ def is_sqlite(engine_or_session: Engine | Session) -> bool:
     return bind.dialect.name == "sqlite"
 
 
-def make_sessionmaker(engine: Engine, *, writes: bool = False) -> sessionmaker[Session]:
+def make_sessionmaker(engine: Engine, *, writes: bool = False, snapshot: bool = False) -> sessionmaker[Session]:
     """Sessions for ``engine``. ``writes=True``: on SQLite each transaction takes the write lock as
     it begins (``BEGIN IMMEDIATE``), so one that reads before it writes waits its turn instead of
-    failing with "database is locked" when another writer got in between."""
+    failing with "database is locked" when another writer got in between. ``snapshot=True`` (reads
+    only): on PostgreSQL every statement of a transaction sees one snapshot (REPEATABLE READ), as a
+    run's load needs when it reads its vectors and its ids in two statements; SQLite's read
+    transactions always do."""
     bind = engine.execution_options(sqlite_begin="BEGIN IMMEDIATE") if writes else engine
+    if snapshot and not writes and engine.dialect.name != "sqlite":
+        bind = engine.execution_options(isolation_level="REPEATABLE READ")
     return sessionmaker(bind, expire_on_commit=False)
 
 

@@ -40,6 +40,7 @@ from clusterbook.store.fields import DOCUMENT_FIELDS
 from clusterbook.store.folded import with_folded
 from clusterbook.store.listing import ListQuery, PageRequest, PageRows, compile_query, fetch_page
 from clusterbook.store.tables import collections, documents
+from clusterbook.store.vector_copy import CHANGED, copy_collection_vectors, holds_one_snapshot, index_order
 from clusterbook.store.vectors import VECTOR_DTYPE, first_nonfinite, float32_bytes, nonfinite_message
 
 ID_CHUNK = 900
@@ -368,8 +369,12 @@ def load_run_documents(
     or when one document id appears in two of the collections.
 
     Rows stream from the database in batches of ``LOAD_BATCH`` as plain tuples (``_row_batches``); each
-    batch's vector bytes are joined and copied at once into one preallocated float32 array. ``with_metadata=False`` skips reading (and
-    parsing) the metadata JSON, which only attribute grouping needs; every document then gets ``{}``.
+    batch's vector bytes are joined and copied at once into one preallocated float32 array. On
+    PostgreSQL, for whole collections (no filter) in a session holding one snapshot (the runner's,
+    ``make_sessionmaker(engine, snapshot=True)``), the vectors come by binary COPY instead
+    (``store/vector_copy.py``) and the whole-collection reads walk the ``(collection_id, document_id)``
+    index rather than sort. ``with_metadata=False`` skips reading (and parsing) the metadata JSON,
+    which only attribute grouping needs; every document then gets ``{}``.
     """
     targets = _run_collections(session, namespace_id, collection_ids)
     where = _run_filter(session, filters)
@@ -393,28 +398,38 @@ def load_run_documents(
     texts: list[str | None] = []
     metadata: list[dict[str, Any]] = []
     owner: dict[str, str] = {}
-    columns = [_d.document_id, _d.text] + ([_d.vector] if vectors is not None else [])
+    # PostgreSQL, the whole collections, one snapshot: the vectors by COPY, the rest by a plain query
+    by_copy = vectors is not None and filters is None and not is_sqlite(session) and holds_one_snapshot(session)
+    columns = [_d.document_id, _d.text] + ([_d.vector] if vectors is not None and not by_copy else [])
     columns += [_d.metadata] if with_metadata else []
     expected_bytes = (dimension or 0) * VECTOR_DTYPE.itemsize
-    for row, (count, _) in zip(targets, counts, strict=True):
-        if not count:
-            continue
-        stmt = select(*columns).where(_d.collection_id == row.collection_id, where).order_by(_d.document_id)
-        with closing(_row_batches(session, stmt)) as batches:  # a failure midway closes PostgreSQL's server cursor
-            for batch in batches:
-                batch_ids = [record[0] for record in batch]
-                if len(targets) > 1:
-                    _check_unique(batch_ids, row.collection_name, owner)
-                if vectors is not None:
-                    if len(ids) + len(batch) > total:
-                        raise ClusteringFailed(
-                            "documents were added while the run loaded them; execute the cluster again"
-                        )
-                    _copy_vectors([record[2] for record in batch], vectors, len(ids), expected_bytes, batch_ids)
-                ids.extend(batch_ids)
-                texts.extend([record[1] for record in batch])
-                if with_metadata:
-                    metadata.extend([_metadata(record[-1]) for record in batch])
+    vectors_done = 0
+    with index_order(session, filters is None):
+        for row, (count, _) in zip(targets, counts, strict=True):
+            if not count:
+                continue
+            if by_copy:
+                assert vectors is not None
+                copy_collection_vectors(session, row.collection_id, vectors[len(ids) : len(ids) + count])
+                vectors_done = len(ids) + count
+            stmt = select(*columns).where(_d.collection_id == row.collection_id, where).order_by(_d.document_id)
+            with closing(_row_batches(session, stmt)) as batches:  # a failure midway closes PostgreSQL's server cursor
+                for batch in batches:
+                    batch_ids = [record[0] for record in batch]
+                    if len(targets) > 1:
+                        _check_unique(batch_ids, row.collection_name, owner)
+                    if vectors is not None and not by_copy:
+                        if len(ids) + len(batch) > total:
+                            raise ClusteringFailed(
+                                "documents were added while the run loaded them; execute the cluster again"
+                            )
+                        _copy_vectors([record[2] for record in batch], vectors, len(ids), expected_bytes, batch_ids)
+                    ids.extend(batch_ids)
+                    texts.extend([record[1] for record in batch])
+                    if with_metadata:
+                        metadata.extend([_metadata(record[-1]) for record in batch])
+            if by_copy and len(ids) != vectors_done:  # cannot happen within one snapshot
+                raise ClusteringFailed(CHANGED)
     if vectors is not None and len(ids) != total:
         vectors = vectors[: len(ids)]
     if not with_metadata:
@@ -437,8 +452,13 @@ def _row_batches(session: Session, stmt: Select[Any]) -> Generator[Sequence[Sequ
                 yield batch
         return
     options = {"stream_results": True, "max_row_buffer": LOAD_BATCH, "yield_per": LOAD_BATCH, BINARY_RESULTS: True}
-    with closing(session.execute(stmt.execution_options(**options))) as streamed:
-        yield from streamed.partitions()
+    with closing(cast(CursorResult[Any], session.execute(stmt.execution_options(**options)))) as streamed:
+        # The first batch through SQLAlchemy, which has already buffered a row; then psycopg's own tuples
+        if batch := streamed.fetchmany(LOAD_BATCH):
+            yield batch
+        cursor = streamed.cursor  # None once SQLAlchemy saw the end (and closed it)
+        while cursor is not None and (batch := cursor.fetchmany(LOAD_BATCH)):
+            yield batch
 
 
 def _metadata(stored: Any) -> dict[str, Any]:

@@ -136,7 +136,9 @@ documents = Table(
 execution_members = Table(
     "execution_members",
     metadata,
-    Column("run_id", IdentifierType, ForeignKey("executions.run_id", ondelete="CASCADE"), primary_key=True),
+    # No foreign key (migration 0017): a per-row check cost a fifth of persisting a run's memberships.
+    # ``queue.insert_members`` checks the run once per batch; a trigger on executions cascades deletes.
+    Column("run_id", IdentifierType, primary_key=True),
     Column("document_id", DocumentIdType, primary_key=True),
     Column("cluster_id", String(16)),  # 'cl_<n>' of the run, NULL for noise
     Column("distance", Float),
