@@ -9,6 +9,7 @@ process dies without recording an outcome, the run goes back to the queue until 
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import multiprocessing
 import multiprocessing.forkserver
@@ -124,8 +125,14 @@ class WorkerPool:
             logger.warning("%s failed, will retry: %s", what, str(exc).splitlines()[0])
             return None
 
+    def _ready(self) -> bool:
+        """Whether this pool can compute a run now (always, locally; the Ray pool needs its cluster)."""
+        return True
+
     def _work(self) -> None:
         while not self.stopping.is_set():
+            if not self._ready():
+                continue
             claim = self._db(
                 lambda s: claim_next_execution(s, worker_id=self.identity, lease_seconds=self.settings.lease_seconds),
                 "claiming a run",
@@ -236,3 +243,26 @@ class WorkerPool:
             if reaped and (reaped.requeued or reaped.failed):
                 logger.warning("lapsed leases: requeued %s, failed %s", reaped.requeued, reaped.failed)
                 self.work_available.set()
+
+
+RAY_EXTRA = "clusterbook[ray]"
+
+
+class RunnerUnavailable(RuntimeError):
+    """The configured runner cannot start (its extra is missing, its cluster unreachable)."""
+
+
+def check_runner(settings: Settings) -> None:
+    """Fail at start, in one line naming the extra, when the chosen runner is not installed."""
+    if settings.runner == "ray" and importlib.util.find_spec("ray") is None:
+        raise RunnerUnavailable(f"--runner ray needs Ray, which is not installed: pip install '{RAY_EXTRA}'")
+
+
+def make_pool(engine: Engine, settings: Settings, workers: int | None = None) -> WorkerPool:
+    """The worker pool of the configured runner (``settings.runner``)."""
+    check_runner(settings)
+    if settings.runner == "ray":
+        from clusterbook.runner.ray_backend import RayPool
+
+        return RayPool(engine, settings, workers)
+    return WorkerPool(engine, settings, workers)

@@ -152,6 +152,12 @@ def renew_lease(
     return _changed(session, update(executions).where(_held(run_id, token)).values(**values)) == 1
 
 
+def record_worker(session: Session, *, run_id: str, token: str, worker_id: str) -> bool:
+    """Say which process computes the run (a Ray task knows its node and pid only once it runs);
+    False, and nothing written, when the run is no longer this attempt's."""
+    return _changed(session, update(executions).where(_held(run_id, token)).values(worker_id=worker_id[:200])) == 1
+
+
 def _held_since(session: Session, run_id: str, token: str, target: str) -> tuple[datetime | None] | None:
     """``(started_at,)`` of this attempt if the run is still ours and may move to ``target``; else None."""
     row = session.execute(select(_c.started_at).where(_held(run_id, token, target))).first()
