@@ -70,3 +70,32 @@ def test_a_ray_run_equals_the_local_run_for_the_same_seed(db_url: str, ray_setti
 
     assert on_ray["config"]["ray_node_id"] in {node["NodeID"] for node in ray.nodes()}
     assert on_ray["listed_by_runner"] == [on_ray["run_id"]] and local["listed_by_runner"] == [local["run_id"]]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_a_local_and_a_ray_worker_on_one_postgresql_never_compute_a_run_twice(
+    db_url: str, ray_settings: Settings
+) -> None:
+    from collections import Counter
+
+    from clusterbook.runner.worker import make_pool
+    from clusterbook.store.db import make_engine
+    from tests.runner.test_crash_recovery import assert_each_run_written_once
+
+    runs = 12
+    with BackgroundServer(ray_settings) as server, httpx.Client(base_url=server.url, timeout=60) as api:
+        upload_collection(api, "blobs", blob_documents(60, centres=3, seed=2))
+        cluster_id = create_cluster(api, "blobs", "blobs")["cluster_id"]
+        run_ids = [execute(api, cluster_id)["run_id"] for _ in range(runs)]  # queued: no worker yet
+        local_engine, ray_engine = make_engine(db_url), make_engine(db_url)
+        local_settings = ray_settings.model_copy(update={"runner": "local"})
+        with make_pool(local_engine, local_settings, workers=1), make_pool(ray_engine, ray_settings, workers=1):
+            finished = [wait_for(api, cluster_id, run_id, timeout=180) for run_id in run_ids]
+        local_engine.dispose()
+        ray_engine.dispose()
+        assert [r["status"] for r in finished] == ["completed"] * runs, [r.get("error_message") for r in finished]
+        assert [r["attempts"] for r in finished] == [1] * runs, "a run was claimed (computed) more than once"
+        by_runner = Counter(r["config"]["runner"] for r in finished)
+        assert set(by_runner) == {"local", "ray"}, by_runner  # both really worked the one queue
+        assert_each_run_written_once(server.engine, {r["run_id"]: 60 for r in finished})
