@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from clusterbook.cli.importing import import_command
 from clusterbook.cli.keys import keys_app
@@ -78,7 +79,7 @@ def _check_runner(settings: Any) -> None:
     try:
         check_runner(settings)
     except RunnerUnavailable as exc:
-        console.print(f"[red]error:[/] {exc}", soft_wrap=True)
+        console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
         raise SystemExit(1) from None
 
 
@@ -141,7 +142,7 @@ def _started(pool: Any) -> Iterator[Any]:
     try:
         pool.start()
     except RunnerUnavailable as exc:
-        console.print(f"[red]error:[/] {exc}", soft_wrap=True)
+        console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
         raise SystemExit(1) from None
     try:
         yield pool
@@ -232,13 +233,13 @@ def worker(
     engine = make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     run_migrations(engine)
     done = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: done.set())
     console.print(
         f"clusterbook worker: {settings.workers} workers ({settings.runner} runner) on "
         f"{display_url(settings.database_url)}"
     )
     with _started(make_pool(engine, settings)):
+        for sig in (signal.SIGINT, signal.SIGTERM):  # after the start: joining Ray installs handlers of its own
+            signal.signal(sig, lambda *_: done.set())
         while not done.wait(1.0):
             pass
     console.print("workers stopped; runs in flight went back to the queue")

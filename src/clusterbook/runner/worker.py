@@ -9,7 +9,6 @@ process dies without recording an outcome, the run goes back to the queue until 
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import multiprocessing
 import multiprocessing.forkserver
@@ -254,15 +253,23 @@ class RunnerUnavailable(RuntimeError):
 
 def check_runner(settings: Settings) -> None:
     """Fail at start, in one line naming the extra, when the chosen runner is not installed."""
-    if settings.runner == "ray" and importlib.util.find_spec("ray") is None:
-        raise RunnerUnavailable(f"--runner ray needs Ray, which is not installed: pip install '{RAY_EXTRA}'")
+    if settings.runner == "ray":
+        _ray_backend()
+
+
+def _ray_backend() -> Any:
+    try:
+        from clusterbook.runner import ray_backend
+    except ModuleNotFoundError as exc:
+        if exc.name != "ray" and not (exc.name or "").startswith("ray."):
+            raise
+        raise RunnerUnavailable(f"--runner ray needs Ray, which is not installed: pip install '{RAY_EXTRA}'") from None
+    return ray_backend
 
 
 def make_pool(engine: Engine, settings: Settings, workers: int | None = None) -> WorkerPool:
     """The worker pool of the configured runner (``settings.runner``)."""
-    check_runner(settings)
     if settings.runner == "ray":
-        from clusterbook.runner.ray_backend import RayPool
-
-        return RayPool(engine, settings, workers)
+        pool: WorkerPool = _ray_backend().RayPool(engine, settings, workers)
+        return pool
     return WorkerPool(engine, settings, workers)
