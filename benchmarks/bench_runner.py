@@ -82,7 +82,7 @@ def main() -> None:
 
     import ray
 
-    ray.init(num_cpus=available_cores(), include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=available_cores(), include_dashboard=False, log_to_driver=False)
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
         small_engine, small = store_dataset(url, make_dataset(300, 16, 4, 1.0, seed=1), 4, 1)

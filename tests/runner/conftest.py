@@ -79,7 +79,7 @@ def ray_cluster() -> Iterator[Any]:
     """One local Ray for every Ray test of the session (two CPUs, no dashboard: light on CI)."""
     ray = pytest.importorskip("ray", reason="the Ray runner's tests need the extra clusterbook[ray]")
     if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()
 

@@ -99,3 +99,29 @@ def test_a_local_and_a_ray_worker_on_one_postgresql_never_compute_a_run_twice(
         by_runner = Counter(r["config"]["runner"] for r in finished)
         assert set(by_runner) == {"local", "ray"}, by_runner  # both really worked the one queue
         assert_each_run_written_once(server.engine, {r["run_id"]: 60 for r in finished})
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_gpu_run_on_a_cluster_without_gpus_waits_pending_with_its_reason(ray_settings: Settings) -> None:
+    with BackgroundServer(ray_settings, workers=1) as server, httpx.Client(base_url=server.url, timeout=60) as api:
+        upload_collection(api, "blobs", blob_documents(60, centres=3, seed=3))
+        cluster_id = create_cluster(api, "blobs", "blobs")["cluster_id"]
+        gpu_run = execute(api, cluster_id, {"gpus": 1})
+        assert gpu_run["config"]["gpus"] == 1
+        waiting = wait_for(api, cluster_id, gpu_run["run_id"], lambda r: r["error_message"] is not None, 90)
+        assert waiting["status"] == "pending" and waiting["attempts"] is None, "no attempt charged"
+        assert waiting["error_message"].startswith("Waiting for a GPU: this run asks for 1 GPU and no node")
+        # the queue is not blocked behind it: a later CPU run is claimed and completes
+        cpu_run = wait_for(api, cluster_id, execute(api, cluster_id)["run_id"], timeout=120)
+        assert cpu_run["status"] == "completed" and "gpus" not in cpu_run["config"]
+        still = ok(api.get(f"/v1/clusters/{cluster_id}/executions/{gpu_run['run_id']}"))
+        assert still["status"] == "pending" and still["error_message"] == waiting["error_message"]
+        canceled = ok(api.post(f"/v1/clusters/{cluster_id}/executions/{gpu_run['run_id']}/cancel"))
+        assert canceled["status"] == "canceled", "not lost: it can still be canceled (or run once a GPU joins)"
+    refused = ok_status(ray_settings, {"gpus": 0})
+    assert refused == 422
+
+
+def ok_status(settings: Settings, body: dict[str, Any]) -> int:
+    with BackgroundServer(settings) as server, httpx.Client(base_url=server.url, timeout=60) as api:
+        return api.post("/v1/clusters/blobs/execute", json=body).status_code

@@ -198,6 +198,7 @@ def outcome_of(result: EngineResult, submitted: dict[str, Any], *, load_ms: floa
         "filters": submitted.get("filters"),
         "llm": submitted.get("llm"),
         "baseline_run_id": submitted.get("baseline_run_id"),
+        **({"gpus": submitted["gpus"]} if submitted.get("gpus") else {}),
     }
     return RunOutcome(
         num_clusters=len(result.centroids),

@@ -35,12 +35,15 @@ from threadpoolctl import threadpool_limits
 from clusterbook.runner.compute import ComputeSettings, compute_run
 from clusterbook.runner.worker import RunnerUnavailable, WorkerPool
 from clusterbook.settings import Settings, available_cores
-from clusterbook.store.queue import Claim, release_execution
+from clusterbook.store.queue import Claim, defer_execution, release_execution
 
 logger = logging.getLogger(__name__)
 R = TypeVar("R")
 RECONNECT_FIRST_SECONDS = 1.0
 RECONNECT_MAX_SECONDS = 30.0
+DEFER_SECONDS = 30.0
+"""How long a GPU run the cluster cannot place is left alone before this pool looks at it again."""
+MAX_DEFERRED = 500
 
 WORKER_DEATH: tuple[type[BaseException], ...] = (
     ray.exceptions.WorkerCrashedError,
@@ -98,6 +101,12 @@ class RayMap:
             raise
 
 
+def _gpus(claim: Claim) -> int:
+    """The GPUs the run asked for (``ExecuteRequest.gpus``, stored in its config); 0 for none."""
+    value = claim.config.get("gpus")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
 def connect(address: str | None) -> None:
     """Join the cluster at ``address`` (``auto``, ``ray://…``), or start a local Ray with this
     machine's cores; an already connected driver (a test's, an embedding program's) is reused."""
@@ -107,7 +116,7 @@ def connect(address: str | None) -> None:
         if address:
             ray.init(address=address, include_dashboard=False, log_to_driver=False)
         else:
-            ray.init(num_cpus=available_cores(), include_dashboard=False, log_to_driver=False)
+            ray.init(address="local", num_cpus=available_cores(), include_dashboard=False, log_to_driver=False)
     except Exception as exc:  # noqa: BLE001 - Ray raises many types; each means "no cluster"
         where = address or "a local Ray"
         raise RunnerUnavailable(f"could not connect to Ray at {where}: {type(exc).__name__}: {exc}") from exc
@@ -121,6 +130,9 @@ class RayPool(WorkerPool):
         self.address = settings.ray_address
         self.connected = threading.Event()
         self.reconnecting = threading.Lock()
+        self.deferred: dict[str, float] = {}
+        """GPU runs put back because no node has their GPUs: run id → when (``time.monotonic``)."""
+        self.deferred_lock = threading.Lock()
 
     def start(self) -> RayPool:
         if self.size:
@@ -173,11 +185,42 @@ class RayPool(WorkerPool):
             "returning a run to the queue",
         )
 
+    # -- resources ---------------------------------------------------------------------------------
+
+    def _skipped(self) -> list[str]:
+        now = time.monotonic()
+        with self.deferred_lock:
+            for run_id, since in list(self.deferred.items()):
+                if now - since > DEFER_SECONDS:
+                    del self.deferred[run_id]
+            return list(self.deferred)[:MAX_DEFERRED]
+
+    def _placeable(self, claim: Claim, gpus: int) -> bool:
+        """Whether some live node has the run's GPUs; if none has, the run goes back to pending with
+        the reason in its error_message, and this pool leaves it alone for ``DEFER_SECONDS``."""
+        most = max((node["Resources"].get("GPU", 0) for node in ray.nodes() if node.get("Alive")), default=0)  # type: ignore[no-untyped-call]
+        if most >= gpus:
+            return True
+        reason = (
+            f"Waiting for a GPU: this run asks for {gpus} GPU{'s' if gpus > 1 else ''} and no node of the Ray "
+            f"cluster has {'that many' if most else 'one'}; it stays pending until such a node joins (checked every "
+            f"{DEFER_SECONDS:.0f} s), or cancel it and execute it without gpus"
+        )
+        self._db(lambda s: defer_execution(s, run_id=claim.run_id, token=claim.token, reason=reason), "deferring a run")
+        with self.deferred_lock:
+            self.deferred[claim.run_id] = time.monotonic()
+        logger.info("run %s needs %d GPUs, which no node has; left pending", claim.run_id, gpus)
+        return False
+
     # -- one run -----------------------------------------------------------------------------------
 
     def _supervise(self, claim: Claim) -> None:
+        gpus = _gpus(claim)
         try:
-            ref = compute_task.options(num_cpus=self.compute_settings.threads).remote(claim, self.compute_settings)
+            if gpus and not self._placeable(claim, gpus):
+                return
+            task = compute_task.options(num_cpus=self.compute_settings.threads, num_gpus=gpus)
+            ref = task.remote(claim, self.compute_settings)
         except Exception as exc:  # noqa: BLE001 - submitting needs the cluster
             self._lost(claim, exc)
             return

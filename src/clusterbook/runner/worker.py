@@ -128,12 +128,18 @@ class WorkerPool:
         """Whether this pool can compute a run now (always, locally; the Ray pool needs its cluster)."""
         return True
 
+    def _skipped(self) -> list[str]:
+        """Pending runs this pool cannot run now and leaves to others (none, locally)."""
+        return []
+
     def _work(self) -> None:
         while not self.stopping.is_set():
             if not self._ready():
                 continue
             claim = self._db(
-                lambda s: claim_next_execution(s, worker_id=self.identity, lease_seconds=self.settings.lease_seconds),
+                lambda s: claim_next_execution(
+                    s, worker_id=self.identity, lease_seconds=self.settings.lease_seconds, skip=self._skipped()
+                ),
                 "claiming a run",
             )
             if claim is None:
