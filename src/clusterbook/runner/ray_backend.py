@@ -107,11 +107,12 @@ def _gpus(claim: Claim) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
-def connect(address: str | None) -> None:
+def connect(address: str | None) -> bool:
     """Join the cluster at ``address`` (``auto``, ``ray://…``), or start a local Ray with this
-    machine's cores; an already connected driver (a test's, an embedding program's) is reused."""
+    machine's cores; an already connected driver (a test's, an embedding program's) is reused.
+    True when this call connected (so the caller disconnects when it stops)."""
     if ray.is_initialized():
-        return
+        return False
     try:
         if address:
             ray.init(address=address, include_dashboard=False, log_to_driver=False)
@@ -120,6 +121,7 @@ def connect(address: str | None) -> None:
     except Exception as exc:  # noqa: BLE001 - Ray raises many types; each means "no cluster"
         where = address or "a local Ray"
         raise RunnerUnavailable(f"could not connect to Ray at {where}: {type(exc).__name__}: {exc}") from exc
+    return True
 
 
 class RayPool(WorkerPool):
@@ -130,13 +132,14 @@ class RayPool(WorkerPool):
         self.address = settings.ray_address
         self.connected = threading.Event()
         self.reconnecting = threading.Lock()
+        self.owns_connection = False
         self.deferred: dict[str, float] = {}
         """GPU runs put back because no node has their GPUs: run id → when (``time.monotonic``)."""
         self.deferred_lock = threading.Lock()
 
     def start(self) -> RayPool:
         if self.size:
-            connect(self.address)
+            self.owns_connection = connect(self.address)
             self.connected.set()
             if self.settings.compute_threads is None:  # the cluster's cores shared by the runs in flight
                 cpus = int(ray.cluster_resources().get("CPU", 1))  # type: ignore[no-untyped-call]
@@ -145,6 +148,14 @@ class RayPool(WorkerPool):
             logger.info("Ray runner on %s", self.address or "a local Ray")
         super().start()
         return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop as the local pool does (tasks in flight cancelled, their runs back in the queue), then
+        leave the cluster if this pool joined it (a local Ray it started ends with it)."""
+        super().stop(timeout)
+        if self.owns_connection:
+            ray.shutdown()
+            self.owns_connection = False
 
     # -- connection --------------------------------------------------------------------------------
 
@@ -157,7 +168,7 @@ class RayPool(WorkerPool):
             while not self.connected.is_set() and not self.stopping.is_set():
                 try:
                     ray.shutdown()
-                    connect(self.address)
+                    self.owns_connection = connect(self.address)
                     self.connected.set()
                     logger.info("reconnected to Ray")
                 except RunnerUnavailable as exc:
