@@ -21,6 +21,8 @@ from tests.runner.conftest import execute, ok, wait_for
 from tests.runner.test_runs_over_http import SLOW_POINTS, _alive, compute_pid, slow_cluster
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+SLOWER = {"algorithm_params": {"n_init": 100}}
+"""4x the slow run, for runs that are cut short anyway: well past a few seconds on a quick machine."""
 
 
 @pytest.fixture
@@ -45,7 +47,7 @@ def started_on_ray(api: httpx.Client, server: BackgroundServer, cluster_id: str,
 
 def test_canceling_a_running_ray_task_ends_it_within_seconds(api: httpx.Client, ray_server: BackgroundServer) -> None:
     cluster = slow_cluster(api)
-    run_id = execute(api, cluster["cluster_id"])["run_id"]
+    run_id = execute(api, cluster["cluster_id"], SLOWER)["run_id"]
     pid = started_on_ray(api, ray_server, cluster["cluster_id"], run_id)
     canceled = ok(api.post(f"/v1/clusters/{cluster['cluster_id']}/executions/{run_id}/cancel"))
     assert canceled["status"] == "canceled" and canceled["completed_at"] is not None
@@ -74,7 +76,7 @@ def test_a_ray_worker_killed_on_every_attempt_fails_worker_lost(
     api: httpx.Client, ray_server: BackgroundServer
 ) -> None:
     cluster = slow_cluster(api)
-    run_id = execute(api, cluster["cluster_id"])["run_id"]
+    run_id = execute(api, cluster["cluster_id"], SLOWER)["run_id"]
     killed: list[int] = []
     done = threading.Event()
 
@@ -103,7 +105,7 @@ def test_a_ray_run_over_the_time_limit_is_stopped_and_failed(ray_settings: Setti
     settings = ray_settings.model_copy(update={"run_timeout_seconds": 6.0})
     with BackgroundServer(settings, workers=1) as server, httpx.Client(base_url=server.url, timeout=60) as api:
         cluster = slow_cluster(api)
-        run_id = execute(api, cluster["cluster_id"])["run_id"]
+        run_id = execute(api, cluster["cluster_id"], SLOWER)["run_id"]
         run = wait_for(api, cluster["cluster_id"], run_id, timeout=120)
         pid = compute_pid(server, run_id)  # None when the limit struck while Ray was still starting the task
         deadline = time.monotonic() + 10

@@ -254,6 +254,8 @@ class RayPool(WorkerPool):
                 self._release(claim, "server shut down", refund=True)
                 return
             renewed = self._db(self._renewal(claim, None), "renewing a lease")
+            if renewed is False and self._finished(ref):  # it recorded its outcome since the last look
+                return
             if renewed is False:  # canceled, reclaimed or deleted: stop computing at once
                 logger.info("run %s is no longer ours (canceled or reclaimed); cancelling its Ray task", claim.run_id)
                 self._cancel(ref)
@@ -267,6 +269,14 @@ class RayPool(WorkerPool):
         reason = f"Ray task failed: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc) else ''}"
         status = self._release(claim, reason[:300])
         logger.warning("Ray task of run %s died (%s); run is now %s", claim.run_id, reason, status)
+
+    @staticmethod
+    def _finished(ref: Any) -> bool:
+        try:
+            done, _ = ray.wait([ref], timeout=0)
+        except Exception:  # noqa: BLE001 - the next look reports what went wrong
+            return False
+        return bool(done)
 
     @staticmethod
     def _cancel(ref: Any) -> None:
