@@ -120,7 +120,7 @@ def main() -> None:
             ("large", f"{args.large_points:,} × 384 run", "s"),
         ):
             lo, ra = med["local"][key], med["ray"][key]
-            print(f"{label:24}{lo:9.2f}{unit[0]}{ra:9.2f}{unit[0]}{ra / lo if lo else float('nan'):10.2f}x")
+            print(f"{label:24}{lo:8.2f}{unit:>2}{ra:8.2f}{unit:>2}{ra / lo if lo else float('nan'):10.2f}x")
     ray.shutdown()
 
 
