@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -93,6 +94,17 @@ class Settings(BaseSettings):
         ge=1,
         le=256,
         description="BLAS/OpenMP threads of each run's process; default: available cores ÷ workers (at least 1).",
+    )
+    runner: Literal["local", "ray"] = Field(
+        default="local",
+        description="Where runs are computed: `local` (one forked process per run) or `ray` (one Ray task per run; "
+        "needs the extra clusterbook[ray]).",
+    )
+    ray_address: str | None = Field(
+        default=None,
+        max_length=500,
+        description="Ray cluster to join with the Ray runner (`auto`, `ray://host:10001`, or a GCS address); "
+        "unset: start a local Ray with the available cores.",
     )
     heartbeat_seconds: float = Field(default=1.0, gt=0, description="How often a busy worker renews its lease.")
     lease_seconds: float = Field(default=30.0, gt=0, description="A run whose lease lapses this long is reclaimed.")

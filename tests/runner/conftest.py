@@ -72,3 +72,18 @@ def wait_for(
             return dict(run)
         assert time.monotonic() < deadline, f"run never reached {until}: {run}"
         time.sleep(0.1)
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[Any]:
+    """One local Ray for every Ray test of the session (two CPUs, no dashboard: light on CI)."""
+    ray = pytest.importorskip("ray", reason="the Ray runner's tests need the extra clusterbook[ray]")
+    if not ray.is_initialized():
+        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture
+def ray_settings(db_url: str, ray_cluster: Any) -> Settings:
+    return Settings(database_url=db_url, secret_key="test-signing-key", runner="ray", **FAST_RUNNER)  # type: ignore[arg-type]

@@ -37,9 +37,9 @@ class BackgroundServer:
         self.app: FastAPI = create_app(settings)
         self.pool: WorkerPool | None = None
         if workers:
-            from clusterbook.runner.worker import WorkerPool
+            from clusterbook.runner.worker import make_pool
 
-            self.pool = WorkerPool(self.app.state.engine, settings, workers=workers)
+            self.pool = make_pool(self.app.state.engine, settings, workers=workers)
             self.app.state.runner = self.pool
         self.startup_timeout = startup_timeout
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")

@@ -5,11 +5,14 @@ Server-side commands import the API and store lazily, so the CLI starts fast.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from clusterbook.cli.importing import import_command
 from clusterbook.cli.keys import keys_app
@@ -35,14 +38,50 @@ WorkersOption = Annotated[
     typer.Option("--workers", min=0, envvar="CLUSTERBOOK_WORKERS", help="Runs computed at once (0: none)."),
 ]
 
+RunnerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--runner",
+        envvar="CLUSTERBOOK_RUNNER",
+        help="Where runs are computed: local (processes on this machine) or ray (needs clusterbook[ray]).",
+    ),
+]
+RayAddressOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ray-address",
+        envvar="CLUSTERBOOK_RAY_ADDRESS",
+        help="With --runner ray: the cluster to join (auto, ray://host:10001); unset: start a local Ray.",
+    ),
+]
+
 
 def _settings(database_url: str | None, **overrides: object):  # type: ignore[no-untyped-def]
+    from pydantic import ValidationError
+
     from clusterbook.settings import Settings
 
     values = {k: v for k, v in overrides.items() if v is not None}
     if database_url:
         values["database_url"] = database_url
-    return Settings(**values)  # type: ignore[arg-type]
+    try:
+        return Settings(**values)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        if not any(error["loc"] == ("runner",) for error in exc.errors()):
+            raise
+        console.print("[red]error:[/] --runner must be local or ray", soft_wrap=True)
+        raise SystemExit(2) from None
+
+
+def _check_runner(settings: Any) -> None:
+    """A runner that is not installed fails before anything starts, in one line naming the extra."""
+    from clusterbook.runner.worker import RunnerUnavailable, check_runner
+
+    try:
+        check_runner(settings)
+    except RunnerUnavailable as exc:
+        console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        raise SystemExit(1) from None
 
 
 @app.command()
@@ -52,6 +91,8 @@ def serve(
     database_url: DatabaseOption = None,
     demo: Annotated[bool, typer.Option("--demo", help="Seed demo data first when the database has none.")] = False,
     workers: WorkersOption = None,
+    runner: RunnerOption = None,
+    ray_address: RayAddressOption = None,
     insecure: Annotated[
         bool,
         typer.Option(
@@ -65,23 +106,48 @@ def serve(
     import uvicorn
 
     from clusterbook.api.app import create_app
-    from clusterbook.runner.worker import WorkerPool
+    from clusterbook.runner.worker import make_pool
     from clusterbook.store.db import display_url
 
-    settings = _settings(database_url, host=host, port=port, workers=workers, insecure=insecure or None)
+    settings = _settings(
+        database_url,
+        host=host,
+        port=port,
+        workers=workers,
+        insecure=insecure or None,
+        runner=runner,
+        ray_address=ray_address,
+    )
+    _check_runner(settings)
     configure_logging(settings.log_level)
     api = create_app(settings)
     _check_access(api.state.engine, settings)
     if demo:
         _build_demo(api.state.engine, settings.workers)
-    pool = WorkerPool(api.state.engine, settings)
+    pool = make_pool(api.state.engine, settings)
     api.state.runner = pool
     console.print(
         f"clusterbook on http://{settings.host}:{settings.port}  (database: {display_url(settings.database_url)}; "
-        f"{settings.workers} workers)"
+        f"{settings.workers} workers, {settings.runner} runner)"
     )
-    with pool:
+    with _started(pool):
         uvicorn.run(api, host=settings.host, port=settings.port, log_level=settings.log_level)
+
+
+@contextlib.contextmanager
+def _started(pool: Any) -> Iterator[Any]:
+    """The pool started (its cluster joined); a runner that cannot start is one line and exit 1."""
+    from clusterbook.runner.worker import RunnerUnavailable
+
+    try:
+        pool.start()
+    except RunnerUnavailable as exc:
+        console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        raise SystemExit(1) from None
+    try:
+        yield pool
+    finally:
+        pool.stop()
 
 
 def _check_access(engine: Any, settings: Any) -> None:
@@ -144,26 +210,35 @@ def _build_demo(engine: Any, workers: int) -> None:
 
 
 @app.command()
-def worker(database_url: DatabaseOption = None, workers: WorkersOption = None) -> None:
+def worker(
+    database_url: DatabaseOption = None,
+    workers: WorkersOption = None,
+    runner: RunnerOption = None,
+    ray_address: RayAddressOption = None,
+) -> None:
     """Compute runs without serving the API: several machines can share one PostgreSQL this way."""
     import signal
     import threading
 
-    from clusterbook.runner.worker import WorkerPool
+    from clusterbook.runner.worker import make_pool
     from clusterbook.store.db import display_url, make_engine
     from clusterbook.store.db import migrate as run_migrations
 
-    settings = _settings(database_url, workers=workers)
+    settings = _settings(database_url, workers=workers, runner=runner, ray_address=ray_address)
+    _check_runner(settings)
     configure_logging(settings.log_level)
     if settings.workers < 1:
         raise typer.BadParameter("a worker process needs at least one worker", param_hint="--workers")
     engine = make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     run_migrations(engine)
     done = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: done.set())
-    console.print(f"clusterbook worker: {settings.workers} workers on {display_url(settings.database_url)}")
-    with WorkerPool(engine, settings):
+    console.print(
+        f"clusterbook worker: {settings.workers} workers ({settings.runner} runner) on "
+        f"{display_url(settings.database_url)}"
+    )
+    with _started(make_pool(engine, settings)):
+        for sig in (signal.SIGINT, signal.SIGTERM):  # after the start: joining Ray installs handlers of its own
+            signal.signal(sig, lambda *_: done.set())
         while not done.wait(1.0):
             pass
     console.print("workers stopped; runs in flight went back to the queue")

@@ -6,8 +6,9 @@ side table rows the store writes for each run (:func:`config_values`), the field
 compiler accepts, the types a condition's operand is checked against, the ``group_by`` choices,
 the SDK's ``F.config(...)`` and the dashboard's column chooser (over ``GET …/executions/config-fields``).
 
-* ``config.algorithm``, ``config.embedder`` (text), ``config.random_state``, ``config.sample_size``
-  (integers): a value of another type in a condition is a 422 naming its path.
+* ``config.algorithm``, ``config.embedder``, ``config.runner`` (``local``/``ray``), ``config.ray_node_id``
+  (text), ``config.random_state``, ``config.sample_size`` (integers): a value of another type in a
+  condition is a 422 naming its path.
 * ``config.params.<name>``: any parameter of the run's algorithm. The operand's type picks the
   comparison, as for document metadata: numbers compare as numbers, strings as strings (ignoring
   case unless ``case_sensitive``), ``true``/``false`` with booleans. An unknown name is not an
@@ -53,6 +54,8 @@ CONFIG_FIELDS: tuple[ConfigField, ...] = (
     ConfigField("embedder", "string", "Embedder"),
     ConfigField("random_state", "integer", "Random state"),
     ConfigField("sample_size", "integer", "Sample size"),
+    ConfigField("runner", "string", "Runner"),
+    ConfigField("ray_node_id", "string", "Ray node"),
 )
 CONFIG_FIELDS_BY_NAME = {f.field: f for f in CONFIG_FIELDS}
 

@@ -141,6 +141,7 @@ class ClusterExecutionResult(WireModel):
 
 
 MAX_RUN_NAME = 200
+MAX_RUN_GPUS = 8
 STABILITY_RESAMPLES = (2, 50)
 STABILITY_FRACTION = (0.5, 0.95)
 
@@ -188,4 +189,12 @@ class ExecuteRequest(StorableBody):
         default=None,
         description='Score the clusters\' bootstrap stability, e.g. {"resamples": 5, "fraction": 0.8}; '
         "vector clusters only.",
+    )
+    gpus: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_RUN_GPUS,
+        description=f"GPUs the run needs (1-{MAX_RUN_GPUS}). On the Ray runner its task declares them and the run "
+        "waits pending, with the reason in error_message, until the cluster has a node with that many; the local "
+        "runner has no GPU scheduling and computes it on the CPU.",
     )

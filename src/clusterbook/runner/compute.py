@@ -27,7 +27,7 @@ from clusterbook.runner.parallel import ProcessMap, become_group_leader
 from clusterbook.settings import configure_logging
 from clusterbook.store.db import make_engine, make_sessionmaker, transaction
 from clusterbook.store.documents import load_run_documents
-from clusterbook.store.queue import Claim, RunOutcome, complete_execution, fail_execution
+from clusterbook.store.queue import Claim, RunOutcome, complete_execution, fail_execution, record_worker
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +44,12 @@ class ComputeSettings:
     """BLAS/OpenMP threads this run may use (``Settings.thread_budget``)."""
     log_level: str = "info"
     """The server's log level: the run's process logs its own end (completed or failed), once."""
+    runner: str = "local"
+    """Recorded as the run's ``config.runner``; ``ray`` also sends its parallel tasks to Ray."""
+    ray_node_id: str | None = None
+    """The Ray node computing the run (``config.ray_node_id``), set by the Ray task itself."""
+    worker_id: str | None = None
+    """Written as the run's ``worker_id`` when the computation starts (a Ray task's node and pid)."""
 
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -68,6 +74,15 @@ def compute_run(claim: Claim, settings: ComputeSettings) -> None:
         _compute(claim, settings)
 
 
+def task_map(settings: ComputeSettings) -> Any:
+    """The run's ``TaskMap``: Ray tasks when the run itself is a Ray task, local processes otherwise."""
+    if settings.runner == "ray":
+        from clusterbook.runner.ray_backend import RayMap
+
+        return RayMap(settings.threads)
+    return ProcessMap(settings.threads)
+
+
 def effective_threads() -> int:
     """The most threads any loaded numerical library will use now: what a run's budget really is."""
     return max((int(lib["num_threads"]) for lib in threadpool_info()), default=1)
@@ -79,6 +94,11 @@ def _compute(claim: Claim, settings: ComputeSettings) -> None:
     reads = make_sessionmaker(engine, snapshot=True)  # the load reads vectors and ids in one snapshot
     started = time.perf_counter()
     try:
+        if settings.worker_id is not None:
+            with transaction(writes) as session:
+                if not record_worker(session, run_id=claim.run_id, token=claim.token, worker_id=settings.worker_id):
+                    logger.info("run %s is no longer this attempt's; not computing it", claim.run_id)
+                    return
         snapshot = read_snapshot(claim.config)
         config = engine_config(snapshot, llm_base_url=settings.llm_base_url, llm_api_key=settings.llm_api_key)
         with transaction(reads) as session:
@@ -100,12 +120,15 @@ def _compute(claim: Claim, settings: ComputeSettings) -> None:
         )
         member_ids = documents.document_ids
         del documents
-        tasks = ProcessMap(settings.threads)
+        tasks = task_map(settings)
         result = run_pipeline(engine_input, tasks)
         del engine_input  # vectors, texts and metadata: free them before the memberships are built
         persist_started = time.perf_counter()
         outcome = outcome_of(result, claim.config, load_ms=load_ms, llm_configured=config.llm is not None)
         outcome.config["compute_threads"] = effective_threads()
+        outcome.config["runner"] = settings.runner
+        if settings.ray_node_id is not None:
+            outcome.config["ray_node_id"] = settings.ray_node_id
         if config.stability is not None:  # how the resamples ran: 0 in the run's own process
             outcome.config["stability_processes"] = tasks.last_processes
         outcome.member_ids = member_ids
@@ -179,6 +202,7 @@ def outcome_of(result: EngineResult, submitted: dict[str, Any], *, load_ms: floa
         "filters": submitted.get("filters"),
         "llm": submitted.get("llm"),
         "baseline_run_id": submitted.get("baseline_run_id"),
+        **({"gpus": submitted["gpus"]} if submitted.get("gpus") else {}),
     }
     return RunOutcome(
         num_clusters=len(result.centroids),

@@ -52,6 +52,7 @@ def run_config_for(cluster: Cluster, request: ExecuteRequest | None) -> dict[str
         "collection_ids": list(cluster.collection_ids),
         "filters": cluster.filters,
         "llm": _llm_snapshot(cluster.llm_labeling),
+        **({"gpus": request.gpus} if request.gpus else {}),  # only when asked: older rows have no key
     }
     if cluster.cluster_type == "attribute":
         assert cluster.attribute_config is not None

@@ -129,10 +129,22 @@ class WorkerPool:
             logger.warning("%s failed, will retry: %s", what, str(exc).splitlines()[0])
             return None
 
+    def _ready(self) -> bool:
+        """Whether this pool can compute a run now (always, locally; the Ray pool needs its cluster)."""
+        return True
+
+    def _skipped(self) -> list[str]:
+        """Pending runs this pool cannot run now and leaves to others (none, locally)."""
+        return []
+
     def _work(self) -> None:
         while not self.stopping.is_set():
+            if not self._ready():
+                continue
             claim = self._db(
-                lambda s: claim_next_execution(s, worker_id=self.identity, lease_seconds=self.settings.lease_seconds),
+                lambda s: claim_next_execution(
+                    s, worker_id=self.identity, lease_seconds=self.settings.lease_seconds, skip=self._skipped()
+                ),
                 "claiming a run",
             )
             if claim is None:
@@ -252,3 +264,34 @@ class WorkerPool:
             if reaped and (reaped.requeued or reaped.failed):
                 logger.warning("lapsed leases: requeued %s, failed %s", reaped.requeued, reaped.failed)
                 self.work_available.set()
+
+
+RAY_EXTRA = "clusterbook[ray]"
+
+
+class RunnerUnavailable(RuntimeError):
+    """The configured runner cannot start (its extra is missing, its cluster unreachable)."""
+
+
+def check_runner(settings: Settings) -> None:
+    """Fail at start, in one line naming the extra, when the chosen runner is not installed."""
+    if settings.runner == "ray":
+        _ray_backend()
+
+
+def _ray_backend() -> Any:
+    try:
+        from clusterbook.runner import ray_backend
+    except ModuleNotFoundError as exc:
+        if exc.name != "ray" and not (exc.name or "").startswith("ray."):
+            raise
+        raise RunnerUnavailable(f"--runner ray needs Ray, which is not installed: pip install '{RAY_EXTRA}'") from None
+    return ray_backend
+
+
+def make_pool(engine: Engine, settings: Settings, workers: int | None = None) -> WorkerPool:
+    """The worker pool of the configured runner (``settings.runner``)."""
+    if settings.runner == "ray":
+        pool: WorkerPool = _ray_backend().RayPool(engine, settings, workers)
+        return pool
+    return WorkerPool(engine, settings, workers)

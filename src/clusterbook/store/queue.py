@@ -99,14 +99,19 @@ def submit_execution(
     )
 
 
-def claim_next_execution(session: Session, *, worker_id: str, lease_seconds: float) -> Claim | None:
-    """Take the oldest pending run, or None when there is none."""
+def claim_next_execution(
+    session: Session, *, worker_id: str, lease_seconds: float, skip: Sequence[str] = ()
+) -> Claim | None:
+    """Take the oldest pending run, or None when there is none. ``skip``: runs this worker cannot
+    run now (a GPU run on a cluster without a GPU), bounded by the caller, left for other workers."""
     stmt = (
         select(_c.run_id, _c.cluster_id, _c.namespace_id, _c.attempts, _c.config, _c.created_at)
         .where(_c.status.in_(LIVE), _c.status == PENDING)
         .order_by(_c.status, _c.created_at, _c.run_id)
         .limit(1)
     )
+    if skip:
+        stmt = stmt.where(_c.run_id.not_in(list(skip)))
     if not is_sqlite(session):
         stmt = stmt.with_for_update(skip_locked=True)
     row = session.execute(stmt).first()
@@ -124,6 +129,8 @@ def claim_next_execution(session: Session, *, worker_id: str, lease_seconds: flo
             lease_expires_at=now + timedelta(seconds=lease_seconds),
             worker_id=worker_id[:200],
             started_at=now,
+            error_message=None,  # a reason it waited (``defer_execution``) no longer applies
+            error_message_folded=None,
             queue_ms=queue_ms(row.created_at, now),
         ),
     )
@@ -157,6 +164,12 @@ def attempt_status(session: Session, *, run_id: str, token: str) -> str | None:
     another attempt holds it now (requeued and claimed again)."""
     row = session.execute(select(_c.status).where(_c.run_id == run_id, _c.attempt_token == token)).first()
     return None if row is None else str(row.status)
+
+
+def record_worker(session: Session, *, run_id: str, token: str, worker_id: str) -> bool:
+    """Say which process computes the run (a Ray task knows its node and pid only once it runs);
+    False, and nothing written, when the run is no longer this attempt's."""
+    return _changed(session, update(executions).where(_held(run_id, token)).values(worker_id=worker_id[:200])) == 1
 
 
 def _held_since(session: Session, run_id: str, token: str, target: str) -> tuple[datetime | None] | None:
@@ -260,6 +273,16 @@ def release_execution(
         return FAILED if fail_execution(session, run_id=run_id, token=token, message=message) else None
     changed = _changed(session, update(executions).where(_held(run_id, token, PENDING)).values(**_requeued()))
     return PENDING if changed else None
+
+
+def defer_execution(session: Session, *, run_id: str, token: str, reason: str) -> bool:
+    """This worker cannot run the run now (it needs resources the cluster lacks): back to pending,
+    attempt refunded, with ``reason`` as its error_message until a worker claims it."""
+    values = {**_requeued(), "attempts": _c.attempts - 1, "error_message": reason}
+    changed = _changed(
+        session, update(executions).where(_held(run_id, token, PENDING)).values(**with_folded(executions, values))
+    )
+    return changed == 1
 
 
 def _requeued() -> dict[str, Any]:

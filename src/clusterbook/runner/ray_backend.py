@@ -1,0 +1,287 @@
+"""The Ray runner: each claimed run is one Ray task, its parallel pieces Ray tasks of their own.
+
+The database stays the single source of truth. A worker thread claims a run exactly as the local
+pool does (lease + attempt token), submits one task (``num_cpus`` = the run's thread budget) and,
+while the task runs, renews the lease every ``heartbeat_seconds``. The task loads its documents from
+the database itself and records its outcome through the same token-guarded completion as a local
+process (``compute.compute_run``), so a late or duplicate task never overwrites a run that is no
+longer its own. What the supervisor sees maps onto the local runner's transitions:
+
+- the run was canceled or reclaimed (renewal fails): ``ray.cancel(force=True)``, nothing written;
+- past ``run_timeout_seconds``: the task is cancelled and the run failed with the time-limit message;
+- the task's worker died (killed, out of memory, node lost): one attempt charged, retried, then
+  "Worker lost: …" after ``max_attempts``;
+- the connection to the cluster was lost: the run goes back to pending without charging an attempt,
+  and the pool reconnects with backoff before it claims again.
+
+Ray is imported only here; ``worker.make_pool`` checks that it is installed before importing this.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any, TypeVar
+
+import ray
+import ray.exceptions
+from sqlalchemy import Engine
+from threadpoolctl import threadpool_limits
+
+from clusterbook.runner.compute import ComputeSettings, compute_run
+from clusterbook.runner.worker import RunnerUnavailable, WorkerPool
+from clusterbook.settings import Settings, available_cores
+from clusterbook.store.queue import Claim, defer_execution, release_execution
+
+logger = logging.getLogger(__name__)
+R = TypeVar("R")
+RECONNECT_FIRST_SECONDS = 1.0
+RECONNECT_MAX_SECONDS = 30.0
+DEFER_SECONDS = 30.0
+"""How long a GPU run the cluster cannot place is left alone before this pool looks at it again."""
+MAX_DEFERRED = 500
+
+WORKER_DEATH: tuple[type[BaseException], ...] = (
+    ray.exceptions.WorkerCrashedError,
+    ray.exceptions.NodeDiedError,
+    ray.exceptions.OutOfMemoryError,
+    ray.exceptions.LocalRayletDiedError,
+    ray.exceptions.TaskCancelledError,  # cancelled by someone other than this pool (we never wait after ours)
+    ray.exceptions.RayTaskError,  # the task could not even start compute_run (which records every error itself)
+)
+"""Task failures that cost the run an attempt, as a killed local process does; any other exception
+from Ray is a lost connection to the cluster, which costs nothing."""
+
+
+def _compute_on_ray(claim: Claim, settings: ComputeSettings) -> None:
+    """The body of a run's Ray task: say where it runs, then compute exactly as a local process does."""
+    node = ray.get_runtime_context().get_node_id()
+    here = replace(settings, runner="ray", ray_node_id=node, worker_id=f"ray:{node}:{os.getpid()}")
+    compute_run(claim, here)
+
+
+compute_task = ray.remote(max_retries=0)(_compute_on_ray)
+"""``max_retries=0``: retrying is the database queue's job (attempts are counted there), not Ray's."""
+
+
+def _piece(fn: Callable[[Any, Any], Any], shared: Any, item: Any) -> Any:
+    with threadpool_limits(limits=1):
+        return fn(shared, item)
+
+
+piece_task = ray.remote(num_cpus=1, max_retries=0)(_piece)
+
+
+class RayMap:
+    """``TaskMap`` over Ray tasks: the shared value goes into the object store once, each item is one
+    task of one CPU. The run's task blocks in ``ray.get`` meanwhile, and Ray lends its CPUs to the
+    pieces, so a run never holds more than its own budget plus what the cluster has free."""
+
+    def __init__(self, threads: int) -> None:
+        self.threads = max(1, int(threads))
+        self.last_processes = 0
+        """Ray tasks the last ``map`` used."""
+
+    def map(self, fn: Callable[[Any, Any], R], items: Sequence[Any], *, shared: Any = None) -> list[R]:
+        if not items:
+            self.last_processes = 0
+            return []
+        shared_ref = ray.put(shared)
+        refs = [piece_task.remote(fn, shared_ref, item) for item in items]
+        self.last_processes = len(refs)
+        try:
+            return list(ray.get(refs))
+        except BaseException:
+            for ref in refs:  # one piece failed: the others are no use any more
+                ray.cancel(ref, force=True)
+            raise
+
+
+def _gpus(claim: Claim) -> int:
+    """The GPUs the run asked for (``ExecuteRequest.gpus``, stored in its config); 0 for none."""
+    value = claim.config.get("gpus")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def connect(address: str | None) -> bool:
+    """Join the cluster at ``address`` (``auto``, ``ray://…``), or start a local Ray with this
+    machine's cores; an already connected driver (a test's, an embedding program's) is reused.
+    True when this call connected (so the caller disconnects when it stops)."""
+    if ray.is_initialized():
+        return False
+    try:
+        if address:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        else:
+            ray.init(address="local", num_cpus=available_cores(), include_dashboard=False, log_to_driver=False)
+    except Exception as exc:  # noqa: BLE001 - Ray raises many types; each means "no cluster"
+        where = address or "a local Ray"
+        raise RunnerUnavailable(f"could not connect to Ray at {where}: {type(exc).__name__}: {exc}") from exc
+    return True
+
+
+class RayPool(WorkerPool):
+    """``WorkerPool`` whose runs are Ray tasks; see the module docstring for the transitions."""
+
+    def __init__(self, engine: Engine, settings: Settings, workers: int | None = None) -> None:
+        super().__init__(engine, settings, workers)
+        self.address = settings.ray_address
+        self.connected = threading.Event()
+        self.reconnecting = threading.Lock()
+        self.owns_connection = False
+        self.deferred: dict[str, float] = {}
+        """GPU runs put back because no node has their GPUs: run id → when (``time.monotonic``)."""
+        self.deferred_lock = threading.Lock()
+
+    def start(self) -> RayPool:
+        if self.size:
+            self.owns_connection = connect(self.address)
+            self.connected.set()
+            if self.settings.compute_threads is None:  # the cluster's cores shared by the runs in flight
+                cpus = int(ray.cluster_resources().get("CPU", 1))  # type: ignore[no-untyped-call]
+                self.compute_settings = replace(self.compute_settings, threads=max(1, cpus // self.size))
+            self.compute_settings = replace(self.compute_settings, runner="ray")
+            logger.info("Ray runner on %s", self.address or "a local Ray")
+        super().start()
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop as the local pool does (tasks in flight cancelled, their runs back in the queue), then
+        leave the cluster if this pool joined it (a local Ray it started ends with it)."""
+        super().stop(timeout)
+        if self.owns_connection:
+            ray.shutdown()
+            self.owns_connection = False
+
+    # -- connection --------------------------------------------------------------------------------
+
+    def _ready(self) -> bool:
+        """Connected, or reconnect with backoff (one thread tries; the others wait for it)."""
+        if self.connected.is_set():
+            return True
+        with self.reconnecting:
+            delay = RECONNECT_FIRST_SECONDS
+            while not self.connected.is_set() and not self.stopping.is_set():
+                try:
+                    ray.shutdown()
+                    self.owns_connection = connect(self.address)
+                    self.connected.set()
+                    logger.info("reconnected to Ray")
+                except RunnerUnavailable as exc:
+                    logger.warning("%s; retrying in %.0f s", exc, delay)
+                    self.stopping.wait(delay)
+                    delay = min(delay * 2, RECONNECT_MAX_SECONDS)
+        return self.connected.is_set()
+
+    def _lost(self, claim: Claim, exc: BaseException) -> None:
+        """The cluster is unreachable: the run goes back to pending, no attempt charged."""
+        logger.warning("lost the Ray cluster while running %s (%s); run goes back to the queue", claim.run_id, exc)
+        self.connected.clear()
+        self._release(claim, "lost the connection to the Ray cluster", refund=True)
+
+    def _release(self, claim: Claim, reason: str, *, refund: bool = False) -> str | None:
+        return self._db(
+            lambda s: release_execution(
+                s,
+                run_id=claim.run_id,
+                token=claim.token,
+                reason=reason,
+                max_attempts=1 if refund else self.settings.max_attempts,
+                refund=refund,
+            ),
+            "returning a run to the queue",
+        )
+
+    # -- resources ---------------------------------------------------------------------------------
+
+    def _skipped(self) -> list[str]:
+        now = time.monotonic()
+        with self.deferred_lock:
+            for run_id, since in list(self.deferred.items()):
+                if now - since > DEFER_SECONDS:
+                    del self.deferred[run_id]
+            return list(self.deferred)[:MAX_DEFERRED]
+
+    def _placeable(self, claim: Claim, gpus: int) -> bool:
+        """Whether some live node has the run's GPUs; if none has, the run goes back to pending with
+        the reason in its error_message, and this pool leaves it alone for ``DEFER_SECONDS``."""
+        most = max((node["Resources"].get("GPU", 0) for node in ray.nodes() if node.get("Alive")), default=0)  # type: ignore[no-untyped-call]
+        if most >= gpus:
+            return True
+        reason = (
+            f"Waiting for a GPU: this run asks for {gpus} GPU{'s' if gpus > 1 else ''} and no node of the Ray "
+            f"cluster has {'that many' if most else 'one'}; it stays pending until such a node joins (checked every "
+            f"{DEFER_SECONDS:.0f} s), or cancel it and execute it without gpus"
+        )
+        self._db(lambda s: defer_execution(s, run_id=claim.run_id, token=claim.token, reason=reason), "deferring a run")
+        with self.deferred_lock:
+            self.deferred[claim.run_id] = time.monotonic()
+        logger.info("run %s needs %d GPUs, which no node has; left pending", claim.run_id, gpus)
+        return False
+
+    # -- one run -----------------------------------------------------------------------------------
+
+    def _supervise(self, claim: Claim) -> None:
+        gpus = _gpus(claim)
+        try:
+            if gpus and not self._placeable(claim, gpus):
+                return
+            task = compute_task.options(num_cpus=self.compute_settings.threads, num_gpus=gpus)
+            ref = task.remote(claim, self.compute_settings)
+        except Exception as exc:  # noqa: BLE001 - submitting needs the cluster
+            self._lost(claim, exc)
+            return
+        logger.info("run %s (attempt %d) submitted to Ray", claim.run_id, claim.attempt)
+        deadline = time.monotonic() + self.settings.run_timeout_seconds
+        while True:
+            try:
+                done, _ = ray.wait([ref], timeout=self.settings.heartbeat_seconds)
+                if done:
+                    ray.get(ref)
+                    return  # the task recorded the outcome itself (or found the run no longer its own)
+            except WORKER_DEATH as exc:
+                self._worker_died(claim, exc)
+                return
+            except Exception as exc:  # noqa: BLE001 - anything else from Ray: the cluster is gone
+                self._lost(claim, exc)
+                return
+            if self.stopping.is_set():
+                self._cancel(ref)
+                self._release(claim, "server shut down", refund=True)
+                return
+            renewed = self._db(self._renewal(claim, None), "renewing a lease")
+            if renewed is False and self._finished(ref):  # it recorded its outcome since the last look
+                return
+            if renewed is False:  # canceled, reclaimed or deleted: stop computing at once
+                logger.info("run %s is no longer ours (canceled or reclaimed); cancelling its Ray task", claim.run_id)
+                self._cancel(ref)
+                return
+            if time.monotonic() > deadline:
+                self._cancel(ref)
+                self._fail_timed_out(claim)
+                return
+
+    def _worker_died(self, claim: Claim, exc: BaseException) -> None:
+        reason = f"Ray task failed: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc) else ''}"
+        status = self._release(claim, reason[:300])
+        logger.warning("Ray task of run %s died (%s); run is now %s", claim.run_id, reason, status)
+
+    @staticmethod
+    def _finished(ref: Any) -> bool:
+        try:
+            done, _ = ray.wait([ref], timeout=0)
+        except Exception:  # noqa: BLE001 - the next look reports what went wrong
+            return False
+        return bool(done)
+
+    @staticmethod
+    def _cancel(ref: Any) -> None:
+        """Force-cancel the run's task and its pieces (``recursive``); a lost cluster has nothing to end."""
+        try:
+            ray.cancel(ref, force=True, recursive=True)
+        except Exception as exc:  # noqa: BLE001
+            logger.warning("cancelling a Ray task failed: %s", exc)
