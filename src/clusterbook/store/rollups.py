@@ -60,6 +60,16 @@ class RollupPlan:
     full: Node | None
 
 
+def mentions_algorithm(node: Node | None) -> bool:
+    """Whether a (key-only) filter reads ``algorithm``: if not, the grains summed over algorithms serve it."""
+    if node is None:
+        return False
+    if isinstance(node, Condition):
+        spec = EXECUTION_FIELDS.resolve(node.field)
+        return spec is not None and spec.name == "algorithm"
+    return any(mentions_algorithm(child) for child in node.children)
+
+
 def _key_only(node: Node) -> bool:
     if isinstance(node, Condition):
         spec = EXECUTION_FIELDS.resolve(node.field)
@@ -145,21 +155,25 @@ def _range(lo: datetime | None, hi: datetime | None) -> ColumnElement[bool]:
     return and_(true(), *parts)
 
 
-def rollup_scope(plan: RollupPlan, *, hours_only: bool, by_bucket: bool) -> ColumnElement[bool]:
+def rollup_scope(
+    plan: RollupPlan, *, hours_only: bool, by_bucket: bool, grains: tuple[str, str] = ("hour", "day")
+) -> ColumnElement[bool]:
     """Which rollup rows cover ``[h_lo, h_hi)``: the ``all`` row when unbounded, else day rows for whole
-    days and hour rows for the rest (``hours_only``: hour rows throughout, for hourly or offset trends)."""
+    days and hour rows for the rest (``hours_only``: hour rows throughout, for hourly or offset trends).
+    ``grains`` names the hour and day grains to read (``rollup_schema.STATUS_GRAINS``: over algorithms)."""
     if not plan.bounded and not hours_only and not by_bucket:
         return _r.grain == "all"
+    hour, day = grains
     if hours_only:
-        return and_(_r.grain == "hour", _range(plan.h_lo, plan.h_hi))
+        return and_(_r.grain == hour, _range(plan.h_lo, plan.h_hi))
     d_lo = None if plan.h_lo is None else _ceil_day(plan.h_lo)
     d_hi = None if plan.h_hi is None else _floor_day(plan.h_hi)
     if d_lo is not None and d_hi is not None and d_lo >= d_hi:
-        return and_(_r.grain == "hour", _range(plan.h_lo, plan.h_hi))
-    hours = [and_(_r.grain == "hour", _range(plan.h_lo, d_lo))] if plan.h_lo is not None else []
+        return and_(_r.grain == hour, _range(plan.h_lo, plan.h_hi))
+    hours = [and_(_r.grain == hour, _range(plan.h_lo, d_lo))] if plan.h_lo is not None else []
     if plan.h_hi is not None:
-        hours.append(and_(_r.grain == "hour", _range(d_hi, plan.h_hi)))
-    return or_(and_(_r.grain == "day", _range(d_lo, d_hi)), *hours)
+        hours.append(and_(_r.grain == hour, _range(d_hi, plan.h_hi)))
+    return or_(and_(_r.grain == day, _range(d_lo, d_hi)), *hours)
 
 
 def edge_where(plan: RollupPlan, cluster_id: str, dialect: str) -> ColumnElement[bool] | None:
