@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, literal_column, select
+from sqlalchemy import ColumnElement, literal_column, select
 from sqlalchemy.orm import Session
 
 from clusterbook.models.executions import FINISHED_STATUSES, ExecutionStatus
@@ -41,29 +41,35 @@ BucketExpr = Callable[[Any, TrendBucket, int, str], ColumnElement[Any]]
 """``trends._bucket_expr``: a bucket's start from a timestamp column (passed in: one definition)."""
 
 
-def _sums(value: Callable[[str], ColumnElement[Any]], status: ColumnElement[Any]) -> list[ColumnElement[Any]]:
-    """The per-bucket sums, in the order ``_bucket_of`` reads them; ``value(name)`` is what one
-    source row adds to the rollup column ``name``."""
-    finished = status.in_(FINISHED)
-    completed = status == ExecutionStatus.COMPLETED.value
+def _sums(value: Callable[[str], str], status: str) -> list[str]:
+    """The per-bucket sums as SQL, in the order ``_bucket_of`` reads them; ``value(name)`` is what one
+    source row adds to the rollup column ``name``. Text, not expression trees: SQLAlchemy's cache key
+    of ~90 CASE trees cost more per request than the query (status names are our own constants)."""
+    finished = f"{status} IN ({', '.join(repr(v) for v in FINISHED)})"
+    completed = f"{status} = {ExecutionStatus.COMPLETED.value!r}"
 
-    def where(cond: ColumnElement[bool], name: str) -> ColumnElement[Any]:
-        return func.sum(case((cond, value(name)), else_=0))
+    def where(cond: str, name: str) -> str:
+        return f"SUM(CASE WHEN {cond} THEN {value(name)} ELSE 0 END)"
 
     return [
-        *(where(status == s, "n") for s in STATUSES),
+        *(where(f"{status} = {s!r}", "n") for s in STATUSES),
         where(finished, f"{DURATION}_n"),
         where(finished, f"{DURATION}_sum"),
-        func.sum(value(f"{SILHOUETTE}_n")),
-        func.sum(value(f"{SILHOUETTE}_sum")),
+        f"SUM({value(f'{SILHOUETTE}_n')})",
+        f"SUM({value(f'{SILHOUETTE}_sum')})",
         where(completed, "num_clusters_sum"),
         *(where(finished, name) for name in HIST_NAMES),
     ]
 
 
-_ROLLUP_SUMS = [s.label(f"s{i}") for i, s in enumerate(_sums(lambda name: _r[name], _r.status))]
-_EDGE_SUMS = _sums(lambda name: literal_column(_CONTRIBUTION[name]), _e.status)
-"""Built once: constructing ~90 CASE expressions costs more than the query they sum."""
+_ROLLUP_SUMS: list[ColumnElement[Any]] = [
+    literal_column(sql).label(f"s{i}")
+    for i, sql in enumerate(_sums(lambda n: f"execution_rollups.{n}", "execution_rollups.status"))
+]
+_OUTER_SUMS: list[ColumnElement[Any]] = [literal_column(f"SUM(per_start.s{i})") for i in range(len(_ROLLUP_SUMS))]
+_EDGE_SUMS: list[ColumnElement[Any]] = [
+    literal_column(sql) for sql in _sums(lambda name: _CONTRIBUTION[name], "executions.status")
+]
 
 
 def _add(acc: dict[Any, list[float]], key: Any, values: Any) -> None:
@@ -94,15 +100,14 @@ def rollup_trends(
         )
         .where(compile_filter(plan.rest, rollups.ROLLUP_FIELDS, dialect))
         .group_by(_r.bucket_start)
-        .subquery()
+        .subquery("per_start")
     )
     key = bucket_expr(per_start.c.bucket_start, bucket, utc_offset_minutes, dialect).label("bucket")
-    stmt = select(key, *(func.sum(c) for c in list(per_start.c)[1:])).group_by(key)
+    stmt = select(key, *_OUTER_SUMS).select_from(per_start).group_by(key)
     acc: dict[Any, list[float]] = {}
     for start, *values in session.execute(stmt):
         _add(acc, _naive(start), values)
-    edges = rollups.edge_where(plan, cluster_id, dialect)
-    if edges is not None:
+    for edges in rollups.edge_wheres(plan, cluster_id, dialect):
         ekey = bucket_expr(_e.created_at, bucket, utc_offset_minutes, dialect).label("bucket")
         exact = select(ekey, *_EDGE_SUMS)
         for start, *values in session.execute(exact.where(edges).group_by(ekey)):
