@@ -539,9 +539,7 @@ def run_sizes(name: str, sized: list[tuple[int, Target]], args: argparse.Namespa
         rows = []
         per_side = [scenarios(client, path, args.walk) for client, path, _ in sides]
         for copies in zip(*per_side, strict=True):
-            scenario = copies[0]
-            if scenario.setup is not None:  # the deep cursor: measured by the single-size run
-                continue
+            scenario = copies[0]  # each side's copy walks to its own deep cursor (its own run ids)
             try:
                 results = measure_interleaved(
                     [(c, p, t, s) for (c, p, t), s in zip(sides, copies, strict=True)], args.repeat

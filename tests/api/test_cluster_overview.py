@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event
 
 from tests.api.helpers import assert_invalid, assert_problem
 from tests.factories import BASE_TIME, completed_fields, make_cluster, make_runs
@@ -78,3 +79,27 @@ def test_unknown_namespace_is_not_found(http):
 def test_the_cluster_named_overview_is_still_reachable(http, session_factory):
     named = make_cluster(session_factory, cluster_name="overview")
     assert http.get("/v1/clusters/overview").json()["cluster_id"] == named.cluster_id
+
+
+def test_statements_do_not_grow_with_the_clusters_asked(http, live_server, session_factory):
+    """A page of 100 clusters costs the same few statements as one (no probe per cluster)."""
+    clusters = [make_cluster(session_factory) for _ in range(6)]
+    for i, cluster in enumerate(clusters):
+        make_runs(session_factory, cluster, [completed_fields(i + 1), {"status": "pending", "created_at": BASE_TIME}])
+    seen: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    def statements_for(ids: list[str]) -> int:
+        seen.clear()
+        event.listen(live_server.engine, "before_cursor_execute", count)
+        try:
+            response = overview(http, ids)
+        finally:
+            event.remove(live_server.engine, "before_cursor_execute", count)
+        assert response.status_code == 200, response.text
+        assert [r["latest_completed_run"]["status"] for r in response.json()["results"]] == ["completed"] * len(ids)
+        return len(seen)
+
+    assert statements_for([c.cluster_id for c in clusters]) == statements_for([clusters[0].cluster_id])

@@ -5,7 +5,7 @@ conditional transitions, cancel, completion, reaping, requeue, bulk seeding, del
 namespace (foreign-key cascades) — lands in the same transaction without any writer having to know,
 and on PostgreSQL a conditional ``UPDATE`` that matched nothing (a cancel racing a completion) adds
 nothing, which Python could only learn by re-reading. Each trigger applies a signed delta (−old
-row, +new row) to the three grains of the run's bucket with ``INSERT … ON CONFLICT DO UPDATE SET
+row, +new row) to the grains of the run's bucket with ``INSERT … ON CONFLICT DO UPDATE SET
 c = c + excluded.c``, so two workers completing runs of one bucket at once serialise on the rollup
 row and never lose an update.
 
@@ -32,7 +32,11 @@ from sqlalchemy.orm import Session
 from clusterbook.models.measures import MEASURES
 from clusterbook.store.rollup_columns import AGG_COLUMNS
 
-GRAINS = ("hour", "day", "all")
+GRAINS = ("hour", "day", "all", "hs", "ds")
+STATUS_GRAINS = {"hour": "hs", "day": "ds"}
+"""The hour and day grains again, summed over algorithms (``algorithm_key`` ``'*'``): a trend that does
+not filter by algorithm reads one row per bucket and status instead of one per algorithm too."""
+_ANY_ALGORITHM = "g.grain IN ('hs', 'ds')"
 EPOCH_TEXT = "1970-01-01 00:00:00.000000"
 KEY = "cluster_id, grain, bucket_start, status, algorithm_key"
 TRACKED = ("cluster_id", "status", "algorithm", "algorithm_folded", "created_at", "num_points", "num_clusters",
@@ -45,13 +49,14 @@ def _bucket(dialect: str, alias: str) -> str:
     col = f"{alias}.created_at"
     if dialect == "sqlite":
         return (
-            f"CASE g.grain WHEN 'hour' THEN substr({col}, 1, 13) || ':00:00.000000' "
-            f"WHEN 'day' THEN substr({col}, 1, 10) || ' 00:00:00.000000' ELSE '{EPOCH_TEXT}' END"
+            f"CASE WHEN g.grain IN ('hour', 'hs') THEN substr({col}, 1, 13) || ':00:00.000000' "
+            f"WHEN g.grain IN ('day', 'ds') THEN substr({col}, 1, 10) || ' 00:00:00.000000' ELSE '{EPOCH_TEXT}' END"
         )
     utc = f"({col} AT TIME ZONE 'UTC')"
     return (
-        f"CASE g.grain WHEN 'hour' THEN date_trunc('hour', {utc}) AT TIME ZONE 'UTC' "
-        f"WHEN 'day' THEN date_trunc('day', {utc}) AT TIME ZONE 'UTC' ELSE timestamptz '1970-01-01 00:00:00+00' END"
+        f"CASE WHEN g.grain IN ('hour', 'hs') THEN date_trunc('hour', {utc}) AT TIME ZONE 'UTC' "
+        f"WHEN g.grain IN ('day', 'ds') THEN date_trunc('day', {utc}) AT TIME ZONE 'UTC' "
+        "ELSE timestamptz '1970-01-01 00:00:00+00' END"
     )
 
 
@@ -61,9 +66,12 @@ def upsert_sql(dialect: str, source: str, *, alias: str = "r", sign: str | None 
     ``source`` is a FROM item naming rows ``alias`` with a ``sign`` column (grouped), or, with
     ``sign`` given, empty: the single row ``alias`` of a SQLite row trigger (``new``/``old``)."""
     names = ", ".join(c.name for c in AGG_COLUMNS)
-    akey = f"CASE WHEN {alias}.algorithm IS NULL THEN '-' ELSE '=' || {alias}.algorithm END"
-    keys = [f"{alias}.cluster_id", "g.grain", _bucket(dialect, alias), f"{alias}.status", akey,
-            f"{alias}.algorithm", f"{alias}.algorithm_folded"]  # fmt: skip
+    akey = (
+        f"CASE WHEN {_ANY_ALGORITHM} THEN '*' WHEN {alias}.algorithm IS NULL THEN '-' ELSE '=' || {alias}.algorithm END"
+    )
+    algorithm = f"CASE WHEN {_ANY_ALGORITHM} THEN NULL ELSE {alias}.algorithm END"
+    folded = f"CASE WHEN {_ANY_ALGORITHM} THEN NULL ELSE {alias}.algorithm_folded END"
+    keys = [f"{alias}.cluster_id", "g.grain", _bucket(dialect, alias), f"{alias}.status", akey, algorithm, folded]
     if sign is not None:
         sums = ", ".join(f"{sign} * ({c.of(alias)})" for c in AGG_COLUMNS)
         select = f"SELECT {', '.join(keys)}, {sums} FROM ({_GRAINS_SQL}) g WHERE true"

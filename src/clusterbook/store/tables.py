@@ -204,7 +204,9 @@ execution_rollups = Table(
     metadata,
     Column("id", PrimaryKey, primary_key=True, autoincrement=True),
     Column("cluster_id", IdentifierType, nullable=False),
-    Column("grain", String(4), nullable=False),  # 'hour', 'day' or 'all' (store/rollup_schema.py)
+    Column(
+        "grain", String(4), nullable=False
+    ),  # 'hour', 'day', 'all'; 'hs', 'ds': summed over algorithms (rollup_schema.py)
     Column("bucket_start", UTCDateTime, nullable=False),
     Column("status", String(16), nullable=False),
     Column("algorithm_key", String(80), nullable=False),  # '-' for no algorithm, '=' + algorithm otherwise

@@ -28,7 +28,7 @@ from clusterbook.models.trends import ExecutionTrendBucket, ExecutionTrendsRespo
 from clusterbook.store import rollups
 from clusterbook.store.fields import EXECUTION_FIELDS
 from clusterbook.store.listing import ListQuery, compile_query
-from clusterbook.store.rollup_columns import HIST_NAMES, median_from_histogram
+from clusterbook.store.rollup_trends import rollup_trends
 from clusterbook.store.tables import executions
 
 _c = executions.c
@@ -197,59 +197,9 @@ def _empty(start: datetime) -> ExecutionTrendBucket:
     )
 
 
-def _trend_start(start: datetime, bucket: TrendBucket, shift: timedelta) -> datetime:
-    """The naive local start of the trend bucket holding a rollup row that starts at ``start`` (UTC)."""
-    local = (start + shift).replace(tzinfo=None)
-    if bucket == "hour":
-        return local.replace(minute=0, second=0, microsecond=0)
-    day = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    return day - timedelta(days=day.weekday()) if bucket == "week" else day
-
-
 def _rollup_trends(
     session: Session, plan: rollups.RollupPlan, cluster_id: str, bucket: TrendBucket, utc_offset_minutes: int
 ) -> ExecutionTrendsResponse:
-    """The trends from rollup rows (hour rows for hourly buckets or a shifted day; day rows otherwise)."""
-    hours_only = bucket == "hour" or utc_offset_minutes != 0
-    groups = rollups.sums_by(session, plan, cluster_id, by_bucket=True, hours_only=hours_only)
-    shift = timedelta(minutes=utc_offset_minutes)
-    finished = {s.value for s in FINISHED_STATUSES}
-    duration, silhouette = _c.duration_ms.name, _c.silhouette_score.name
-    acc: dict[datetime, dict[str, Any]] = {}
-    for start, status, sums in groups:
-        assert start is not None
-        a = acc.setdefault(
-            _trend_start(start, bucket, shift),
-            {"by_status": {}, "dur_n": 0, "dur_sum": 0.0, "sil_n": 0, "sil_sum": 0.0, "k_sum": 0,
-             "hist": [0] * len(HIST_NAMES)},
-        )  # fmt: skip
-        a["by_status"][status] = a["by_status"].get(status, 0) + int(sums["n"])
-        a["sil_n"] += int(sums[f"{silhouette}_n"])
-        a["sil_sum"] += float(sums[f"{silhouette}_sum"])
-        if status == ExecutionStatus.COMPLETED.value:
-            a["k_sum"] += int(sums["num_clusters_sum"])
-        if status in finished:
-            a["dur_n"] += int(sums[f"{duration}_n"])
-            a["dur_sum"] += float(sums[f"{duration}_sum"])
-            a["hist"] = [h + int(sums[name]) for h, name in zip(a["hist"], HIST_NAMES, strict=True)]
-    offset = timezone(shift)
-    found: dict[datetime, ExecutionTrendBucket] = {}
-    total_count = 0
-    for key, a in acc.items():
-        by_status = {s: n for s, n in a["by_status"].items() if n}
-        total = sum(by_status.values())
-        if not total:
-            continue
-        total_count += total
-        n_completed = by_status.get(ExecutionStatus.COMPLETED.value, 0)
-        start = key.replace(tzinfo=offset)
-        found[start] = ExecutionTrendBucket(
-            start=start,
-            total=total,
-            by_status=by_status,
-            avg_duration_ms=a["dur_sum"] / a["dur_n"] if a["dur_n"] else None,
-            p50_duration_ms=median_from_histogram(a["hist"]),
-            avg_silhouette_score=a["sil_sum"] / a["sil_n"] if a["sil_n"] else None,
-            avg_num_clusters=a["k_sum"] / n_completed if n_completed else None,
-        )
-    return _response(found, bucket, utc_offset_minutes, total_count)
+    """The trends from rollup rows, grouped into trend buckets in SQL (``store/rollup_trends.py``)."""
+    found = rollup_trends(session, plan, cluster_id, bucket, utc_offset_minutes, _bucket_expr)
+    return _response(found, bucket, utc_offset_minutes, sum(b.total for b in found.values()))
