@@ -3,7 +3,7 @@ rebuilt, so a trend without an algorithm filter reads one row per bucket and sta
 (see ``store/rollup_schema.py``).
 
 Revision ID: 0019
-Revises: 0015
+Revises: 0017
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 from clusterbook.store import rollup_schema
 
 revision = "0019"
-down_revision = "0015"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
