@@ -277,6 +277,9 @@ ROUTES: dict[tuple[str, str], Spec] = {
         Call("POST", f"/v1/clusters/{o.cluster_id}/executions/trends", {}),
         Call("POST", f"/v1/clusters/{c.cluster_id}/executions/trends", {"search": o.run}),
     ],
+    ("GET", "/v1/clusters/{cluster_id}/executions/config-fields"): lambda o, c: [
+        Call("GET", f"/v1/clusters/{o.cluster_id}/executions/config-fields"),
+    ],
     ("GET", "/v1/meta/measures"): lambda o, c: [Call("GET", "/v1/meta/measures")],
 }  # fmt: skip
 

@@ -31,7 +31,8 @@ def test_every_sdk_route_is_in_the_openapi_schema(sqlite_template: Path, tmp_pat
 def test_routes_that_may_be_resent_are_the_idempotent_ones() -> None:
     resent = {(route.method, route.template) for route in ROUTES if route.idempotent}
     assert all(
-        method != "POST" or template.endswith(("/list", "/documents", "/documents/delete", "/executions/compare"))
+        method != "POST"
+        or template.endswith(("/list", "/documents", "/documents/delete", "/executions/compare", "/executions/trends"))
         for method, template in resent
     )
     assert ("POST", "/v1/clusters/{cluster_id}/execute") not in resent

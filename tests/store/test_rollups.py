@@ -229,11 +229,24 @@ def _check_request(session: Session, cid: str, query: ListQuery) -> None:
 
 def _check_trends(session: Session, cid: str, query: ListQuery, bucket: Any, offset: int) -> None:
     args = {"cluster_id": cid, "query": query, "bucket": bucket, "utc_offset_minutes": offset}
-    exact = execution_trends(session, **args, exact_median_limit=10**12)
-    served = execution_trends(session, **args, exact_median_limit=None)
-    assert served.total_count == exact.total_count
-    assert [b.start for b in served.buckets] == [b.start for b in exact.buckets], (bucket, offset, query.raw_filters)
-    for got, want in zip(served.buckets, exact.buckets, strict=True):
+    for group_by in (None, "status", "algorithm"):  # status and algorithm groups come from the rollups too
+        exact = execution_trends(session, **args, exact_median_limit=10**12, group_by=group_by)
+        served = execution_trends(session, **args, exact_median_limit=None, group_by=group_by)
+        assert served.total_count == exact.total_count
+        _same_buckets(served.buckets, exact.buckets, (bucket, offset, query.raw_filters))
+        if group_by is None:
+            assert served.groups is None and exact.groups is None
+            continue
+        assert served.groups is not None and exact.groups is not None
+        assert [(g.key, g.total_count) for g in served.groups] == [(g.key, g.total_count) for g in exact.groups]
+        assert sum(g.total_count for g in served.groups) == served.total_count
+        for got_group, want_group in zip(served.groups, exact.groups, strict=True):
+            _same_buckets(got_group.buckets, want_group.buckets, (group_by, got_group.key, bucket, offset))
+
+
+def _same_buckets(served: list[Any], exact: list[Any], where: Any) -> None:
+    assert [b.start for b in served] == [b.start for b in exact], where
+    for got, want in zip(served, exact, strict=True):
         assert (got.total, got.by_status) == (want.total, want.by_status)
         for name in ("avg_duration_ms", "avg_silhouette_score", "avg_num_clusters"):
             g, w = getattr(got, name), getattr(want, name)

@@ -1,5 +1,5 @@
 """The commands that talk to a clusterbook server over HTTP, through the SDK (``clusterbook.client``):
-``clusters create|list|show|delete|estimate``, ``execute``, ``executions list|show|cancel|compare``.
+``clusters create|list|show|delete|estimate``, ``execute``, ``executions list|trends|show|cancel|compare``.
 
 Every one takes ``--url`` (``CLUSTERBOOK_URL``), ``--api-key`` (``CLUSTERBOOK_API_KEY``),
 ``--namespace`` (``CLUSTERBOOK_NAMESPACE``) and ``--debug``. A failure prints one line to stderr and
@@ -23,12 +23,15 @@ from clusterbook.cli.remote_options import (
     DetailFormatOption,
     Format,
     FormatOption,
+    GroupByOption,
     NamespaceOption,
     PageOption,
     PageSizeOption,
+    ParamFilterOption,
     Remote,
     SearchOption,
     StatsScope,
+    TrendBucket,
     UrlOption,
     check_page_or_all,
     connected,
@@ -36,6 +39,7 @@ from clusterbook.cli.remote_options import (
     fail,
     parse_json_object,
     parse_params,
+    parse_percentiles,
     usage,
 )
 
@@ -363,6 +367,7 @@ def executions_list(
     raw_filter: Annotated[
         str | None, typer.Option("--filter", help="A filter tree as JSON, combined (AND) with the options above.")
     ] = None,
+    params: ParamFilterOption = None,
     sort: Annotated[
         str | None,
         typer.Option("--sort", help="Field to sort by, '-' prefix for descending, e.g. -metrics.silhouette_score."),
@@ -373,6 +378,23 @@ def executions_list(
     stats_scope: Annotated[
         StatsScope | None, typer.Option("--stats-scope", help="Stats over the page (default) or all matches.")
     ] = None,
+    group_by: Annotated[
+        str | None,
+        typer.Option(
+            "--group-by",
+            "-g",
+            help="Stats of all matches per value of status, algorithm or a config field "
+            "(e.g. config.params.n_clusters); implies --stats-scope all.",
+        ),
+    ] = None,  # fmt: skip
+    percentiles: Annotated[
+        str | None,
+        typer.Option(
+            "--percentiles",
+            help="Percentiles of execution time and each metric over all matches, e.g. "
+            "50,95; implies --stats-scope all.",
+        ),
+    ] = None,  # fmt: skip
     output: FormatOption = Format.table,
     url: UrlOption = None,
     api_key: ApiKeyOption = None,
@@ -383,7 +405,15 @@ def executions_list(
     from clusterbook.cli import render
 
     check_page_or_all(page, all_pages)
-    filters = execution_filter(status, since, min_silhouette, raw_filter)
+    filters = execution_filter(status, since, min_silhouette, raw_filter, params)
+    wanted = parse_percentiles(percentiles)
+    whole = group_by is not None or wanted is not None
+    if whole and (all_pages or stats_scope == StatsScope.page):
+        usage(
+            "--group-by" if group_by else "--percentiles", "describes all matches: not with --all or --stats-scope page"
+        )
+    if whole:
+        stats_scope = StatsScope.all
     with connected(Remote(url, api_key, namespace, debug)) as client:
         if all_pages:
             runs = client.executions.iter(
@@ -409,6 +439,8 @@ def executions_list(
             page=page,
             page_size=page_size,
             stats_scope=stats_scope.value if stats_scope else None,
+            group_by=group_by,
+            percentiles=wanted,
         )
         if output == Format.json:
             render.print_json(response.to_dict())
@@ -416,9 +448,60 @@ def executions_list(
             render.write_runs_csv(response.results)
         else:
             render.stdout().print(render.runs_table(response.results))
+            _print_aggregates(response, group_by)
             render.note(
                 render.listing_footer(response.pagination, response.total_count, response.stats, len(response.results))
             )
+
+
+def _print_aggregates(response: Any, group_by: str | None) -> None:
+    from clusterbook.cli import render, render_groups
+
+    if response.groups is not None and group_by is not None:
+        render.stdout().print(render_groups.groups_table(response.groups, group_by))
+    if response.percentiles is not None:
+        render.stdout().print(render_groups.percentiles_table(response.percentiles))
+
+
+@executions_app.command("trends")
+def executions_trends(
+    cluster: Annotated[str, typer.Argument(help="Cluster id or name.")],
+    bucket: Annotated[TrendBucket, typer.Option("--bucket", "-b", help="hour, day or week (weeks start Monday).")] = (
+        TrendBucket.day
+    ),
+    utc_offset: Annotated[
+        int | None, typer.Option("--utc-offset", help="Minutes east of UTC where days begin, e.g. 120 [default: 0]")
+    ] = None,
+    status: Annotated[list[str] | None, typer.Option("--status", "-s", help="Runs of this status (repeat).")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Created at or after: a date, timestamp or 7d.")] = None,
+    search: SearchOption = None,
+    raw_filter: Annotated[str | None, typer.Option("--filter", help="A filter tree as JSON (AND-ed).")] = None,
+    params: ParamFilterOption = None,
+    group_by: GroupByOption = None,
+    output: DetailFormatOption = DetailFormat.table,
+    url: UrlOption = None,
+    api_key: ApiKeyOption = None,
+    namespace: NamespaceOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """A cluster's runs per hour, day or week: counts by status, times, silhouette; split with --group-by."""
+    from clusterbook.cli import render, render_groups
+
+    filters = execution_filter(status, since, None, raw_filter, params)
+    with connected(Remote(url, api_key, namespace, debug)) as client:
+        trends = client.executions.trends(
+            cluster,
+            filters=filters,
+            search=search,
+            bucket=bucket.value,
+            utc_offset_minutes=utc_offset,
+            group_by=group_by,
+        )
+    if output == DetailFormat.json:
+        render.print_json(trends.to_dict())
+        return
+    render.stdout().print(render_groups.trends_table(trends, group_by))
+    render.note(f"{trends.total_count} matching run{'s' if trends.total_count != 1 else ''}")
 
 
 def _find_run(client: Client, run_id: str, cluster: str | None) -> ClusterExecutionResult:

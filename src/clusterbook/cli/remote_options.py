@@ -37,6 +37,12 @@ class StatsScope(enum.StrEnum):
     all = "all"
 
 
+class TrendBucket(enum.StrEnum):
+    hour = "hour"
+    day = "day"
+    week = "week"
+
+
 # ----------------------------------------------------------------------------- shared options
 
 UrlOption = Annotated[
@@ -65,6 +71,16 @@ PageOption = Annotated[int | None, typer.Option("--page", min=1, help="Page numb
 PageSizeOption = Annotated[int | None, typer.Option("--page-size", min=1, help="Rows per page (server default 10).")]
 AllOption = Annotated[bool, typer.Option("--all", help="Every match: walks all pages by cursor.")]
 SearchOption = Annotated[str | None, typer.Option("--search", help="Terms that must all appear (case-insensitive).")]
+ParamFilterOption = Annotated[
+    list[str] | None,
+    typer.Option("--param", "-p", help="Runs whose algorithm parameter has this value: name=value (repeat), "
+                 "e.g. n_clusters=8."),
+]  # fmt: skip
+GroupByOption = Annotated[
+    str | None,
+    typer.Option("--group-by", "-g", help="Also split by status, algorithm or a config field, e.g. "
+                 "config.params.n_clusters (see the server's GET …/executions/config-fields)."),
+]  # fmt: skip
 
 
 CLI_BACKOFF = 0.25
@@ -186,12 +202,22 @@ def parse_json_object(text: str | None, option: str) -> dict[str, Any] | None:
 
 
 def execution_filter(
-    status: list[str] | None, since: str | None, min_silhouette: float | None, raw: str | None
+    status: list[str] | None,
+    since: str | None,
+    min_silhouette: float | None,
+    raw: str | None,
+    params: list[str] | None = None,
 ) -> Filter | None:
-    """The options of ``executions list`` as one filter expression (all of them must hold)."""
+    """The options of ``executions list`` as one filter expression (all of them must hold);
+    ``params``: ``name=value`` pairs, each ``config.params.<name>`` equal to the value."""
     from clusterbook.client import F
 
     parts: list[Any] = []
+    for name, value in parse_params(params, "--param").items():
+        try:
+            parts.append(F.param(name) == value)
+        except ValueError as exc:
+            usage("--param", str(exc))
     if status:
         parts.append(F.status == status[0] if len(status) == 1 else F.status.in_(status))
     if since is not None:
@@ -204,6 +230,16 @@ def execution_filter(
     if not parts:
         return None
     return parts[0] if len(parts) == 1 and not isinstance(parts[0], dict) else F.all(*parts)
+
+
+def parse_percentiles(text: str | None) -> list[float] | None:
+    """``50,95`` → ``[50.0, 95.0]`` (the server checks the range and the count)."""
+    if text is None:
+        return None
+    try:
+        return [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        usage("--percentiles", f"expected numbers separated by commas, e.g. 50,95; got {text!r}")
 
 
 def check_page_or_all(page: int | None, all_pages: bool) -> None:

@@ -25,7 +25,10 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from pydantic import Field
+
 from clusterbook.folding import fold
+from clusterbook.models.base import WireModel
 
 ConfigKind = Literal["string", "integer", "any"]
 PREFIX = "config."
@@ -116,3 +119,34 @@ def config_values(config: Any) -> list[tuple[str, float | None, str | None, str 
                 if leaf is not None:
                     rows.append((f"params.{name}", *leaf))
     return rows
+
+
+MAX_LISTED_FIELDS = 200
+"""Fields in a ``GET …/executions/config-fields`` answer: the most common ones are kept."""
+MAX_SCANNED_RUNS = 50_000
+"""Runs whose configuration ``GET …/executions/config-fields`` reads: the newest ones (bounded cost)."""
+ValueType = Literal["string", "integer", "number", "boolean", "mixed"]
+
+
+class ConfigFieldInfo(WireModel):
+    """One ``config.*`` field of a cluster's runs: what to filter, group or show a column by."""
+
+    field: str = Field(description="The name filters, group_by and the SDK's F.config(...) take.")
+    label: str
+    declared: bool = Field(description="One of the declared fields (typed), rather than an algorithm parameter.")
+    value_type: ValueType = Field(
+        description="Declared: its type. A parameter: number, string or boolean as its runs carry it "
+        "(mixed when runs differ; numbers compare with numbers, strings with strings)."
+    )
+    run_count: int = Field(description="Runs (among those scanned) that carry a value.")
+
+
+class ExecutionConfigFieldsResponse(WireModel):
+    """The ``config.*`` fields present in a cluster's runs: the declared ones, then each parameter found."""
+
+    results: list[ConfigFieldInfo]
+    scanned_runs: int = Field(description=f"Runs read: the newest, at most {MAX_SCANNED_RUNS}.")
+    complete: bool = Field(
+        description=f"False when the history has more runs than were scanned, or more than {MAX_LISTED_FIELDS} "
+        "parameters (the most common kept)."
+    )

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from clusterbook.models.base import StorableBody, UTCDatetime, WireModel
 from clusterbook.models.executions import ClusterExecutionResult
-from clusterbook.models.listing import ListRequestBase
+from clusterbook.models.listing import ListRequestBase, check_group_by
 
 TrendBucket = Literal["hour", "day", "week"]
 MAX_UTC_OFFSET_MINUTES = 14 * 60
@@ -26,6 +26,17 @@ class ExecutionTrendsRequest(ListRequestBase):
         le=MAX_UTC_OFFSET_MINUTES,
         description="Where days and weeks begin: minutes east of UTC (e.g. 120 for UTC+2). Default UTC.",
     )
+    group_by: str | None = Field(
+        default=None,
+        max_length=120,
+        description="Also the same buckets per value of status, algorithm or a config.* field "
+        "(config.params.n_clusters …), in the response's 'groups'.",
+    )
+
+    @field_validator("group_by")
+    @classmethod
+    def _group_by(cls, value: str | None) -> str | None:
+        return check_group_by(value)
 
     @model_validator(mode="after")
     def _no_sort(self) -> ExecutionTrendsRequest:
@@ -46,6 +57,16 @@ class ExecutionTrendBucket(WireModel):
     avg_num_clusters: float | None = Field(description="Mean clusters found by completed runs; null if none.")
 
 
+class ExecutionTrendGroup(WireModel):
+    """The trend of the runs whose ``group_by`` field has this value (null: runs without it)."""
+
+    key: str | float | int | bool | None
+    total_count: int = Field(description="Runs of this group (the sum of its buckets' totals).")
+    buckets: list[ExecutionTrendBucket] = Field(
+        description="One per bucket of the response's 'buckets', with the same starts (empty where the group has none)."
+    )
+
+
 class ExecutionTrendsResponse(WireModel):
     """Buckets in time order from the first to the last run matched; empty buckets between are included."""
 
@@ -53,6 +74,9 @@ class ExecutionTrendsResponse(WireModel):
     utc_offset_minutes: int
     buckets: list[ExecutionTrendBucket]
     total_count: int = Field(description="Runs matched (the sum of the buckets' totals).")
+    groups: list[ExecutionTrendGroup] | None = Field(
+        default=None, description="With group_by: the buckets per value, nulls last (absent otherwise)."
+    )
 
 
 class ClusterOverviewRequest(StorableBody):

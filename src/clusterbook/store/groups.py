@@ -150,3 +150,25 @@ def percentiles(
 def _label(p: float) -> str:
     """``50`` → ``"50"``, ``99.9`` → ``"99.9"``: the percentile as given, as a JSON key."""
     return str(int(p)) if float(p).is_integer() else repr(float(p))
+
+
+def group_key(values: Sequence[Any], group_by: str) -> Any:
+    """A group's key as it travels, from its key columns (one, or a config field's number and text)."""
+    return _key(values, group_by)
+
+
+def group_order(key: Any) -> tuple[int, Any]:
+    """The order groups are returned in: numbers, then text, then booleans, nulls last."""
+    return _order(key)
+
+
+def group_key_columns(group_by: str) -> tuple[list[Any], Any]:
+    """``(key columns, FROM clause)`` to group the runs by ``group_by`` (for other aggregates, such as the
+    trends): a run column, or a config field's number and text joined from ``execution_params``."""
+    if group_by in ("status", "algorithm"):
+        return [_c[group_by]], executions
+    assert config_kind(group_by) is not None, group_by
+    joined = executions.outerjoin(
+        execution_params, and_(_p.execution_id == _c.id, _p.name == literal(stored_name(group_by)))
+    )
+    return [_p.num, _p.text], joined

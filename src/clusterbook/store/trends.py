@@ -10,12 +10,18 @@ Buckets are ``created_at`` truncated to the hour, day or ISO week (Monday), afte
 fixed UTC offset so days begin at the caller's midnight. Every column read is in the covering
 index ``ix_executions_cluster_trends``, so a whole history is aggregated from the index. Empty
 buckets between the first and the last are filled in here, so a chart's time axis has no holes.
+
+``group_by`` (status, algorithm or a ``config.*`` field, as on the listing) adds the same buckets per
+value in ``groups``, each aligned with the overall ``buckets``: status and algorithm from the rollup
+rows when the overall trends come from them, otherwise (and for config fields, through
+``execution_params``) one more GROUP BY (key, bucket) over the same WHERE. At most the listing's
+``MAX_GROUPS`` groups and ``MAX_GROUP_CELLS`` groups × buckets, else a 422 naming ``group_by``.
 """
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -24,10 +30,12 @@ from sqlalchemy.orm import Session
 
 from clusterbook.errors import ErrorLocation, ValidationFailed
 from clusterbook.models.executions import FINISHED_STATUSES, ExecutionStatus
-from clusterbook.models.trends import ExecutionTrendBucket, ExecutionTrendsResponse, TrendBucket
+from clusterbook.models.trends import ExecutionTrendBucket, ExecutionTrendGroup, ExecutionTrendsResponse, TrendBucket
 from clusterbook.store import rollups
 from clusterbook.store.fields import EXECUTION_FIELDS
+from clusterbook.store.groups import MAX_GROUPS, group_key, group_key_columns, group_order
 from clusterbook.store.listing import ListQuery, compile_query
+from clusterbook.store.rollup_columns import HIST_NAMES, median_from_histogram
 from clusterbook.store.rollup_trends import rollup_trends
 from clusterbook.store.tables import executions
 
@@ -39,6 +47,8 @@ SQLITE_MEDIAN = "clusterbook_median"
 EXACT_MEDIAN_LIMIT = 20_000
 """Up to this many matching runs the trends come from the exact aggregate (exact medians, cheap at
 this size); beyond, from the rollups, with medians from their histograms (``rollup_columns``)."""
+MAX_GROUP_CELLS = 20_000
+"""Groups × buckets of a ``group_by`` answer (a chart of 100 series over 200 days): past it, a 422."""
 
 
 class _Median:
@@ -98,36 +108,60 @@ def execution_trends(
     bucket: TrendBucket,
     utc_offset_minutes: int = 0,
     exact_median_limit: int | None = EXACT_MEDIAN_LIMIT,
+    group_by: str | None = None,
 ) -> ExecutionTrendsResponse:
-    """Per-bucket counts by status, mean and median duration, mean silhouette of the matching runs."""
+    """Per-bucket counts by status, mean and median duration, mean silhouette of the matching runs;
+    with ``group_by``, the same per value of that field as well (``groups``)."""
     dialect = session.get_bind().dialect.name
     compiled = compile_query(session, EXECUTION_FIELDS, _c.cluster_id == cluster_id, query)
-    plan = rollups.plan_for(query) if utc_offset_minutes % 60 == 0 else None
+    rollable = group_by in (None, "status", "algorithm")  # config fields are not keys of a rollup row
+    plan = rollups.plan_for(query) if utc_offset_minutes % 60 == 0 and rollable else None
     small = exact_median_limit is not None and plan is not None
     if small and sum(rollups.count_by_status(session, plan, cluster_id).values()) <= (exact_median_limit or 0):  # type: ignore[arg-type]
         plan = None  # small enough: the exact aggregate, with exact medians
     if plan is not None:
-        return _rollup_trends(session, plan, cluster_id, bucket, utc_offset_minutes)
+        return _rollup_trends(session, plan, cluster_id, bucket, utc_offset_minutes, group_by)
     if dialect == "sqlite":
         _register_sqlite_median(session)
+    found, total_count = _exact_buckets(session, compiled.where, bucket, utc_offset_minutes, None)[None]
+    grouped = None
+    if group_by is not None:
+        grouped = _exact_buckets(session, compiled.where, bucket, utc_offset_minutes, group_by)
+    return _response(found, bucket, utc_offset_minutes, total_count, group_by, grouped)
+
+
+Found = dict[datetime, ExecutionTrendBucket]
+
+
+def _exact_buckets(
+    session: Session, where: ColumnElement[bool], bucket: TrendBucket, utc_offset_minutes: int, group_by: str | None
+) -> dict[Any, tuple[Found, int]]:
+    """``{group key: (buckets by start, runs)}`` from one GROUP BY (key, bucket) over the matching
+    rows (the key None alone without ``group_by``); at most ``MAX_GROUP_CELLS`` non-empty cells."""
+    dialect = session.get_bind().dialect.name
+    keys, source = group_key_columns(group_by) if group_by is not None else ([], executions)
     inner = (
         select(
+            *(column.label(f"k{i}") for i, column in enumerate(keys)),
             _bucket_expr(_c.created_at, bucket, utc_offset_minutes, dialect).label("bucket"),
             _c.status,
             _c.duration_ms,
             _c.silhouette_score,
             _c.num_clusters,
         )
-        .where(compiled.where)
+        .select_from(source)
+        .where(where)
         .subquery()
     )
     finished = and_(inner.c.status.in_([s.value for s in FINISHED_STATUSES]), inner.c.duration_ms.is_not(None))
     finished_duration = case((finished, inner.c.duration_ms))
     completed = inner.c.status == ExecutionStatus.COMPLETED.value
     statuses = [s.value for s in ExecutionStatus]
+    grouping = [*(inner.c[f"k{i}"] for i in range(len(keys))), inner.c.bucket]
+    cap = MAX_BUCKETS if group_by is None else MAX_GROUP_CELLS
     stmt = (
         select(
-            inner.c.bucket,
+            *grouping,
             func.count(),
             *(func.sum(case((inner.c.status == s, 1), else_=0)) for s in statuses),
             func.sum(finished_duration),
@@ -136,19 +170,23 @@ def execution_trends(
             func.avg(inner.c.silhouette_score),
             func.sum(case((completed, inner.c.num_clusters))),
         )
-        .group_by(inner.c.bucket)
-        .order_by(inner.c.bucket)
-        .limit(MAX_BUCKETS + 1)
+        .group_by(*grouping)
+        .order_by(*grouping)
+        .limit(cap + 1)
     )
+    rows = session.execute(stmt).all()
+    if group_by is not None and len(rows) > cap:
+        raise _too_many(group_by, bucket)
     offset = timezone(timedelta(minutes=utc_offset_minutes))
-    found: dict[datetime, ExecutionTrendBucket] = {}
-    total_count = 0
-    for key, total, *rest in session.execute(stmt):
+    out: dict[Any, tuple[Found, int]] = {}
+    for row in rows:
+        key = group_key(row[: len(keys)], group_by) if group_by is not None else None
+        start_key, total, *rest = row[len(keys) :]
         counts, (dur_sum, dur_n, median, silhouette, clusters_sum) = rest[: len(statuses)], rest[len(statuses) :]
         by_status = {s: int(n) for s, n in zip(statuses, counts, strict=True) if n}
-        total_count += int(total)
         n_completed = by_status.get(ExecutionStatus.COMPLETED.value, 0)
-        start = _parse_start(key, offset)
+        start = _parse_start(start_key, offset)
+        found, runs = out.get(key, ({}, 0))
         found[start] = ExecutionTrendBucket(
             start=start,
             total=int(total),
@@ -158,20 +196,46 @@ def execution_trends(
             avg_silhouette_score=None if silhouette is None else float(silhouette),
             avg_num_clusters=float(clusters_sum or 0) / n_completed if n_completed else None,
         )
-    return _response(found, bucket, utc_offset_minutes, total_count)
+        out[key] = (found, runs + int(total))
+    return out if out or group_by is not None else {None: ({}, 0)}
+
+
+def _too_many(group_by: str, bucket: TrendBucket) -> ValidationFailed:
+    message = (
+        f"grouped by {group_by}, these runs make more than {MAX_GROUPS} groups or {MAX_GROUP_CELLS} "
+        f"group-{bucket}s; group by a field with fewer values, choose a wider bucket or narrow the filters"
+    )
+    return ValidationFailed(message, errors=[ErrorLocation("group_by", message)])
 
 
 def _response(
-    found: dict[datetime, ExecutionTrendBucket], bucket: TrendBucket, utc_offset_minutes: int, total_count: int
+    found: Found,
+    bucket: TrendBucket,
+    utc_offset_minutes: int,
+    total_count: int,
+    group_by: str | None = None,
+    grouped: dict[Any, tuple[Found, int]] | None = None,
 ) -> ExecutionTrendsResponse:
     if found and (len(found) > MAX_BUCKETS or (max(found) - min(found)) / STEP[bucket] >= MAX_BUCKETS):
         message = f"these runs span more than {MAX_BUCKETS} {bucket}s; choose a wider bucket or a narrower range"
         raise ValidationFailed(message, errors=[ErrorLocation("bucket", message)])
+    starts = list(_starts(found, bucket))
+    extras: dict[str, Any] = {}
+    if group_by is not None and grouped is not None:
+        if len(grouped) > MAX_GROUPS or len(grouped) * len(starts) > MAX_GROUP_CELLS:
+            raise _too_many(group_by, bucket)
+        extras["groups"] = [
+            ExecutionTrendGroup(
+                key=key, total_count=runs, buckets=[cells.get(start) or _empty(start) for start in starts]
+            )
+            for key, (cells, runs) in sorted(grouped.items(), key=lambda item: group_order(item[0]))
+        ]
     return ExecutionTrendsResponse(
         bucket=bucket,
         utc_offset_minutes=utc_offset_minutes,
-        buckets=[found.get(start) or _empty(start) for start in _starts(found, bucket)],
+        buckets=[found.get(start) or _empty(start) for start in starts],
         total_count=total_count,
+        **extras,
     )
 
 
@@ -197,9 +261,98 @@ def _empty(start: datetime) -> ExecutionTrendBucket:
     )
 
 
+def _trend_start(start: datetime, bucket: TrendBucket, shift: timedelta) -> datetime:
+    """The naive local start of the trend bucket holding a rollup row that starts at ``start`` (UTC)."""
+    local = (start + shift).replace(tzinfo=None)
+    if bucket == "hour":
+        return local.replace(minute=0, second=0, microsecond=0)
+    day = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return day - timedelta(days=day.weekday()) if bucket == "week" else day
+
+
 def _rollup_trends(
-    session: Session, plan: rollups.RollupPlan, cluster_id: str, bucket: TrendBucket, utc_offset_minutes: int
+    session: Session,
+    plan: rollups.RollupPlan,
+    cluster_id: str,
+    bucket: TrendBucket,
+    utc_offset_minutes: int,
+    group_by: str | None = None,
 ) -> ExecutionTrendsResponse:
-    """The trends from rollup rows, grouped into trend buckets in SQL (``store/rollup_trends.py``)."""
-    found = rollup_trends(session, plan, cluster_id, bucket, utc_offset_minutes, _bucket_expr)
-    return _response(found, bucket, utc_offset_minutes, sum(b.total for b in found.values()))
+    """The trends from rollup rows (hour rows for hourly buckets or a shifted day; day rows otherwise);
+    status and algorithm, keys of a rollup row, split them into groups without reading a run.
+    Without ``group_by`` the buckets are summed in SQL (``store/rollup_trends.py``)."""
+    if group_by is None:
+        found = rollup_trends(session, plan, cluster_id, bucket, utc_offset_minutes, _bucket_expr)
+        return _response(found, bucket, utc_offset_minutes, sum(b.total for b in found.values()))
+    hours_only = bucket == "hour" or utc_offset_minutes != 0
+    shift = timedelta(minutes=utc_offset_minutes)
+    grouped: dict[Any, tuple[Found, int]] | None = None
+    if group_by == "algorithm":
+        split: dict[Any, list[tuple[datetime, str, rollups.Sums]]] = {}
+        rows = []
+        for start, algorithm, status, sums in rollups.sums_by_algorithm(
+            session, plan, cluster_id, hours_only=hours_only
+        ):
+            split.setdefault(algorithm, []).append((start, status, sums))
+            rows.append((start, status, sums))
+        grouped = {key: _fold(part, bucket, shift) for key, part in split.items()}
+    else:
+        rows = [
+            (start, status, sums)
+            for start, status, sums in rollups.sums_by(session, plan, cluster_id, by_bucket=True, hours_only=hours_only)
+            if start is not None
+        ]
+        if group_by == "status":
+            by: dict[Any, list[tuple[datetime, str, rollups.Sums]]] = {}
+            for row in rows:
+                by.setdefault(row[1], []).append(row)
+            grouped = {key: _fold(part, bucket, shift) for key, part in by.items()}
+    if grouped is not None:
+        grouped = {key: value for key, value in grouped.items() if value[1]}
+    found, total_count = _fold(rows, bucket, shift)
+    return _response(found, bucket, utc_offset_minutes, total_count, group_by, grouped)
+
+
+def _fold(
+    rows: Iterable[tuple[datetime, str, rollups.Sums]], bucket: TrendBucket, shift: timedelta
+) -> tuple[Found, int]:
+    """Rollup rows ``(start, status, sums)`` summed into trend buckets: ``(buckets by start, runs)``."""
+    finished = {s.value for s in FINISHED_STATUSES}
+    duration, silhouette = _c.duration_ms.name, _c.silhouette_score.name
+    acc: dict[datetime, dict[str, Any]] = {}
+    for start, status, sums in rows:
+        a = acc.setdefault(
+            _trend_start(start, bucket, shift),
+            {"by_status": {}, "dur_n": 0, "dur_sum": 0.0, "sil_n": 0, "sil_sum": 0.0, "k_sum": 0,
+             "hist": [0] * len(HIST_NAMES)},
+        )  # fmt: skip
+        a["by_status"][status] = a["by_status"].get(status, 0) + int(sums["n"])
+        a["sil_n"] += int(sums[f"{silhouette}_n"])
+        a["sil_sum"] += float(sums[f"{silhouette}_sum"])
+        if status == ExecutionStatus.COMPLETED.value:
+            a["k_sum"] += int(sums["num_clusters_sum"])
+        if status in finished:
+            a["dur_n"] += int(sums[f"{duration}_n"])
+            a["dur_sum"] += float(sums[f"{duration}_sum"])
+            a["hist"] = [h + int(sums[name]) for h, name in zip(a["hist"], HIST_NAMES, strict=True)]
+    offset = timezone(shift)
+    found: Found = {}
+    total_count = 0
+    for key, a in acc.items():
+        by_status = {s: n for s, n in a["by_status"].items() if n}
+        total = sum(by_status.values())
+        if not total:
+            continue
+        total_count += total
+        n_completed = by_status.get(ExecutionStatus.COMPLETED.value, 0)
+        start = key.replace(tzinfo=offset)
+        found[start] = ExecutionTrendBucket(
+            start=start,
+            total=total,
+            by_status=by_status,
+            avg_duration_ms=a["dur_sum"] / a["dur_n"] if a["dur_n"] else None,
+            p50_duration_ms=median_from_histogram(a["hist"]),
+            avg_silhouette_score=a["sil_sum"] / a["sil_n"] if a["sil_n"] else None,
+            avg_num_clusters=a["k_sum"] / n_completed if n_completed else None,
+        )
+    return found, total_count

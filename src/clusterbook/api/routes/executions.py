@@ -16,12 +16,14 @@ from clusterbook.api.problems import COMMON_PROBLEMS, problem_responses
 from clusterbook.errors import NotFound
 from clusterbook.models.clusters import Cluster, Namespace
 from clusterbook.models.compare import MAX_COMPARE_RUNS, CompareExecutionsRequest, CompareExecutionsResponse
+from clusterbook.models.config_fields import MAX_SCANNED_RUNS, ExecutionConfigFieldsResponse
 from clusterbook.models.executions import ClusterExecutionResult, ExecuteRequest
 from clusterbook.models.listing import ListClusterExecutionsRequest, ListClusterExecutionsResponse, SortSpec
 from clusterbook.models.members import ExecutionProjection, ListExecutionMembersRequest, ListExecutionMembersResponse
 from clusterbook.store import executions as store
 from clusterbook.store import members as members_store
 from clusterbook.store.baselines import choose_baseline
+from clusterbook.store.config_fields import list_config_fields
 from clusterbook.store.fields import EXECUTION_FIELDS
 from clusterbook.store.queue import submit_execution
 
@@ -175,6 +177,20 @@ def compare_cluster_executions(
 )
 def latest_execution(cluster: ClusterDep, session: SessionDep) -> ClusterExecutionResult | None:
     return store.read_latest_execution(session, cluster_id=cluster.cluster_id)
+
+
+@router.get(
+    "/executions/config-fields",
+    response_model=ExecutionConfigFieldsResponse,
+    summary="The config.* fields the cluster's runs carry (declared ones and each parameter found)",
+    description="What the history can filter, group_by and show as columns: each field with its value type and "
+    f"how many runs carry it, read from the newest {MAX_SCANNED_RUNS} runs ('complete' false when there are more).",
+)
+def list_execution_config_fields(
+    request: Request, cluster: ClusterDep, session: SessionDep
+) -> ExecutionConfigFieldsResponse:
+    note_cost(request, f"expensive here: the configuration of up to {MAX_SCANNED_RUNS} runs")
+    return list_config_fields(session, cluster_id=cluster.cluster_id)
 
 
 @router.get("/executions/{run_id}", response_model=ClusterExecutionResult, summary="One execution")

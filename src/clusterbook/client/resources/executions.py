@@ -1,5 +1,6 @@
 """``client.executions``: a cluster's execution history (list, walk), one run, the latest run, cancel,
-waiting for a run to end, comparing runs, and a run's per-document results (members, projection)."""
+waiting for a run to end, comparing runs, trends, the config fields present, and a run's
+per-document results (members, projection)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ from clusterbook.client._params import ITER_PAGE_SIZE, SortLike, list_body, page
 from clusterbook.client.filters import FilterLike
 from clusterbook.client.resources._paging import awalk, walk
 from clusterbook.models.compare import CompareExecutionsResponse
+from clusterbook.models.config_fields import ExecutionConfigFieldsResponse
 from clusterbook.models.executions import ClusterExecutionResult, ExecutionStatus
 from clusterbook.models.listing import ListClusterExecutionsResponse
 from clusterbook.models.members import ExecutionMember, ExecutionProjection, ListExecutionMembersResponse
+from clusterbook.models.trends import ExecutionTrendsResponse
 
 LIST = route("POST", "/v1/clusters/{cluster_id}/executions/list", idempotent=True)
 LATEST = route("GET", "/v1/clusters/{cluster_id}/executions")
@@ -26,8 +29,11 @@ MEMBERS = route("POST", "/v1/clusters/{cluster_id}/executions/{run_id}/members/l
 PROJECTION = route("GET", "/v1/clusters/{cluster_id}/executions/{run_id}/projection")
 FIND = route("GET", "/v1/executions/{run_id}")
 COMPARE = route("POST", "/v1/clusters/{cluster_id}/executions/compare", idempotent=True)  # reads only
+TRENDS = route("POST", "/v1/clusters/{cluster_id}/executions/trends", idempotent=True)  # reads only
+CONFIG_FIELDS = route("GET", "/v1/clusters/{cluster_id}/executions/config-fields")
 
 StatsScope = Literal["page", "all"]
+TrendBucket = Literal["hour", "day", "week"]
 OnUpdate = Callable[[ClusterExecutionResult], None]
 DEFAULT_POLL_INTERVAL = 0.5
 
@@ -96,6 +102,22 @@ def _compare(cluster_id: str, run_ids: Sequence[str]) -> Call[CompareExecutionsR
     if isinstance(run_ids, str):  # a lone id would be sent as one list item per character
         raise TypeError("run_ids must be a list of run ids, e.g. [reference_run_id, other_run_id]")
     return Call.to(COMPARE, model(CompareExecutionsResponse), body={"run_ids": list(run_ids)}, cluster_id=cluster_id)
+
+
+def _trends(
+    cluster_id: str,
+    filters: FilterLike | None,
+    search: str | None,
+    bucket: TrendBucket | None,
+    utc_offset_minutes: int | None,
+    group_by: str | None,
+) -> Call[ExecutionTrendsResponse]:
+    body = list_body(filters, None, search, bucket=bucket, utc_offset_minutes=utc_offset_minutes, group_by=group_by)
+    return Call.to(TRENDS, model(ExecutionTrendsResponse), body=body, cluster_id=cluster_id)
+
+
+def _config_fields(cluster_id: str) -> Call[ExecutionConfigFieldsResponse]:
+    return Call.to(CONFIG_FIELDS, model(ExecutionConfigFieldsResponse), cluster_id=cluster_id)
 
 
 def is_finished(run: ClusterExecutionResult) -> bool:
@@ -199,6 +221,26 @@ class Executions:
         entry with ARI/AMI, the cluster ``matches`` (Jaccard, both labels), the largest ``flows`` and a
         ``moved_sample``. :class:`~clusterbook.errors.ValidationFailed` names an unknown or unfinished run."""
         return self._http.call(_compare(cluster_id, run_ids))
+
+    def trends(
+        self,
+        cluster_id: str,
+        *,
+        filters: FilterLike | None = None,
+        search: str | None = None,
+        bucket: TrendBucket | None = None,
+        utc_offset_minutes: int | None = None,
+        group_by: str | None = None,
+    ) -> ExecutionTrendsResponse:
+        """The matching runs in hour/day/week buckets of ``created_at`` (the server's default: days in UTC):
+        counts by status, mean and median duration, mean silhouette. ``group_by`` (``"status"``,
+        ``"algorithm"``, ``"config.params.n_clusters"`` …) adds the same buckets per value in ``groups``."""
+        return self._http.call(_trends(cluster_id, filters, search, bucket, utc_offset_minutes, group_by))
+
+    def config_fields(self, cluster_id: str) -> ExecutionConfigFieldsResponse:
+        """The ``config.*`` fields the cluster's runs carry (declared ones, then each parameter found), with
+        their value type and run count: the names ``F.config``/``F.param``, ``group_by`` and columns take."""
+        return self._http.call(_config_fields(cluster_id))
 
     def wait(
         self,
@@ -311,6 +353,21 @@ class AsyncExecutions:
 
     async def compare(self, cluster_id: str, run_ids: Sequence[str]) -> CompareExecutionsResponse:
         return await self._http.call(_compare(cluster_id, run_ids))
+
+    async def trends(
+        self,
+        cluster_id: str,
+        *,
+        filters: FilterLike | None = None,
+        search: str | None = None,
+        bucket: TrendBucket | None = None,
+        utc_offset_minutes: int | None = None,
+        group_by: str | None = None,
+    ) -> ExecutionTrendsResponse:
+        return await self._http.call(_trends(cluster_id, filters, search, bucket, utc_offset_minutes, group_by))
+
+    async def config_fields(self, cluster_id: str) -> ExecutionConfigFieldsResponse:
+        return await self._http.call(_config_fields(cluster_id))
 
     async def wait(
         self,
