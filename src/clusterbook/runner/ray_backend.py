@@ -35,7 +35,7 @@ from threadpoolctl import threadpool_limits
 from clusterbook.runner.compute import ComputeSettings, compute_run
 from clusterbook.runner.worker import RunnerUnavailable, WorkerPool
 from clusterbook.settings import Settings, available_cores
-from clusterbook.store.queue import Claim, defer_execution, release_execution
+from clusterbook.store.queue import Claim, defer_execution
 
 logger = logging.getLogger(__name__)
 R = TypeVar("R")
@@ -183,19 +183,6 @@ class RayPool(WorkerPool):
         self.connected.clear()
         self._release(claim, "lost the connection to the Ray cluster", refund=True)
 
-    def _release(self, claim: Claim, reason: str, *, refund: bool = False) -> str | None:
-        return self._db(
-            lambda s: release_execution(
-                s,
-                run_id=claim.run_id,
-                token=claim.token,
-                reason=reason,
-                max_attempts=1 if refund else self.settings.max_attempts,
-                refund=refund,
-            ),
-            "returning a run to the queue",
-        )
-
     # -- resources ---------------------------------------------------------------------------------
 
     def _skipped(self) -> list[str]:
@@ -254,11 +241,9 @@ class RayPool(WorkerPool):
                 self._release(claim, "server shut down", refund=True)
                 return
             renewed = self._db(self._renewal(claim, None), "renewing a lease")
-            if renewed is False and self._finished(ref):  # it recorded its outcome since the last look
-                return
-            if renewed is False:  # canceled, reclaimed or deleted: stop computing at once
-                logger.info("run %s is no longer ours (canceled or reclaimed); cancelling its Ray task", claim.run_id)
-                self._cancel(ref)
+            if renewed is False:  # ended by its own task (which finishes by itself), or taken from it
+                if self._taken_away(claim) is not None:
+                    self._cancel(ref)
                 return
             if time.monotonic() > deadline:
                 self._cancel(ref)
@@ -269,14 +254,6 @@ class RayPool(WorkerPool):
         reason = f"Ray task failed: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc) else ''}"
         status = self._release(claim, reason[:300])
         logger.warning("Ray task of run %s died (%s); run is now %s", claim.run_id, reason, status)
-
-    @staticmethod
-    def _finished(ref: Any) -> bool:
-        try:
-            done, _ = ray.wait([ref], timeout=0)
-        except Exception:  # noqa: BLE001 - the next look reports what went wrong
-            return False
-        return bool(done)
 
     @staticmethod
     def _cancel(ref: Any) -> None:

@@ -171,17 +171,7 @@ class WorkerPool:
                 break
             if self.stopping.is_set():
                 self._end(process)
-                self._db(
-                    lambda s: release_execution(
-                        s,
-                        run_id=claim.run_id,
-                        token=claim.token,
-                        reason="server shut down",
-                        max_attempts=1,
-                        refund=True,
-                    ),
-                    "returning a run to the queue",
-                )
+                self._release(claim, "server shut down", refund=True)
                 return
             renewed = self._db(self._renewal(claim, worker_id if first else None), "renewing a lease")
             first = False
@@ -194,28 +184,43 @@ class WorkerPool:
                 return
         if process.exitcode != 0:
             reason = _exit_reason(process.exitcode)
-            status = self._db(
-                lambda s: release_execution(
-                    s, run_id=claim.run_id, token=claim.token, reason=reason, max_attempts=self.settings.max_attempts
-                ),
-                "releasing a run whose process died",
-            )
+            status = self._release(claim, reason)
             if status is None:  # it had already recorded an outcome (or was canceled): nothing was lost
                 logger.info("process of run %s ended with %s after the run ended", claim.run_id, reason)
             else:
                 logger.warning("process of run %s died (%s); run is now %s", claim.run_id, reason, status)
 
     def _let_go(self, claim: Claim, process: Any) -> None:
-        """The lease could not be renewed. If the run's own process recorded its outcome, it is exiting
-        and logged that end itself; otherwise the run was taken from it: say why and stop it at once."""
-        status = self._db(lambda s: attempt_status(s, run_id=claim.run_id, token=claim.token), "reading a run")
-        if status in ENDED_BY_ITS_PROCESS:
+        """The lease could not be renewed: let the run's process exit, or stop it if the run was taken."""
+        if self._taken_away(claim) is None:
             process.join(self.settings.heartbeat_seconds)
-        else:
-            why = "canceled" if status == CANCELED else "deleted or reclaimed by another attempt"
-            logger.info("run %s was %s; ending its process", claim.run_id, why)
         if process.exitcode is None:
             self._end(process)
+
+    def _taken_away(self, claim: Claim) -> str | None:
+        """Why a refused renewal means the run was taken from this attempt (logged once), or None when
+        the run's own computation recorded its outcome: it is ending by itself and logged that end."""
+        status = self._db(lambda s: attempt_status(s, run_id=claim.run_id, token=claim.token), "reading a run")
+        if status in ENDED_BY_ITS_PROCESS:
+            return None
+        why = "canceled" if status == CANCELED else "deleted or reclaimed by another attempt"
+        logger.info("run %s was %s; stopping its computation", claim.run_id, why)
+        return why
+
+    def _release(self, claim: Claim, reason: str, *, refund: bool = False) -> str | None:
+        """Give the run back to the queue: ``refund`` (shut down, cluster lost) charges no attempt;
+        else the attempt counts and the run fails with ``reason`` after ``max_attempts``."""
+        return self._db(
+            lambda s: release_execution(
+                s,
+                run_id=claim.run_id,
+                token=claim.token,
+                reason=reason,
+                max_attempts=1 if refund else self.settings.max_attempts,
+                refund=refund,
+            ),
+            "returning a run to the queue",
+        )
 
     def _renewal(self, claim: Claim, worker_id: str | None) -> Callable[[Any], bool]:
         def renew(session: Any) -> bool:
