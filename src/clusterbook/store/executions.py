@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -321,7 +321,7 @@ def list_executions(
     return found
 
 
-def stats_from_sums(groups: Iterable[tuple[Any, str, rollups.Sums]]) -> ClusterExecutionListStats:
+def stats_from_sums(groups: Mapping[str, rollups.Sums]) -> ClusterExecutionListStats:
     """The same stats as :func:`aggregate_stats`, from rollup sums by status (exact: counts and
     integer sums add up; the mean duration is a sum over a count)."""
     finished = {s.value for s in FINISHED_STATUSES}
@@ -335,7 +335,7 @@ def stats_from_sums(groups: Iterable[tuple[Any, str, rollups.Sums]]) -> ClusterE
             float(sums[f"{duration}_sum"] or 0.0) if status in finished else 0.0,
             int(sums[f"{duration}_n"]) if status in finished else 0,
         )
-        for _, status, sums in groups
+        for status, sums in groups.items()
     )
 
 

@@ -37,6 +37,7 @@ DURATION = _e.duration_ms.name
 SILHOUETTE = _e.silhouette_score.name
 _CONTRIBUTION = {c.name: c.of("executions") for c in AGG_COLUMNS}
 
+Found = dict[datetime, ExecutionTrendBucket]
 BucketExpr = Callable[[Any, TrendBucket, int, str], ColumnElement[Any]]
 """``trends._bucket_expr``: a bucket's start from a timestamp column (passed in: one definition)."""
 
@@ -85,35 +86,49 @@ def rollup_trends(
     bucket: TrendBucket,
     utc_offset_minutes: int,
     bucket_expr: BucketExpr,
-) -> dict[datetime, ExecutionTrendBucket]:
-    """The non-empty buckets of the matching runs (keyed by their start in the request's offset)."""
+    group_by: str | None = None,
+) -> tuple[Found, dict[Any, Found]]:
+    """The non-empty buckets of the matching runs (keyed by their start in the request's offset) and,
+    with ``group_by`` (``status`` or ``algorithm``: keys of a rollup row), the same per value."""
     dialect = session.get_bind().dialect.name
     hours_only = bucket == "hour" or utc_offset_minutes != 0
-    grains = ("hour", "day") if rollups.mentions_algorithm(plan.rest) else (STATUS_GRAINS["hour"], STATUS_GRAINS["day"])
+    per_algorithm = group_by == "algorithm" or rollups.mentions_algorithm(plan.rest)
+    grains = ("hour", "day") if per_algorithm else (STATUS_GRAINS["hour"], STATUS_GRAINS["day"])
+    rollup_keys = [_r[group_by]] if group_by else []
     # Grouped by the rows' own start first, in the read index's order (no sort of wide rows), then
     # those few rows by the trend bucket.
     per_start = (
-        select(_r.bucket_start, *_ROLLUP_SUMS)
+        select(_r.bucket_start, *(k.label("group_key") for k in rollup_keys), *_ROLLUP_SUMS)
         .where(
             _r.cluster_id == cluster_id,
             rollups.rollup_scope(plan, hours_only=hours_only, by_bucket=True, grains=grains),
         )
         .where(compile_filter(plan.rest, rollups.ROLLUP_FIELDS, dialect))
-        .group_by(_r.bucket_start)
+        .group_by(_r.bucket_start, *rollup_keys)
         .subquery("per_start")
     )
+    outer_keys = [per_start.c.group_key] if group_by else []
     key = bucket_expr(per_start.c.bucket_start, bucket, utc_offset_minutes, dialect).label("bucket")
-    stmt = select(key, *_OUTER_SUMS).select_from(per_start).group_by(key)
-    acc: dict[Any, list[float]] = {}
-    for start, *values in session.execute(stmt):
-        _add(acc, _naive(start), values)
+    statements = [select(key, *outer_keys, *_OUTER_SUMS).select_from(per_start).group_by(key, *outer_keys)]
+    edge_keys = [_e[group_by]] if group_by else []
     for edges in rollups.edge_wheres(plan, cluster_id, dialect):
         ekey = bucket_expr(_e.created_at, bucket, utc_offset_minutes, dialect).label("bucket")
-        exact = select(ekey, *_EDGE_SUMS)
-        for start, *values in session.execute(exact.where(edges).group_by(ekey)):
-            _add(acc, _naive(start), values)
+        statements.append(select(ekey, *edge_keys, *_EDGE_SUMS).where(edges).group_by(ekey, *edge_keys))
+    overall: dict[Any, list[float]] = {}
+    per_group: dict[Any, dict[Any, list[float]]] = {}
+    for stmt in statements:
+        for start, *values in session.execute(stmt):
+            group = values.pop(0) if group_by else None
+            _add(overall, _naive(start), values)
+            if group_by:
+                _add(per_group.setdefault(group, {}), _naive(start), values)
     offset = timezone(timedelta(minutes=utc_offset_minutes))
-    found: dict[datetime, ExecutionTrendBucket] = {}
+    groups = {group: _buckets(acc, offset) for group, acc in per_group.items()}
+    return _buckets(overall, offset), {group: found for group, found in groups.items() if found}
+
+
+def _buckets(acc: dict[Any, list[float]], offset: timezone) -> Found:
+    found: Found = {}
     for start, values in acc.items():
         result = _bucket_of(start.replace(tzinfo=offset), values)
         if result is not None:

@@ -220,73 +220,30 @@ class Sums:
         return self.values[name]
 
 
-def sums_by(
-    session: Session, plan: RollupPlan, cluster_id: str, *, by_bucket: bool = False, hours_only: bool = False
-) -> list[tuple[datetime | None, str, Sums]]:
-    """``(bucket start or None, status, sums)`` of the matching runs: rollup rows plus exact edges."""
-    found = _collect(session, plan, cluster_id, by_bucket=by_bucket, hours_only=hours_only, by_algorithm=False)
-    return [(start, status, sums) for (start, _, status), sums in found.items()]
-
-
-def sums_by_algorithm(
-    session: Session, plan: RollupPlan, cluster_id: str, *, hours_only: bool = False
-) -> list[tuple[datetime, str | None, str, Sums]]:
-    """``(bucket start, algorithm, status, sums)``: :func:`sums_by` per bucket, split by algorithm too
-    (an algorithm is a key of a rollup row, so this reads as few rows as the trends themselves)."""
-    found = _collect(session, plan, cluster_id, by_bucket=True, hours_only=hours_only, by_algorithm=True)
-    return [(start, algorithm, status, sums) for (start, algorithm, status), sums in found.items() if start]
-
-
-def _collect(
-    session: Session, plan: RollupPlan, cluster_id: str, *, by_bucket: bool, hours_only: bool, by_algorithm: bool
-) -> dict[tuple[datetime | None, str | None, str], Sums]:
+def sums_by(session: Session, plan: RollupPlan, cluster_id: str) -> dict[str, Sums]:
+    """Sums by status of the matching runs: rollup rows plus the exact edges of a ragged range (the
+    trends, which also group by bucket, sum in SQL instead: ``store/rollup_trends.py``)."""
     dialect = session.get_bind().dialect.name
-    groups: list[Any] = [_r.bucket_start] if by_bucket else []
-    groups += [_r.algorithm] if by_algorithm else []
-    groups.append(_r.status)
     stmt = (
-        select(*groups, *(func.sum(_r[c.name]) for c in AGG_COLUMNS))
-        .where(_r.cluster_id == cluster_id, rollup_scope(plan, hours_only=hours_only, by_bucket=by_bucket))
+        select(_r.status, *(func.sum(_r[c.name]) for c in AGG_COLUMNS))
+        .where(_r.cluster_id == cluster_id, rollup_scope(plan, hours_only=False, by_bucket=False))
         .where(compile_filter(plan.rest, ROLLUP_FIELDS, dialect))
-        .group_by(*groups)
+        .group_by(_r.status)
         .having(func.sum(_r.n) > 0)
     )
-    out: dict[tuple[datetime | None, str | None, str], Sums] = {}
-    for row in session.execute(stmt):
-        out.setdefault(_group_key(row, by_bucket, by_algorithm, False), Sums.zero()).add(row[len(groups) :])
+    out: dict[str, Sums] = {}
+    rows = list(session.execute(stmt))
     for edges in edge_wheres(plan, cluster_id, dialect):
         exact: list[Any] = [literal_column(f"SUM({c.of('executions')})") for c in AGG_COLUMNS]
-        egroups: list[Any] = [_hour_of(dialect)] if by_bucket else []
-        egroups += [_e.algorithm] if by_algorithm else []
-        egroups.append(_e.status)
-        for row in session.execute(select(*egroups, *exact).where(edges).group_by(*egroups)):
-            out.setdefault(_group_key(row, by_bucket, by_algorithm, True), Sums.zero()).add(row[len(egroups) :])
+        rows += session.execute(select(_e.status, *exact).where(edges).group_by(_e.status))
+    for status, *values in rows:
+        out.setdefault(status, Sums.zero()).add(values)
     return out
-
-
-def _group_key(row: Any, by_bucket: bool, by_algorithm: bool, exact: bool) -> tuple[datetime | None, str | None, str]:
-    """``(bucket start, algorithm, status)`` of a grouped row (None where not grouped by it)."""
-    start = None
-    if by_bucket:
-        start = _as_utc(row[0]) if exact else row[0]
-    algorithm = row[int(by_bucket)] if by_algorithm else None
-    return start, algorithm, row[int(by_bucket) + int(by_algorithm)]
-
-
-def _hour_of(dialect: str) -> ColumnElement[Any]:
-    if dialect == "sqlite":
-        return func.substr(_e.created_at, 1, 13).op("||")(":00:00")
-    return func.date_trunc("hour", func.timezone("UTC", _e.created_at))
-
-
-def _as_utc(value: Any) -> datetime:
-    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def count_by_status(session: Session, plan: RollupPlan, cluster_id: str) -> dict[str, int]:
     """Matching runs per status (statuses without runs left out)."""
-    return {status: int(s["n"]) for _, status, s in sums_by(session, plan, cluster_id) if s["n"]}
+    return {status: int(s["n"]) for status, s in sums_by(session, plan, cluster_id).items() if s["n"]}
 
 
 def overview_counts(session: Session, cluster_ids: Sequence[str]) -> dict[str, dict[str, int]]:

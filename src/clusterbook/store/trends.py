@@ -21,7 +21,7 @@ rows when the overall trends come from them, otherwise (and for config fields, t
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -35,7 +35,6 @@ from clusterbook.store import rollups
 from clusterbook.store.fields import EXECUTION_FIELDS
 from clusterbook.store.groups import MAX_GROUPS, group_key, group_key_columns, group_order
 from clusterbook.store.listing import ListQuery, compile_query
-from clusterbook.store.rollup_columns import HIST_NAMES, median_from_histogram
 from clusterbook.store.rollup_trends import rollup_trends
 from clusterbook.store.tables import executions
 
@@ -261,15 +260,6 @@ def _empty(start: datetime) -> ExecutionTrendBucket:
     )
 
 
-def _trend_start(start: datetime, bucket: TrendBucket, shift: timedelta) -> datetime:
-    """The naive local start of the trend bucket holding a rollup row that starts at ``start`` (UTC)."""
-    local = (start + shift).replace(tzinfo=None)
-    if bucket == "hour":
-        return local.replace(minute=0, second=0, microsecond=0)
-    day = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    return day - timedelta(days=day.weekday()) if bucket == "week" else day
-
-
 def _rollup_trends(
     session: Session,
     plan: rollups.RollupPlan,
@@ -278,81 +268,10 @@ def _rollup_trends(
     utc_offset_minutes: int,
     group_by: str | None = None,
 ) -> ExecutionTrendsResponse:
-    """The trends from rollup rows (hour rows for hourly buckets or a shifted day; day rows otherwise);
-    status and algorithm, keys of a rollup row, split them into groups without reading a run.
-    Without ``group_by`` the buckets are summed in SQL (``store/rollup_trends.py``)."""
-    if group_by is None:
-        found = rollup_trends(session, plan, cluster_id, bucket, utc_offset_minutes, _bucket_expr)
-        return _response(found, bucket, utc_offset_minutes, sum(b.total for b in found.values()))
-    hours_only = bucket == "hour" or utc_offset_minutes != 0
-    shift = timedelta(minutes=utc_offset_minutes)
-    grouped: dict[Any, tuple[Found, int]] | None = None
-    if group_by == "algorithm":
-        split: dict[Any, list[tuple[datetime, str, rollups.Sums]]] = {}
-        rows = []
-        for start, algorithm, status, sums in rollups.sums_by_algorithm(
-            session, plan, cluster_id, hours_only=hours_only
-        ):
-            split.setdefault(algorithm, []).append((start, status, sums))
-            rows.append((start, status, sums))
-        grouped = {key: _fold(part, bucket, shift) for key, part in split.items()}
-    else:
-        rows = [
-            (start, status, sums)
-            for start, status, sums in rollups.sums_by(session, plan, cluster_id, by_bucket=True, hours_only=hours_only)
-            if start is not None
-        ]
-        if group_by == "status":
-            by: dict[Any, list[tuple[datetime, str, rollups.Sums]]] = {}
-            for row in rows:
-                by.setdefault(row[1], []).append(row)
-            grouped = {key: _fold(part, bucket, shift) for key, part in by.items()}
-    if grouped is not None:
-        grouped = {key: value for key, value in grouped.items() if value[1]}
-    found, total_count = _fold(rows, bucket, shift)
-    return _response(found, bucket, utc_offset_minutes, total_count, group_by, grouped)
-
-
-def _fold(
-    rows: Iterable[tuple[datetime, str, rollups.Sums]], bucket: TrendBucket, shift: timedelta
-) -> tuple[Found, int]:
-    """Rollup rows ``(start, status, sums)`` summed into trend buckets: ``(buckets by start, runs)``."""
-    finished = {s.value for s in FINISHED_STATUSES}
-    duration, silhouette = _c.duration_ms.name, _c.silhouette_score.name
-    acc: dict[datetime, dict[str, Any]] = {}
-    for start, status, sums in rows:
-        a = acc.setdefault(
-            _trend_start(start, bucket, shift),
-            {"by_status": {}, "dur_n": 0, "dur_sum": 0.0, "sil_n": 0, "sil_sum": 0.0, "k_sum": 0,
-             "hist": [0] * len(HIST_NAMES)},
-        )  # fmt: skip
-        a["by_status"][status] = a["by_status"].get(status, 0) + int(sums["n"])
-        a["sil_n"] += int(sums[f"{silhouette}_n"])
-        a["sil_sum"] += float(sums[f"{silhouette}_sum"])
-        if status == ExecutionStatus.COMPLETED.value:
-            a["k_sum"] += int(sums["num_clusters_sum"])
-        if status in finished:
-            a["dur_n"] += int(sums[f"{duration}_n"])
-            a["dur_sum"] += float(sums[f"{duration}_sum"])
-            a["hist"] = [h + int(sums[name]) for h, name in zip(a["hist"], HIST_NAMES, strict=True)]
-    offset = timezone(shift)
-    found: Found = {}
-    total_count = 0
-    for key, a in acc.items():
-        by_status = {s: n for s, n in a["by_status"].items() if n}
-        total = sum(by_status.values())
-        if not total:
-            continue
-        total_count += total
-        n_completed = by_status.get(ExecutionStatus.COMPLETED.value, 0)
-        start = key.replace(tzinfo=offset)
-        found[start] = ExecutionTrendBucket(
-            start=start,
-            total=total,
-            by_status=by_status,
-            avg_duration_ms=a["dur_sum"] / a["dur_n"] if a["dur_n"] else None,
-            p50_duration_ms=median_from_histogram(a["hist"]),
-            avg_silhouette_score=a["sil_sum"] / a["sil_n"] if a["sil_n"] else None,
-            avg_num_clusters=a["k_sum"] / n_completed if n_completed else None,
-        )
-    return found, total_count
+    """The trends from rollup rows, summed into trend buckets in SQL (``store/rollup_trends.py``); status
+    and algorithm, keys of a rollup row, split them into groups without reading a run."""
+    found, groups = rollup_trends(session, plan, cluster_id, bucket, utc_offset_minutes, _bucket_expr, group_by)
+    grouped = None
+    if group_by is not None:
+        grouped = {key: (cells, sum(b.total for b in cells.values())) for key, cells in groups.items()}
+    return _response(found, bucket, utc_offset_minutes, sum(b.total for b in found.values()), group_by, grouped)
