@@ -73,15 +73,24 @@ def _settings(database_url: str | None, **overrides: object):  # type: ignore[no
         raise SystemExit(2) from None
 
 
-def _check_runner(settings: Any) -> None:
-    """A runner that is not installed fails before anything starts, in one line naming the extra."""
-    from clusterbook.runner.worker import RunnerUnavailable, check_runner
+@contextlib.contextmanager
+def _runner_errors() -> Iterator[None]:
+    """A runner that cannot start (its extra missing, its cluster unreachable): one line, exit 1."""
+    from clusterbook.runner.worker import RunnerUnavailable
 
     try:
-        check_runner(settings)
+        yield
     except RunnerUnavailable as exc:
         console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
         raise SystemExit(1) from None
+
+
+def _check_runner(settings: Any) -> None:
+    """A runner that is not installed fails before anything starts, in one line naming the extra."""
+    from clusterbook.runner.worker import check_runner
+
+    with _runner_errors():
+        check_runner(settings)
 
 
 @app.command()
@@ -137,13 +146,8 @@ def serve(
 @contextlib.contextmanager
 def _started(pool: Any) -> Iterator[Any]:
     """The pool started (its cluster joined); a runner that cannot start is one line and exit 1."""
-    from clusterbook.runner.worker import RunnerUnavailable
-
-    try:
+    with _runner_errors():
         pool.start()
-    except RunnerUnavailable as exc:
-        console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
-        raise SystemExit(1) from None
     try:
         yield pool
     finally:
