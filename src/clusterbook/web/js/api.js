@@ -130,6 +130,7 @@ export const api = {
   estimate: (cid, body, opts) => request("POST", `/v1/clusters/${enc(cid)}/execute/estimate`, { ...opts, body }),
   listExecutions: (cid, body, params, opts) =>
     request("POST", `/v1/clusters/${enc(cid)}/executions/list`, { ...opts, body, params }),
+  configFields: (cid, opts) => request("GET", `/v1/clusters/${enc(cid)}/executions/config-fields`, opts),
   trends: (cid, body, opts) => request("POST", `/v1/clusters/${enc(cid)}/executions/trends`, { ...opts, body }),
   compareRuns: (cid, runIds, opts) =>
     request("POST", `/v1/clusters/${enc(cid)}/executions/compare`, { ...opts, body: { run_ids: runIds } }),

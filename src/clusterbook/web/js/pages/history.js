@@ -3,6 +3,7 @@
 
 import { api, isAbort } from "../api.js";
 import { statusDoughnut, destroyCharts } from "../charts.js";
+import { configValue, fieldLabel, fmtConfigValue, readColumns } from "../config_fields.js";
 import { h, replace } from "../dom.js";
 import { filterBar, filterParams, hasFilters, readFilters, toRequest } from "../filters.js";
 import {
@@ -40,7 +41,73 @@ function readView(query) {
   const dir = query.get("dir") === "asc" ? "asc" : "desc";
   const size = PAGE_SIZES.includes(Number(query.get("size"))) ? Number(query.get("size")) : 10;
   const page = Math.max(1, Number.parseInt(query.get("page") || "1", 10) || 1);
-  return { sortKey, dir, size, page, filters: readFilters(query) };
+  return { sortKey, dir, size, page, filters: readFilters(query), cols: readColumns(query, MAX_COLUMNS) };
+}
+
+const MAX_COLUMNS = 6;
+const BASE_COLUMNS = 9;
+
+/** The "Columns" menu: one checkbox per config.* field the cluster's runs carry (asked for once, on
+ *  first open), at most MAX_COLUMNS chosen. ``onChange(fields)`` gets the new choice, in order. */
+function columnsMenu(clusterId, onChange) {
+  let chosen = [];
+  let infos = null; // field → ConfigFieldInfo, once loaded
+  const list = h("div", { class: "columns-list" }, h("p", { class: "muted small" }, "Loading the parameters…"));
+  const count = h("span", { class: "columns-count" });
+  const summary = h("summary", { class: "btn btn-small" }, "Columns", count);
+  const menu = h("details", { class: "columns-menu" }, summary, h("div", { class: "columns-panel", role: "group", "aria-label": "Parameter columns" }, h("p", { class: "small muted columns-hint" }, `Show up to ${MAX_COLUMNS} configuration values as columns.`), list));
+
+  function renderList() {
+    if (!infos) return;
+    if (!infos.size) {
+      replace(list, h("p", { class: "muted small" }, "No run carries a configuration yet."));
+      return;
+    }
+    const focused = list.contains(document.activeElement) ? document.activeElement.dataset.field : null;
+    replace(
+      list,
+      [...infos.values()].map((info) => {
+        const on = chosen.includes(info.field);
+        const box = h("input", {
+          type: "checkbox",
+          checked: on,
+          dataset: { field: info.field },
+          disabled: !on && chosen.length >= MAX_COLUMNS,
+          onchange: (event) => onChange(event.currentTarget.checked ? [...chosen, info.field] : chosen.filter((f) => f !== info.field)),
+        });
+        const note = info.declared ? "" : ` · ${info.value_type}`;
+        return h("label", { class: "columns-option", title: info.field }, box, h("span", {}, fieldLabel(info)), h("span", { class: "muted small" }, ` ${info.run_count} runs${note}`));
+      }),
+    );
+    if (focused) list.querySelector(`input[data-field="${CSS.escape(focused)}"]`)?.focus();
+  }
+
+  async function ensureLoaded() {
+    if (infos) return;
+    try {
+      const data = await api.configFields(clusterId);
+      infos = new Map(data.results.filter((info) => info.run_count > 0).map((info) => [info.field, info]));
+    } catch (error) {
+      if (isAbort(error)) return;
+      replace(list, h("p", { class: "row-error small" }, `Could not load the parameters: ${error.message}`));
+      return;
+    }
+    renderList();
+  }
+  menu.addEventListener("toggle", () => {
+    if (menu.open) ensureLoaded();
+  });
+
+  return {
+    el: menu,
+    label: (field) => (infos?.get(field) ? fieldLabel(infos.get(field)) : field.replace(/^config\.(params\.)?/, "")),
+    async sync(fields) {
+      chosen = fields;
+      replace(count, fields.length ? ` (${fields.length})` : "");
+      if (fields.length) await ensureLoaded(); // the headers read the declared labels
+      renderList();
+    },
+  };
 }
 
 export const historyPage = {
@@ -114,6 +181,9 @@ export const historyPage = {
         h("th", { scope: "col" }, "Algorithm"),
       ),
     );
+    const algorithmHead = thead.querySelector("th:last-child");
+    let extraHeads = [];
+    const columns = columnsMenu(clusterId, (fields) => setQuery({ cols: fields.length ? fields.join(",") : null }, { replace: true }));
     const tbody = h("tbody", {});
     const table = h("table", { class: "table history-table" }, h("caption", { class: "sr-only" }, "Execution history"), thead, tbody);
     const tableState = h("div", { class: "table-state" });
@@ -138,6 +208,7 @@ export const historyPage = {
       setQuery({ sort: key === "created" ? null : key, dir: key === "created" && dir === "desc" ? null : dir, page: null });
     });
     const mobileSortBar = h("div", { class: "mobile-sort" }, h("label", { class: "label", for: "mobile-sort" }, "Sort by"), mobileSort);
+    const tableTools = h("div", { class: "table-tools" }, columns.el);
 
     const region = h("section", { class: "table-region", "aria-label": "Runs" }, tableWrap, tableState);
     container.append(
@@ -146,6 +217,7 @@ export const historyPage = {
       filters.el,
       mobileSortBar,
       compareBar,
+      tableTools,
       region,
       pager.el,
     );
@@ -176,8 +248,21 @@ export const historyPage = {
 
     function skeletonRows(count) {
       return Array.from({ length: count }, () =>
-        h("tr", { class: "skeleton-row", "aria-hidden": "true" }, Array.from({ length: 9 }, () => h("td", {}, h("span", { class: "skeleton-text" }, "")))),
+        h("tr", { class: "skeleton-row", "aria-hidden": "true" }, Array.from({ length: BASE_COLUMNS + view.cols.length }, () => h("td", {}, h("span", { class: "skeleton-text" }, "")))),
       );
+    }
+
+    async function syncColumns() {
+      await columns.sync(view.cols);
+      for (const th of extraHeads) th.remove();
+      extraHeads = view.cols.map((field) => h("th", { scope: "col", class: "param-col", title: `${field} (filter and group by it; not sortable)` }, columns.label(field)));
+      algorithmHead.after(...extraHeads);
+    }
+
+    function paramCell(run, field) {
+      const value = configValue(run, field);
+      const text = fmtConfigValue(value);
+      return h("td", { class: `nowrap meta param-cell${typeof value === "number" ? " num" : ""}`, dataset: { label: columns.label(field), field } }, value === undefined || value === null ? h("span", { class: "muted" }, text) : text);
     }
 
     // ------------------------------------------------------------------ rows
@@ -225,6 +310,7 @@ export const historyPage = {
         h("td", { class: "num meta", dataset: { label: "Points" } }, fmtInt(run.num_points)),
         h("td", { class: "num nowrap meta", dataset: { label: "Silhouette" } }, silhouetteCell(run)),
         h("td", { class: "nowrap meta", dataset: { label: "Algorithm" } }, run.algorithm || h("span", { class: "muted" }, DASH)),
+        ...view.cols.map((field) => paramCell(run, field)),
       );
     }
 
@@ -341,6 +427,7 @@ export const historyPage = {
       head.setFilterQuery(filterParams(query));
       filters.sync(view.filters);
       syncHeaders();
+      const columnsReady = syncColumns();
       controller?.abort();
       poll?.stop();
       controller = new AbortController();
@@ -372,6 +459,7 @@ export const historyPage = {
         return;
       }
       lastData = data;
+      await columnsReady;
       region.classList.remove("is-loading");
       region.removeAttribute("aria-busy");
       renderSummary(data.stats, data.total_count);
