@@ -1,7 +1,7 @@
 """The one small interface through which a run's independent pieces run in parallel: ``TaskMap``.
 
-A run's parallel pieces (the stability resamples today, auto-k candidates later) are independent
-tasks. The engine states them as "map this picklable function over these picklable items, with one
+A run's parallel pieces (the stability resamples; not the auto-k candidates, which cost less than a
+task costs to hand out: docs/DESIGN.md) are independent tasks. The engine states them as "map this picklable function over these picklable items, with one
 read-only shared value, and give me the results in order"; whoever executes runs decides where the
 tasks go: in this process (``SerialMap``, here), local processes (``runner.parallel.ProcessMap``) or,
 when there is one, a distributed backend. The engine never learns which.
