@@ -89,7 +89,9 @@ def test_three_schedulers_fire_every_slot_exactly_once(db_url, session_factory) 
     with session_factory() as session:
         triggers = session.execute(select(executions.c.trigger)).scalars().all()
         logged = session.execute(
-            select(schedule_firings.c.skipped, func.sum(schedule_firings.c.repeats)).group_by(schedule_firings.c.skipped)
+            select(schedule_firings.c.skipped, func.sum(schedule_firings.c.repeats)).group_by(
+                schedule_firings.c.skipped
+            )
         ).all()
     assert sorted(triggers) == sorted(f"schedule:{sid}" for sid in ids)
     assert dict(logged) == {None: SCHEDULES, "in_flight": SCHEDULES * (ROUNDS - 1)}
