@@ -5,9 +5,9 @@ answers for an id that does not exist (and listings, totals and stats must show 
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
