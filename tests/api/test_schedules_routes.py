@@ -167,3 +167,14 @@ def test_schedules_are_namespaced(http, cluster_id) -> None:
     assert_problem(http.get(_path(cluster_id), headers=other), 404, "not_found")
     assert_problem(http.get(_path(cluster_id, sid), headers=other), 404, "not_found")
     assert_problem(http.post(_path(cluster_id), json={"interval_seconds": 60}, headers=other), 404, "not_found")
+
+
+def test_a_requested_run_carries_the_api_trigger_and_the_history_filters_on_it(http, cluster_id) -> None:
+    response = http.post(f"/v1/clusters/{cluster_id}/execute", json={})
+    assert response.status_code == 202, response.text
+    run = response.json()
+    assert run["trigger"] == "api"
+    listed = http.post(f"/v1/clusters/{cluster_id}/executions/list", json={"filters": {"trigger": "api"}}).json()
+    assert [r["run_id"] for r in listed["results"]] == [run["run_id"]]
+    other = {"filters": {"trigger": {"starts_with": "schedule:"}}}
+    assert http.post(f"/v1/clusters/{cluster_id}/executions/list", json=other).json()["total_count"] == 0
