@@ -44,10 +44,6 @@ def _update(cluster: str, schedule_id: str, fields: Mapping[str, Any]) -> Call[S
     return Call.to(UPDATE, model(Schedule), body=body, cluster_id=cluster, schedule_id=schedule_id)
 
 
-def _path(cluster: str, schedule_id: str) -> dict[str, str]:
-    return {"cluster_id": cluster, "schedule_id": schedule_id}
-
-
 class Schedules:
     """Schedules of a cluster (by id or name). Give exactly one trigger to :meth:`create`.
 
@@ -84,7 +80,7 @@ class Schedules:
         return self._http.call(Call.to(LIST, model(ListSchedulesResponse), cluster_id=cluster))
 
     def get(self, cluster: str, schedule_id: str) -> Schedule:
-        return self._http.call(Call.to(GET, model(Schedule), **_path(cluster, schedule_id)))
+        return self._http.call(Call.to(GET, model(Schedule), cluster_id=cluster, schedule_id=schedule_id))
 
     def update(
         self,
@@ -113,12 +109,16 @@ class Schedules:
 
     def delete(self, cluster: str, schedule_id: str) -> None:
         """Delete the schedule; the runs it started stay in the history."""
-        self._http.call(Call.to(DELETE, no_content, **_path(cluster, schedule_id)))
+        self._http.call(Call.to(DELETE, no_content, cluster_id=cluster, schedule_id=schedule_id))
 
     def firings(self, cluster: str, schedule_id: str, *, limit: int = 20) -> ListScheduleFiringsResponse:
         """The newest ``limit`` (1-100) firings: the run each started, or why it skipped."""
         call = Call.to(
-            FIRINGS, model(ListScheduleFiringsResponse), params={"limit": limit}, **_path(cluster, schedule_id)
+            FIRINGS,
+            model(ListScheduleFiringsResponse),
+            params={"limit": limit},
+            cluster_id=cluster,
+            schedule_id=schedule_id,
         )
         return self._http.call(call)
 
@@ -148,7 +148,7 @@ class AsyncSchedules:
         return await self._http.call(Call.to(LIST, model(ListSchedulesResponse), cluster_id=cluster))
 
     async def get(self, cluster: str, schedule_id: str) -> Schedule:
-        return await self._http.call(Call.to(GET, model(Schedule), **_path(cluster, schedule_id)))
+        return await self._http.call(Call.to(GET, model(Schedule), cluster_id=cluster, schedule_id=schedule_id))
 
     async def update(
         self,
@@ -174,10 +174,14 @@ class AsyncSchedules:
         return await self._http.call(_update(cluster, schedule_id, {"paused": False}))
 
     async def delete(self, cluster: str, schedule_id: str) -> None:
-        await self._http.call(Call.to(DELETE, no_content, **_path(cluster, schedule_id)))
+        await self._http.call(Call.to(DELETE, no_content, cluster_id=cluster, schedule_id=schedule_id))
 
     async def firings(self, cluster: str, schedule_id: str, *, limit: int = 20) -> ListScheduleFiringsResponse:
         call = Call.to(
-            FIRINGS, model(ListScheduleFiringsResponse), params={"limit": limit}, **_path(cluster, schedule_id)
+            FIRINGS,
+            model(ListScheduleFiringsResponse),
+            params={"limit": limit},
+            cluster_id=cluster,
+            schedule_id=schedule_id,
         )
         return await self._http.call(call)
