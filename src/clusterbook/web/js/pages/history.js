@@ -23,6 +23,7 @@ import {
 import { clusterPath, currentQuery, href, runPath, setQuery } from "../nav.js";
 import { busy, emptyState, errorState, pagination, poller, statusBadge } from "../ui.js";
 import { MAX_COMPARE, clusterHeader, selection } from "./common.js";
+import { schedulesSection } from "./schedules.js";
 
 export const SORTS = {
   created: { field: "created_at", label: "Created" },
@@ -140,6 +141,7 @@ export const historyPage = {
     const mobileSortBar = h("div", { class: "mobile-sort" }, h("label", { class: "label", for: "mobile-sort" }, "Sort by"), mobileSort);
 
     const region = h("section", { class: "table-region", "aria-label": "Runs" }, tableWrap, tableState);
+    const schedules = schedulesSection(clusterId);
     container.append(
       head.el,
       h("div", { class: "summary" }, h("div", { class: "summary-cards" }, cardGrid, scopeNote), pieCard),
@@ -148,6 +150,7 @@ export const historyPage = {
       compareBar,
       region,
       pager.el,
+      schedules.el,
     );
 
     api.getCluster(clusterId).then(
@@ -445,6 +448,7 @@ export const historyPage = {
       destroy() {
         controller?.abort();
         poll?.stop();
+        schedules.destroy();
         destroyCharts(container);
       },
     };
