@@ -173,3 +173,29 @@ def test_the_firing_log_is_bounded(session_factory, writes, monkeypatch) -> None
         _end_runs(writes)
     log = _firings(writes, sid)
     assert [f.due_at for f in log] == [T0 + timedelta(minutes=m) for m in (6, 5, 4)]
+
+
+def test_a_new_cron_expression_keeps_the_schedules_time_zone(session_factory, writes) -> None:
+    cluster, _ = _vector_cluster(session_factory)
+    sid = _create(writes, cluster, cron="0 3 * * *", timezone="Asia/Tokyo")
+    with transaction(writes) as session:
+        changed = store.update_schedule(session, cluster_id=cluster.cluster_id, schedule_id=sid,
+                                        data=ScheduleUpdate(cron="30 4 * * *"), now=T0)  # fmt: skip
+    assert changed is not None and changed.timezone == "Asia/Tokyo"
+    assert changed.next_fire_at == datetime(2026, 1, 5, 19, 30, tzinfo=UTC)  # 04:30 JST on 6 January
+
+
+def test_the_scheduler_tick_reads_before_it_writes_and_fires_what_is_due(session_factory, writes) -> None:
+    from clusterbook.runner.scheduler import Scheduler
+
+    cluster, _ = _vector_cluster(session_factory)
+    sid = _create(writes, cluster, interval_seconds=60)
+    woken: list[bool] = []
+    clock = [T0]
+    scheduler = Scheduler(session_factory.kw["bind"], interval=1, size_limit_factor=1.0,
+                          on_submit=lambda: woken.append(True), clock=lambda: clock[0])  # fmt: skip
+    assert scheduler.tick() == [] and woken == []
+    clock[0] = T0 + timedelta(minutes=1)
+    [fired] = scheduler.tick()
+    assert fired.schedule_id == sid and fired.run_id is not None and woken == [True]
+    assert scheduler.tick() == []

@@ -64,7 +64,8 @@ def _why_not(session: Session, due: store.DueSchedule, cluster_collections: list
 
 def _fire(session: Session, due: store.DueSchedule, now: datetime, size_limit_factor: float) -> Fired:
     cluster = read_cluster(session, namespace_id=due.namespace_id, cluster_ref=due.cluster_id)
-    assert cluster is not None  # the schedule's foreign key: deleting the cluster deletes it
+    if cluster is None:  # deleted as it fell due: its schedules go with it (foreign key), nothing to fire
+        return Fired(due.schedule_id, due.due_at)
 
     def record(**outcome: Any) -> None:
         store.record_firing(session, schedule_id=due.schedule_id, due_at=due.due_at, fired_at=now, **outcome)
@@ -114,6 +115,7 @@ class Scheduler:
         on_submit: Callable[[], None] = lambda: None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        self.reads = make_sessionmaker(engine)
         self.writes = make_sessionmaker(engine, writes=True)
         self.interval = interval
         self.size_limit_factor = size_limit_factor
@@ -125,6 +127,9 @@ class Scheduler:
     def tick(self) -> list[Fired]:
         """Fire everything due now (bounded: MAX_BATCHES_PER_TICK batches; the rest wait a tick)."""
         fired: list[Fired] = []
+        with transaction(self.reads) as session:
+            if not store.any_due(session, now=self.clock()):
+                return fired
         for _ in range(MAX_BATCHES_PER_TICK):
             with transaction(self.writes) as session:
                 batch = fire_due(session, now=self.clock(), size_limit_factor=self.size_limit_factor)

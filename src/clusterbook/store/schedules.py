@@ -157,7 +157,8 @@ def update_schedule(
     if data.kinds_given():
         cron, interval = data.cron, data.interval_seconds
         kind = _kind_of(cron, interval)
-        timezone = (data.timezone or "UTC") if kind == "cron" else None
+        kept_zone = current.timezone if current.kind == "cron" else None  # a new expression keeps its zone
+        timezone = (data.timezone or kept_zone or "UTC") if kind == "cron" else None
         if cron is not None:
             check_cron(cron, timezone)
         values.update(
@@ -190,6 +191,12 @@ class DueSchedule:
     new_documents: int | None
     execute: dict[str, Any] | None
     last_run_id: str | None
+
+
+def any_due(session: Session, *, now: datetime) -> bool:
+    """Whether some schedule is due: one probe of ``ix_schedules_due``, so an idle scheduler never
+    takes the write lock."""
+    return session.execute(select(_s.id).where(_s.next_fire_at <= now).limit(1)).first() is not None
 
 
 def claim_due_schedules(session: Session, *, now: datetime, limit: int) -> list[DueSchedule]:
