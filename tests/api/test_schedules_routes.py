@@ -114,6 +114,11 @@ BAD_CREATES: list[tuple[str, Any, str]] = [
     ("execute bad parameter", {"interval_seconds": 60, "execute": {"algorithm_params": {"n_clusters": -1}}}, "n_clusters"),
     ("execute missing baseline", {"interval_seconds": 60, "execute": {"baseline_run_id": "run_nope"}}, "baseline_run_id"),
     ("paused not a bool", {"interval_seconds": 60, "paused": "maybe"}, "boolean"),
+    ("NUL in name", {"interval_seconds": 60, "name": "a\u0000b"}, "NUL"),
+    ("NUL in zone", {"cron": "0 3 * * *", "timezone": "Europe/Berl\u0000in"}, "NUL"),
+    ("empty zone", {"cron": "0 3 * * *", "timezone": ""}, "not an IANA time zone"),
+    ("interval not a number", {"interval_seconds": "hourly"}, "valid integer"),
+    ("execute not an object", {"interval_seconds": 60, "execute": [1]}, "valid dictionary"),
 ]  # fmt: skip
 
 
