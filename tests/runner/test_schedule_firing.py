@@ -199,3 +199,25 @@ def test_the_scheduler_tick_reads_before_it_writes_and_fires_what_is_due(session
     [fired] = scheduler.tick()
     assert fired.schedule_id == sid and fired.run_id is not None and woken == [True]
     assert scheduler.tick() == []
+
+
+def test_an_unexpected_error_is_recorded_and_does_not_block_the_other_schedules(
+    session_factory, writes, monkeypatch
+) -> None:
+    from clusterbook.runner import scheduler
+
+    cluster, _ = _vector_cluster(session_factory)
+    broken = _create(writes, cluster, interval_seconds=60, execute={"run_name": "broken"})
+    healthy = _create(writes, cluster, interval_seconds=60)
+    real = scheduler.submit_run
+
+    def flaky(session: Session, **kw: Any) -> Any:
+        if kw["body"] is not None and kw["body"].run_name == "broken":
+            raise RuntimeError("a bug")
+        return real(session, **kw)
+
+    monkeypatch.setattr(scheduler, "submit_run", flaky)
+    fired = {f.schedule_id: f for f in _fire(writes, T0 + timedelta(minutes=1))}
+    assert fired[broken].skipped == "refused" and fired[healthy].run_id is not None
+    assert "internal error (RuntimeError)" in (_firings(writes, broken)[0].detail or "")
+    assert _schedule(writes, cluster, broken).next_fire_at == T0 + timedelta(minutes=2)  # not stuck on its slot

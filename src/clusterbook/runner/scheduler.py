@@ -85,10 +85,16 @@ def _fire(session: Session, due: store.DueSchedule, now: datetime, size_limit_fa
                 size_limit_factor=size_limit_factor,
                 trigger=schedule_trigger(due.schedule_id),
             )
+    except SQLAlchemyError:
+        raise  # the database is the problem: the whole batch rolls back and stays due
     except (ClusterbookError, ValueError) as exc:
         detail = str(exc)[:2000]
         record(skipped=SkipReason.REFUSED, detail=detail)
         logger.warning("schedule %s could not start a run: %s", due.schedule_id, detail)
+        return Fired(due.schedule_id, due.due_at, skipped=SkipReason.REFUSED)
+    except Exception as exc:  # a bug must not leave the slot due forever, blocking the schedules behind it
+        logger.exception("schedule %s could not start a run", due.schedule_id)
+        record(skipped=SkipReason.REFUSED, detail=f"internal error ({type(exc).__name__}); see the server log")
         return Fired(due.schedule_id, due.due_at, skipped=SkipReason.REFUSED)
     record(run_id=run.run_id)
     logger.info("schedule %s started run %s (slot %s)", due.schedule_id, run.run_id, due.due_at.isoformat())
