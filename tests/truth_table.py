@@ -57,6 +57,7 @@ HISTORY: dict[str, dict[str, Any]] = {
         "centroids": [_centroid("Login", "Password resets", ["password", "2fa", "İSTANBUL"])],
         "algorithm": "HDBSCAN",
         "run_name": "ΌΣΟΣ",
+        "trigger": "schedule:sched_nightly",
     },
     "c": {
         "status": "failed",
@@ -80,6 +81,7 @@ HISTORY: dict[str, dict[str, Any]] = {
         "started_at": _at(5, 1),
         "num_points": 500,
         "run_name": "Échec partiel",  # precomposed É (U+00C9)
+        "trigger": "schedule:sched_nightly",
     },
     "g": {
         "status": "canceled",
@@ -98,6 +100,7 @@ HISTORY: dict[str, dict[str, Any]] = {
         "centroids": [_centroid("Shipping_Delays", "Late parcels", ["courier", "DELAY", "ΌΣΟΣ"])],
         "algorithm": "kmeans",
         "run_name": "όσος",  # ends in final sigma
+        "trigger": "monitor:mon_quality",
     },
 }
 CONFIGS: dict[str, dict[str, Any]] = {
@@ -225,6 +228,13 @@ FILTER_CASES: list[tuple[str, Any, str]] = [
     ("error in", group("AND", cond("error_message", "in", ["TIMEOUT AFTER 30S", "nope"])), "c"),
     ("run_id eq", group("AND", cond("run_id", "eq", "RUN_B")), "b"),
     ("run_id starts_with", group("AND", cond("run_id", "starts_with", "run_")), "abcdefgh"),
+    # what started the run (every other run was started over the API)
+    ("trigger eq api", group("AND", cond("trigger", "eq", "api")), "acdeg"),
+    ("trigger ne api", group("AND", cond("trigger", "ne", "api")), "bfh"),
+    ("trigger of one schedule", group("AND", cond("trigger", "eq", "schedule:sched_nightly")), "bf"),
+    ("trigger any schedule", group("AND", cond("trigger", "starts_with", "schedule:")), "bf"),
+    ("trigger in any case", group("AND", cond("trigger", "in", ["monitor:mon_quality", "API"])), "acdegh"),
+    ("trigger shorthand", {"trigger": "monitor:mon_quality"}, "h"),
     ("algorithm eq", group("AND", cond("algorithm", "eq", "hdbscan")), "b"),
     ("algorithm eq cs", group("AND", cond("algorithm", "eq", "hdbscan", case_sensitive=True)), ""),
     ("algorithm ne", group("AND", cond("algorithm", "ne", "kmeans")), "bdefg"),
@@ -366,6 +376,8 @@ SORT_CASES: list[tuple[str, str, str]] = [
     ("error_message", "asc", "gdcabefh"),  # "Canceled…" < "Out…" < "Timeout…", then nulls
     ("run_id", "desc", "hgfedcba"),
     ("algorithm", "asc", "bachdefg"),  # "HDBSCAN" < "kmeans" (byte order), then nulls
+    ("trigger", "asc", "acdeghbf"),  # api < monitor:… < schedule:…
+    ("trigger", "desc", "fbhgedca"),
 ]
 
 

@@ -118,6 +118,13 @@ class Settings(BaseSettings):
         "a run beyond its limit is refused at submit (422 run_too_large).",
     )
     poll_seconds: float = Field(default=1.0, gt=0, description="How often an idle worker looks for pending runs.")
+    scheduler_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=3600,
+        description="How often the scheduler beside each worker pool fires due schedules (0: no scheduler in "
+        "this process; another process's fires them).",
+    )
     llm_base_url: str | None = Field(default=None, description="Default OpenAI-compatible API for LLM labeling.")
     llm_api_key: str | None = Field(default=None, description="Key for the LLM API; never stored in the database.")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -17,10 +18,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clusterbook.api.background import BackgroundServer
 from clusterbook.api.deps import require_key
+from clusterbook.models.schedules import ScheduleCreate
 from clusterbook.settings import Settings
 from clusterbook.store.db import make_engine, make_sessionmaker
 from clusterbook.store.keys import create_api_key, revoke_api_key
 from clusterbook.store.namespaces import ensure_namespace
+from clusterbook.store.schedules import create_schedule
 from clusterbook.store.tables import api_keys, execution_members, execution_projections
 from tests.api.helpers import assert_problem
 from tests.factories import completed_fields, make_cluster, make_collection, make_documents, make_runs
@@ -44,6 +47,7 @@ class Tenant:
     spare_doc: str  # deleted by the documents/delete route
     run: str  # completed, with members and a projection
     pending: str
+    schedule: str
     runs: tuple[str, ...] = field(default=())
 
     def auth(self) -> dict[str, str]:
@@ -95,6 +99,11 @@ def make_tenant(factory: sessionmaker[Session], tag: str, extra_runs: int) -> Te
                 run_id=runs[0], projection={"points": points, "centroids": [], "sampled": 6, "total": 6}
             )
         )
+    with writer(factory)() as session, session.begin():
+        schedule = create_schedule(
+            session, namespace_id=cluster.namespace_id, cluster_id=cluster.cluster_id,
+            data=ScheduleCreate(interval_seconds=3600), now=datetime.now(UTC),
+        ).schedule_id  # fmt: skip
     key_id, key = make_key(factory, tag, name=f"{tag}-key")
     return Tenant(
         ns=tag,
@@ -109,6 +118,7 @@ def make_tenant(factory: sessionmaker[Session], tag: str, extra_runs: int) -> Te
         spare_doc=docs[1],
         run=runs[0],
         pending=runs[1],
+        schedule=schedule,
         runs=tuple(runs),
     )
 
@@ -134,6 +144,7 @@ def ghost_tenant(t: Tenant) -> Tenant:
             "spare_doc",
             "run",
             "pending",
+            "schedule",
         )
     }
     return replace(t, runs=tuple(ghost(r) for r in t.runs), **changed)
@@ -154,6 +165,7 @@ def substitutions(real: Tenant) -> list[tuple[str, str]]:
             "spare_doc",
             "run",
             "pending",
+            "schedule",
         )
     ]
     pairs += list(zip(fake.runs, real.runs, strict=True))
@@ -281,7 +293,31 @@ ROUTES: dict[tuple[str, str], Spec] = {
         Call("GET", f"/v1/clusters/{o.cluster_id}/executions/config-fields"),
     ],
     ("GET", "/v1/meta/measures"): lambda o, c: [Call("GET", "/v1/meta/measures")],
+    ("POST", "/v1/clusters/{cluster_id}/schedules"): lambda o, c: [
+        Call("POST", f"/v1/clusters/{o.cluster_id}/schedules", {"interval_seconds": 3600}),
+    ],
+    ("GET", "/v1/clusters/{cluster_id}/schedules"): lambda o, c: [Call("GET", f"/v1/clusters/{o.cluster_id}/schedules")],
+    ("GET", "/v1/clusters/{cluster_id}/schedules/{schedule_id}"): lambda o, c: [
+        Call("GET", f"/v1/clusters/{o.cluster_id}/schedules/{o.schedule}"),
+        Call("GET", f"/v1/clusters/{c.cluster_id}/schedules/{o.schedule}"),
+    ],
+    ("GET", "/v1/clusters/{cluster_id}/schedules/{schedule_id}/firings"): lambda o, c: [
+        Call("GET", f"/v1/clusters/{o.cluster_id}/schedules/{o.schedule}/firings"),
+        Call("GET", f"/v1/clusters/{c.cluster_id}/schedules/{o.schedule}/firings"),
+    ],
+    ("PATCH", "/v1/clusters/{cluster_id}/schedules/{schedule_id}"): lambda o, c: [
+        Call("PATCH", f"/v1/clusters/{o.cluster_id}/schedules/{o.schedule}", {"paused": True}),
+        Call("PATCH", f"/v1/clusters/{c.cluster_id}/schedules/{o.schedule}", {"paused": True}),
+    ],
+    ("DELETE", "/v1/clusters/{cluster_id}/schedules/{schedule_id}"): lambda o, c: [
+        Call("DELETE", f"/v1/clusters/{c.cluster_id}/schedules/{o.schedule}"),
+        Call("DELETE", f"/v1/clusters/{o.cluster_id}/schedules/{o.schedule}"),
+    ],
 }  # fmt: skip
+
+
+def _deletes(method: str, path: str) -> bool:
+    return method == "DELETE" or path.endswith("/delete")
 
 
 def api_routes(app: Any) -> list[tuple[str, str, Any]]:
@@ -371,7 +407,10 @@ def test_no_route_lets_one_tenant_see_another(tenants: tuple[Tenant, Tenant], ht
             fake = call.send(http, {**b.auth(), "X-Namespace": ghost(a.ns_id)})
             same_answer(real, fake, pairs, replace(call, compare="bytes"))
     # The owner's own key finds every one of those objects: the walk used real ids (deletes last).
-    ordered = sorted(ROUTES.items(), key=lambda item: item[0][0] == "DELETE" or item[0][1].endswith("/delete"))
+    ordered = sorted(  # deletes last, the deepest first (a schedule before its cluster)
+        ROUTES.items(),
+        key=lambda item: (_deletes(*item[0]), -item[0][1].count("/") if _deletes(*item[0]) else 0),
+    )
     for _route, spec in ordered:
         call = spec(a, a)[0]
         response = call.send(http, a.auth())

@@ -16,6 +16,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -33,9 +34,11 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy import insert
 
+from clusterbook.models.schedules import ScheduleCreate
 from clusterbook.store.keys import create_api_key
 from clusterbook.store.namespaces import ensure_namespace
 from clusterbook.store.queue import insert_members
+from clusterbook.store.schedules import create_schedule
 from clusterbook.store.tables import execution_projections
 from tests.factories import make_cluster, make_collection, make_documents, make_history
 
@@ -43,7 +46,7 @@ EXAMPLES = int(os.environ.get("CLUSTERBOOK_FUZZ_EXAMPLES", "20"))
 """Examples per operation and generation mode (positive, negative); raise it locally to dig deeper."""
 RANDOM = os.environ.get("CLUSTERBOOK_FUZZ_RANDOM") == "1"
 """New cases on each run instead of the same derandomized ones (for digging locally, not for CI)."""
-EXPECTED_OPERATIONS = 27
+EXPECTED_OPERATIONS = 37
 """Operations in the schema today: the test fails if fewer are found (a route lost from the schema)."""
 
 # Not negative_data_rejection: the API ignores unknown query parameters (as HTTP APIs do) and the
@@ -79,7 +82,7 @@ def auth_headers(session_factory) -> dict[str, str]:
 @pytest.fixture
 def seeded(session_factory) -> dict[str, str]:
     """Real objects for the path ids: a collection with documents, a cluster over it, completed runs
-    (one with members and a projection)."""
+    (one with members and a projection), a schedule."""
     collection = make_collection(session_factory, collection_name="fuzzed")
     make_documents(
         session_factory,
@@ -104,11 +107,16 @@ def seeded(session_factory) -> dict[str, str]:
                 },
             )
         )
+        schedule = create_schedule(
+            session, namespace_id=cluster.namespace_id, cluster_id=cluster.cluster_id,
+            data=ScheduleCreate(interval_seconds=3600), now=datetime.now(UTC),
+        )  # fmt: skip
     return {
         "collection_id": collection.collection_id,
         "cluster_id": cluster.cluster_id,
         "run_id": run_ids[0],
         "document_id": "doc-1",
+        "schedule_id": schedule.schedule_id,
     }
 
 

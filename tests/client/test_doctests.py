@@ -18,6 +18,7 @@ import clusterbook.client.resources.collections
 import clusterbook.client.resources.documents
 import clusterbook.client.resources.executions
 import clusterbook.client.resources.namespaces
+import clusterbook.client.resources.schedules
 from clusterbook.api.background import BackgroundServer
 from clusterbook.client import Client, F
 from clusterbook.settings import Settings
@@ -34,6 +35,7 @@ MODULES: list[ModuleType] = [
     clusterbook.client.resources.documents,
     clusterbook.client.resources.clusters,
     clusterbook.client.resources.executions,
+    clusterbook.client.resources.schedules,
 ]
 
 

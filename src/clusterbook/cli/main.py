@@ -17,6 +17,7 @@ from rich.markup import escape
 from clusterbook.cli.importing import import_command
 from clusterbook.cli.keys import keys_app
 from clusterbook.cli.remote import register as register_remote
+from clusterbook.cli.schedules import register as register_schedules
 from clusterbook.settings import configure_logging
 
 app = typer.Typer(
@@ -336,6 +337,7 @@ def rollups_rebuild(
 
 
 register_remote(app)  # clusters, execute, executions: talk to a server over HTTP
+register_schedules(app)  # schedules: the same, for a cluster's triggers
 
 
 def main() -> None:

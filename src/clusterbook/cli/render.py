@@ -43,6 +43,7 @@ RUN_CSV_COLUMNS = (
     "num_clusters",
     *(m.name for m in MEASURES),
     "error_message",
+    "trigger",
 )
 """CSV columns: the run's facts, then one column per declared measure (``models/measures.py``)."""
 
@@ -222,6 +223,7 @@ def run_details(run: ClusterExecutionResult, *, traceback: bool = False) -> Rend
         ("points", str(run.num_points)),
         ("clusters", str(run.num_clusters)),
         ("baseline", run.baseline_run_id or "none"),
+        ("started by", run.trigger),
     ]
     for measure in MEASURES:
         value = run.measure_value(measure)

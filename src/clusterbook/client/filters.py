@@ -311,6 +311,9 @@ class _Fields:
     run_name = Field("run_name")
     error_message = Field("error_message")
     algorithm = Field("algorithm")
+    baseline_run_id = Field("baseline_run_id")
+    trigger = Field("trigger")
+    """What started the run: ``F.trigger == "api"``, ``F.trigger.starts_with("schedule:")``."""
 
     def __getattr__(self, name: str) -> Field:
         """Every declared measure (``models/measures.py``) is an attribute: ``F.silhouette_score``,

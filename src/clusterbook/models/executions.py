@@ -25,6 +25,9 @@ class ExecutionStatus(StrEnum):
         return self in TERMINAL_STATUSES
 
 
+API_TRIGGER = "api"
+"""The ``trigger`` of a run started by a request; ``schedule:<id>`` and ``monitor:<id>`` name the others."""
+
 TERMINAL_STATUSES = frozenset({ExecutionStatus.COMPLETED, ExecutionStatus.FAILED, ExecutionStatus.CANCELED})
 FINISHED_STATUSES = frozenset({ExecutionStatus.COMPLETED, ExecutionStatus.FAILED})
 """Statuses whose duration counts in ``avg_execution_time_ms`` (the contract: completed/failed)."""
@@ -130,6 +133,11 @@ class ClusterExecutionResult(WireModel):
         default=None,
         description="The completed run this one is compared with (metrics.agreement_*): by default the "
         "cluster's latest run that had completed when this one was submitted; null when there is none.",
+    )
+    trigger: str = Field(
+        default="api",
+        description="What started the run: 'api' (a POST …/execute), 'schedule:<schedule_id>' or "
+        "'monitor:<monitor_id>'; the history filters on it.",
     )
 
     def measure_value(self, measure: Measure) -> float | None:

@@ -4,7 +4,8 @@ A worker claims the oldest pending run, starts a process for it (``compute.run_p
 that process works renews the run's lease every ``heartbeat_seconds``. When the lease cannot be
 renewed (the run was canceled, or reclaimed after a stall) the process is ended at once; when the
 process dies without recording an outcome, the run goes back to the queue until it has used
-``max_attempts``. A reaper in every pool requeues runs whose worker vanished altogether.
+``max_attempts``. A reaper in every pool requeues runs whose worker vanished altogether, and a
+scheduler (``runner/scheduler.py``) fires the schedules that are due.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from clusterbook.models.executions import ExecutionStatus
 from clusterbook.runner.compute import ComputeSettings, run_process
 from clusterbook.runner.parallel import kill_group
+from clusterbook.runner.scheduler import Scheduler
 from clusterbook.settings import Settings
 from clusterbook.store.db import make_sessionmaker, refresh_statistics, transaction
 from clusterbook.store.queue import (
@@ -87,6 +89,7 @@ class WorkerPool:
         self.threads: list[threading.Thread] = []
         self.identity = f"{socket.gethostname()}:{os.getpid()}"
         self.context: Any = None
+        self.scheduler: Scheduler | None = None
 
     def start(self) -> WorkerPool:
         if self.size and self.context is None:
@@ -98,6 +101,13 @@ class WorkerPool:
         self.threads.append(threading.Thread(target=self._reap, name="clusterbook-reaper", daemon=True))
         for thread in self.threads:
             thread.start()
+        if self.settings.scheduler_seconds > 0:  # schedules fire from every pool; claims keep them once each
+            self.scheduler = Scheduler(
+                self.engine,
+                interval=self.settings.scheduler_seconds,
+                size_limit_factor=self.settings.size_limit_factor,
+                on_submit=self.wake,
+            ).start()
         logger.info("started %d workers, %d compute threads each", self.size, self.compute_settings.threads)
         return self
 
@@ -108,6 +118,9 @@ class WorkerPool:
         """Stop claiming; runs in flight are ended and go back to the queue for the next worker."""
         self.stopping.set()
         self.work_available.set()
+        if self.scheduler is not None:
+            self.scheduler.stop()
+            self.scheduler = None
         for thread in self.threads:
             thread.join(timeout)
         self.threads.clear()

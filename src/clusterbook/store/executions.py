@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from clusterbook.errors import Conflict
 from clusterbook.folding import fold
 from clusterbook.models.executions import (
+    API_TRIGGER,
     FINISHED_STATUSES,
     ClusterExecutionMetrics,
     ClusterExecutionResult,
@@ -105,6 +106,7 @@ def execution_values(*, namespace_id: str, cluster_id: str, **fields: Any) -> di
             "queue_ms": queued,
             "search_text": build_search_text(run_id, fields.get("error_message"), centroids),
             "attempts": fields.pop("attempts", 0),
+            "trigger": fields.pop("trigger", None) or API_TRIGGER,
             **{
                 key: fields.pop(key, None)
                 for key in (
@@ -209,6 +211,7 @@ def row_to_result(row: Row[Any]) -> ClusterExecutionResult:
         started_at=m["started_at"],
         **{measure.name: m[measure.column] for measure in RUN_MEASURES},
         error_traceback=m["error_traceback"],
+        trigger=m["trigger"],
         **extras,
     )
 

@@ -131,6 +131,7 @@ EXECUTION_FIELDS = FieldRegistry(
             _spec("algorithm", _e.algorithm, "string"),
             _spec("run_name", _e.run_name, "string"),
             _spec("baseline_run_id", _e.baseline_run_id, "string"),
+            _spec("trigger", _e.trigger, "string"),
         )
     },
     aliases={alias: m.field for m in MEASURES for alias in m.aliases},

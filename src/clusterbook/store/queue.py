@@ -84,9 +84,10 @@ def submit_execution(
     config: dict[str, Any],
     run_name: str | None = None,
     baseline_run_id: str | None = None,
+    trigger: str | None = None,
 ) -> ClusterExecutionResult:
     """A new pending run carrying the configuration it will run with (and the baseline it will be
-    compared with, ``store/baselines.py``)."""
+    compared with, ``store/baselines.py``), and what started it (``trigger``; default ``api``)."""
     return create_execution(
         session,
         namespace_id=namespace_id,
@@ -96,6 +97,7 @@ def submit_execution(
         algorithm=config.get("algorithm"),
         config=config,
         baseline_run_id=baseline_run_id,
+        trigger=trigger,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Float,
     ForeignKey,
@@ -93,6 +94,9 @@ executions = Table(
     Column("algorithm_folded", Text, info={"folds": "algorithm"}),
     Column("error_message_folded", Text, info={"folds": "error_message"}),
     Column("baseline_run_id_folded", Text, info={"folds": "baseline_run_id"}),
+    # what started the run: 'api', 'schedule:<id>' or 'monitor:<id>' (migration 0021; models/triggers.py)
+    Column("trigger", String(80), nullable=False, server_default="api"),
+    Column("trigger_folded", Text, nullable=False, server_default="api", info={"folds": "trigger"}),
     # one nullable column per declared measure (models/measures.py); each is added by a migration
     *(Column(m.column, Float if m.kind == "number" else Integer) for m in MEASURES),
 )
@@ -198,6 +202,44 @@ server_state = Table(
     Column("value", Text, nullable=False),
 )
 """Small server-wide values that must survive restarts, such as the cursor-signing key."""
+
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("id", PrimaryKey, primary_key=True, autoincrement=True),
+    Column("schedule_id", IdentifierType, nullable=False, unique=True),
+    Column("namespace_id", IdentifierType, nullable=False),
+    Column("cluster_id", IdentifierType, ForeignKey("clusters.cluster_id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200)),
+    Column("kind", String(16), nullable=False),  # 'cron', 'interval', 'new_documents'
+    Column("cron", String(200)),
+    Column("timezone", String(64)),
+    Column("interval_seconds", Integer),
+    Column("new_documents", Integer),
+    Column("execute", JSONType),  # the ExecuteRequest body each run is submitted with
+    Column("paused", Boolean, nullable=False, server_default="0"),
+    Column("next_fire_at", UTCDateTime, nullable=False),  # claimed by a conditional UPDATE (store/schedules.py)
+    Column("last_fired_at", UTCDateTime),
+    Column("last_run_id", IdentifierType),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+"""A cluster's triggers (migration 0021): the worker's scheduler (``runner/scheduler.py``) starts a
+run when one is due; ``next_fire_at`` is the instant it is due next (for ``new_documents``, the next check)."""
+
+schedule_firings = Table(
+    "schedule_firings",
+    metadata,
+    Column("id", PrimaryKey, primary_key=True, autoincrement=True),
+    Column("schedule_id", IdentifierType, ForeignKey("schedules.schedule_id", ondelete="CASCADE"), nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),  # the slot this firing served
+    Column("fired_at", UTCDateTime, nullable=False),
+    Column("run_id", IdentifierType),  # the run it started; NULL when it skipped
+    Column("skipped", String(32)),  # why no run: 'paused', 'in_flight', 'no_new_documents', 'refused'
+    Column("detail", Text),
+    Column("repeats", Integer, nullable=False, server_default="1"),  # the same skip in a row, counted once
+)
+"""Each firing of a schedule, the newest ``MAX_FIRINGS_KEPT`` per schedule (``store/schedules.py``)."""
 
 execution_rollups = Table(
     "execution_rollups",

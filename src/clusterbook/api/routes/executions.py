@@ -22,10 +22,8 @@ from clusterbook.models.listing import ListClusterExecutionsRequest, ListCluster
 from clusterbook.models.members import ExecutionProjection, ListExecutionMembersRequest, ListExecutionMembersResponse
 from clusterbook.store import executions as store
 from clusterbook.store import members as members_store
-from clusterbook.store.baselines import choose_baseline
 from clusterbook.store.config_fields import list_config_fields
 from clusterbook.store.fields import EXECUTION_FIELDS
-from clusterbook.store.queue import submit_execution
 
 router = APIRouter(prefix="/v1/clusters/{cluster_id}", tags=["executions"], responses=COMMON_PROBLEMS)
 
@@ -59,28 +57,14 @@ def execute_cluster(
     session: SessionDep,
     body: Annotated[ExecuteRequest | None, Body()] = None,
 ) -> ClusterExecutionResult:
-    from clusterbook.runner.config import run_config_for  # the engine loads on first use, not at import
-    from clusterbook.runner.limits import admit_run
+    from clusterbook.runner.submit import submit_run  # the engine loads on first use, not at import
 
-    config = run_config_for(cluster, body)
-    admit_run(
-        session, namespace_id=namespace.namespace_id, config=config, factor=request.app.state.settings.size_limit_factor
-    )
-    baseline = choose_baseline(
+    run = submit_run(
         session,
         namespace_id=namespace.namespace_id,
-        cluster_id=cluster.cluster_id,
-        requested=body.baseline_run_id if body else None,
-        named=body is not None and "baseline_run_id" in body.model_fields_set,
-    )
-    config["baseline_run_id"] = baseline
-    run = submit_execution(
-        session,
-        namespace_id=namespace.namespace_id,
-        cluster_id=cluster.cluster_id,
-        config=config,
-        run_name=body.run_name if body else None,
-        baseline_run_id=baseline,
+        cluster=cluster,
+        body=body,
+        size_limit_factor=request.app.state.settings.size_limit_factor,
     )
     runner = getattr(request.app.state, "runner", None)
     if runner is not None:

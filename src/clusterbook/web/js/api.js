@@ -143,4 +143,9 @@ export const api = {
   listMembers: (cid, runId, body, params, opts) =>
     request("POST", `/v1/clusters/${enc(cid)}/executions/${enc(runId)}/members/list`, { ...opts, body, params }),
   listCollections: (body, params, opts) => request("POST", "/v1/collections/list", { ...opts, body, params }),
+  listSchedules: (cid, opts) => request("GET", `/v1/clusters/${enc(cid)}/schedules`, opts),
+  createSchedule: (cid, body, opts) => request("POST", `/v1/clusters/${enc(cid)}/schedules`, { ...opts, body }),
+  updateSchedule: (cid, sid, body, opts) =>
+    request("PATCH", `/v1/clusters/${enc(cid)}/schedules/${enc(sid)}`, { ...opts, body }),
+  deleteSchedule: (cid, sid, opts) => request("DELETE", `/v1/clusters/${enc(cid)}/schedules/${enc(sid)}`, opts),
 };

@@ -24,6 +24,7 @@ import {
 import { clusterPath, currentQuery, href, runPath, setQuery } from "../nav.js";
 import { busy, emptyState, errorState, pagination, poller, statusBadge } from "../ui.js";
 import { MAX_COMPARE, clusterHeader, selection } from "./common.js";
+import { schedulesSection } from "./schedules.js";
 
 export const SORTS = {
   created: { field: "created_at", label: "Created" },
@@ -211,6 +212,7 @@ export const historyPage = {
     const tableTools = h("div", { class: "table-tools" }, columns.el);
 
     const region = h("section", { class: "table-region", "aria-label": "Runs" }, tableWrap, tableState);
+    const schedules = schedulesSection(clusterId);
     container.append(
       head.el,
       h("div", { class: "summary" }, h("div", { class: "summary-cards" }, cardGrid, scopeNote), pieCard),
@@ -220,6 +222,7 @@ export const historyPage = {
       tableTools,
       region,
       pager.el,
+      schedules.el,
     );
 
     api.getCluster(clusterId).then(
@@ -533,6 +536,7 @@ export const historyPage = {
       destroy() {
         controller?.abort();
         poll?.stop();
+        schedules.destroy();
         destroyCharts(container);
       },
     };

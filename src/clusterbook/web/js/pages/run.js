@@ -141,6 +141,7 @@ export const runPage = {
         ["Algorithm", run.algorithm || DASH],
         ["Points", fmtInt(run.num_points)],
         ["Attempts", run.attempts ? fmtInt(run.attempts) : DASH],
+        ["Started by", h("span", { class: "run-trigger", title: "api: a request; schedule:<id> or monitor:<id>: that trigger" }, run.trigger === "api" ? "a request (api)" : run.trigger || "a request (api)")],
       ];
       return h(
         "div",
