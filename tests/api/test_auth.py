@@ -21,7 +21,9 @@ from clusterbook.settings import Settings
 from clusterbook.store.db import make_engine, make_sessionmaker
 from clusterbook.store.keys import create_api_key, revoke_api_key
 from clusterbook.store.namespaces import ensure_namespace
+from clusterbook.models.webhooks import WebhookCreate
 from clusterbook.store.tables import api_keys, execution_members, execution_projections
+from clusterbook.store.webhooks import create_webhook
 from tests.api.helpers import assert_problem
 from tests.factories import completed_fields, make_cluster, make_collection, make_documents, make_runs
 
@@ -44,6 +46,7 @@ class Tenant:
     spare_doc: str  # deleted by the documents/delete route
     run: str  # completed, with members and a projection
     pending: str
+    webhook: str
     runs: tuple[str, ...] = field(default=())
 
     def auth(self) -> dict[str, str]:
@@ -95,6 +98,12 @@ def make_tenant(factory: sessionmaker[Session], tag: str, extra_runs: int) -> Te
                 run_id=runs[0], projection={"points": points, "centroids": [], "sampled": 6, "total": 6}
             )
         )
+    with factory() as session, session.begin():
+        webhook = create_webhook(
+            session,
+            namespace_id=cluster.namespace_id,
+            data=WebhookCreate(url=f"https://{tag}.example/hook", events=["execution.completed"]),
+        ).webhook_id
     key_id, key = make_key(factory, tag, name=f"{tag}-key")
     return Tenant(
         ns=tag,
@@ -109,6 +118,7 @@ def make_tenant(factory: sessionmaker[Session], tag: str, extra_runs: int) -> Te
         spare_doc=docs[1],
         run=runs[0],
         pending=runs[1],
+        webhook=webhook,
         runs=tuple(runs),
     )
 
@@ -134,6 +144,7 @@ def ghost_tenant(t: Tenant) -> Tenant:
             "spare_doc",
             "run",
             "pending",
+            "webhook",
         )
     }
     return replace(t, runs=tuple(ghost(r) for r in t.runs), **changed)
@@ -154,6 +165,7 @@ def substitutions(real: Tenant) -> list[tuple[str, str]]:
             "spare_doc",
             "run",
             "pending",
+            "webhook",
         )
     ]
     pairs += list(zip(fake.runs, real.runs, strict=True))
@@ -281,6 +293,16 @@ ROUTES: dict[tuple[str, str], Spec] = {
         Call("GET", f"/v1/clusters/{o.cluster_id}/executions/config-fields"),
     ],
     ("GET", "/v1/meta/measures"): lambda o, c: [Call("GET", "/v1/meta/measures")],
+    ("POST", "/v1/webhooks"): lambda o, c: [
+        Call("POST", "/v1/webhooks", {"url": "https://example.com/x", "events": ["execution.failed"]}, compare="status")
+    ],
+    ("GET", "/v1/webhooks"): lambda o, c: [Call("GET", "/v1/webhooks")],
+    ("GET", "/v1/webhooks/{webhook_id}"): lambda o, c: [Call("GET", f"/v1/webhooks/{o.webhook}")],
+    ("PATCH", "/v1/webhooks/{webhook_id}"): lambda o, c: [Call("PATCH", f"/v1/webhooks/{o.webhook}", {"active": False})],
+    ("DELETE", "/v1/webhooks/{webhook_id}"): lambda o, c: [Call("DELETE", f"/v1/webhooks/{o.webhook}")],
+    ("GET", "/v1/webhooks/{webhook_id}/deliveries"): lambda o, c: [
+        Call("GET", f"/v1/webhooks/{o.webhook}/deliveries"),
+    ],
 }  # fmt: skip
 
 
