@@ -18,6 +18,8 @@ import clusterbook.client.resources.collections
 import clusterbook.client.resources.documents
 import clusterbook.client.resources.executions
 import clusterbook.client.resources.namespaces
+import clusterbook.client.resources.webhooks
+import clusterbook.models.signatures
 from clusterbook.api.background import BackgroundServer
 from clusterbook.client import Client, F
 from clusterbook.settings import Settings
@@ -34,6 +36,8 @@ MODULES: list[ModuleType] = [
     clusterbook.client.resources.documents,
     clusterbook.client.resources.clusters,
     clusterbook.client.resources.executions,
+    clusterbook.client.resources.webhooks,
+    clusterbook.models.signatures,
 ]
 
 

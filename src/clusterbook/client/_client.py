@@ -25,11 +25,13 @@ from clusterbook.client.resources import (
     AsyncDocuments,
     AsyncExecutions,
     AsyncNamespaces,
+    AsyncWebhooks,
     Clusters,
     Collections,
     Documents,
     Executions,
     Namespaces,
+    Webhooks,
 )
 
 HEALTH = route("GET", "/healthz")
@@ -88,6 +90,7 @@ class Client:
         self.documents = Documents(self._transport)
         self.executions = Executions(self._transport)
         self.clusters = Clusters(self._transport, self.executions)
+        self.webhooks = Webhooks(self._transport)
 
     @property
     def base_url(self) -> str:
@@ -152,6 +155,7 @@ class AsyncClient:
         self.documents = AsyncDocuments(self._transport)
         self.executions = AsyncExecutions(self._transport)
         self.clusters = AsyncClusters(self._transport, self.executions)
+        self.webhooks = AsyncWebhooks(self._transport)
 
     @property
     def base_url(self) -> str:

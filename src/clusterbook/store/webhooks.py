@@ -6,7 +6,8 @@ and its deliveries commit (or roll back) together — a run that completed is ne
 anything else, and an announcement is never lost between the transition and the send. The worker's
 delivery loop (``runner/webhooks.py``, over ``store/deliveries.py``) sends them later, off the
 request and the run path. Runs publish through :func:`enqueue_run_event`, called by every terminal
-transition (``store.queue.complete_execution`` / ``fail_execution``, ``store.executions.cancel_execution``).
+transition (``store.queue.complete_execution`` / ``fail_execution``, ``store.executions.cancel_execution``);
+their deliveries are written as that transaction commits, so they carry the run as committed.
 
 The signing secret is kept in clear: the server must compute HMACs with it. It is returned once, by
 :func:`create_webhook`; every other reader maps rows without it.
@@ -19,7 +20,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy import Row, delete, event, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from clusterbook.errors import Conflict
@@ -181,10 +182,23 @@ def enqueue_event(session: Session, *, namespace_id: str, event: str, payload: d
     return _write(session, namespace_id, event, payload, _subscribers(session, namespace_id, event))
 
 
-def enqueue_run_event(session: Session, *, run_id: str) -> int:
-    """Publish a run's terminal transition (completed, failed, canceled) just written in this
-    transaction: the payload is the run exactly as the history listing returns it. Costs one
-    query when nobody listens; reads the run only when somebody does."""
+PENDING_RUN_EVENTS = "clusterbook.run_events"
+"""Where a session's ``info`` holds the runs whose terminal transition it must publish at commit."""
+
+
+def enqueue_run_event(session: Session, *, run_id: str) -> None:
+    """Publish a run's terminal transition (completed, failed, canceled) written in this transaction.
+
+    The deliveries are written when the transaction commits (``before_commit``, still inside it),
+    so the payload is the run exactly as the history listing returns it *as committed*: a
+    completion also writes the agreement with its baseline after the transition, in the same
+    transaction. A transaction that rolls back publishes nothing."""
+    session.info.setdefault(PENDING_RUN_EVENTS, []).append(run_id)
+
+
+def publish_run_event(session: Session, *, run_id: str) -> int:
+    """Write the deliveries of the run's terminal state now; returns how many. Costs one query when
+    nobody listens; reads and maps the run only when somebody does."""
     head = session.execute(select(executions.c.namespace_id, executions.c.status).where(
         executions.c.run_id == run_id
     )).first()  # fmt: skip
@@ -197,3 +211,15 @@ def enqueue_run_event(session: Session, *, run_id: str) -> int:
     row = session.execute(select(executions).where(executions.c.run_id == run_id)).one()
     payload = row_to_result(row).model_dump(mode="json", by_alias=True)
     return _write(session, head.namespace_id, event, payload, targets)
+
+
+@event.listens_for(Session, "before_commit")
+def _publish_at_commit(session: Session) -> None:
+    for run_id in dict.fromkeys(session.info.pop(PENDING_RUN_EVENTS, None) or ()):
+        publish_run_event(session, run_id=run_id)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_on_rollback(session: Session, _previous: Any) -> None:
+    if not session.in_transaction():  # the whole transaction went, not a savepoint inside it
+        session.info.pop(PENDING_RUN_EVENTS, None)

@@ -5,6 +5,7 @@ from clusterbook.client.resources.collections import AsyncCollections, Collectio
 from clusterbook.client.resources.documents import AsyncDocuments, Documents
 from clusterbook.client.resources.executions import AsyncExecutions, Executions
 from clusterbook.client.resources.namespaces import AsyncNamespaces, Namespaces
+from clusterbook.client.resources.webhooks import AsyncWebhooks, Webhooks
 
 __all__ = [
     "AsyncClusters",
@@ -12,9 +13,11 @@ __all__ = [
     "AsyncDocuments",
     "AsyncExecutions",
     "AsyncNamespaces",
+    "AsyncWebhooks",
     "Clusters",
     "Collections",
     "Documents",
     "Executions",
     "Namespaces",
+    "Webhooks",
 ]
