@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clusterbook.api.background import BackgroundServer
 from clusterbook.api.deps import require_key
+from clusterbook.models.webhooks import WebhookCreate
 from clusterbook.settings import Settings
 from clusterbook.store.db import make_engine, make_sessionmaker
 from clusterbook.store.keys import create_api_key, revoke_api_key
 from clusterbook.store.namespaces import ensure_namespace
-from clusterbook.models.webhooks import WebhookCreate
 from clusterbook.store.tables import api_keys, execution_members, execution_projections
 from clusterbook.store.webhooks import create_webhook
 from tests.api.helpers import assert_problem
@@ -293,6 +293,7 @@ ROUTES: dict[tuple[str, str], Spec] = {
         Call("GET", f"/v1/clusters/{o.cluster_id}/executions/config-fields"),
     ],
     ("GET", "/v1/meta/measures"): lambda o, c: [Call("GET", "/v1/meta/measures")],
+    ("GET", "/v1/meta/webhook-events"): lambda o, c: [Call("GET", "/v1/meta/webhook-events")],
     ("POST", "/v1/webhooks"): lambda o, c: [
         Call("POST", "/v1/webhooks", {"url": "https://example.com/x", "events": ["execution.failed"]}, compare="status")
     ],

@@ -108,8 +108,11 @@ def test_a_real_run_end_arrives_signed_carrying_the_listed_run(db_url: str) -> N
         assert body["id"] == got.headers["clusterbook-event-id"]
         assert body["data"] == listing["results"][0] and body["data"]["run_id"] == run["run_id"]
         log = wait_until(
-            lambda: [d for d in ok(api.get(f"/v1/webhooks/{created['webhook_id']}/deliveries"))["results"]
-                     if d["status"] == "delivered"],  # fmt: skip
+            lambda: [
+                d
+                for d in ok(api.get(f"/v1/webhooks/{created['webhook_id']}/deliveries"))["results"]
+                if d["status"] == "delivered"
+            ],  # fmt: skip
             what="the delivery log to say delivered",
         )
         assert log[0]["delivery_id"] == got.headers["clusterbook-delivery"]
@@ -124,7 +127,9 @@ def test_a_500_is_retried_with_backoff_until_the_endpoint_accepts(db_url: str, e
         publish(session_factory)
         with delivering(engine, settings):
             got = rx.wait_for(3)
-            (row,) = wait_until(lambda: [r for r in log_of(session_factory) if r.status == "delivered"], what="delivered")
+            (row,) = wait_until(
+                lambda: [r for r in log_of(session_factory) if r.status == "delivered"], what="delivered"
+            )
     assert (row.attempts, row.response_code, row.last_error) == (3, 200, None)
     assert len({r.headers["clusterbook-delivery"] for r in got}) == 1
     assert len({r.body for r in got}) == 1  # the same body each time, each attempt signed at its own time
@@ -177,9 +182,11 @@ def test_no_storm_one_event_is_one_request_per_endpoint_even_with_two_loops(
 @pytest.mark.slow
 def test_a_held_endpoint_slows_neither_runs_nor_the_api(db_url: str) -> None:
     settings = settings_for(db_url, webhook_timeout_seconds=30.0)
-    with Receiver(hold=True) as rx, BackgroundServer(settings, workers=1) as server, httpx.Client(
-        base_url=server.url, timeout=30
-    ) as api:
+    with (
+        Receiver(hold=True) as rx,
+        BackgroundServer(settings, workers=1) as server,
+        httpx.Client(base_url=server.url, timeout=30) as api,
+    ):
         created = ok(api.post("/v1/webhooks", json={"url": rx.url, "events": ["execution.completed"]}), 201)
         upload_collection(api, "points", vectors())
         cluster = create_cluster(

@@ -25,6 +25,13 @@ class WebhookEvent(StrEnum):
     MONITOR_TRIGGERED = "monitor.triggered"
 
 
+EVENT_MEANINGS: dict[WebhookEvent, str] = {
+    WebhookEvent.EXECUTION_COMPLETED: "A run completed; data is the run as the history listing returns it.",
+    WebhookEvent.EXECUTION_FAILED: "A run failed (its error_message says why); data is the run.",
+    WebhookEvent.EXECUTION_CANCELED: "A run was canceled; data is the run.",
+    WebhookEvent.MONITOR_TRIGGERED: "A monitor went into its bad state; data is the alert with the values that "
+    "triggered it.",
+}
 WEBHOOK_EVENTS: tuple[str, ...] = tuple(e.value for e in WebhookEvent)
 RUN_EVENTS: dict[str, str] = {
     "completed": WebhookEvent.EXECUTION_COMPLETED.value,
@@ -45,6 +52,8 @@ class DeliveryStatus(StrEnum):
 
 MAX_URL_LENGTH = 2048
 MAX_DESCRIPTION = 500
+URL_SHAPE = r"^https?://[^\s/?#@]+([/?][^\s#]*)?$"
+"""The URL rule's outline, for the schema (the validator, :func:`check_url`, says exactly what is wrong)."""
 MAX_WEBHOOKS_PER_NAMESPACE = 100
 """Bounds the fan-out: one event writes at most this many delivery rows."""
 
@@ -74,9 +83,10 @@ def check_url(value: str) -> str:
     return value
 
 
-def _check_events(value: list[str] | None) -> list[str] | None:
-    if value is None:
-        return None
+def _check_events(value: Any) -> Any:
+    """Before pydantic's own check, so the message names every allowed event (and each is kept once)."""
+    if not isinstance(value, list):
+        return value
     unknown = [event for event in value if event not in WEBHOOK_EVENTS]
     if unknown:
         raise ValueError(f"unknown event {unknown[0]!r}; allowed events: {', '.join(WEBHOOK_EVENTS)}")
@@ -91,9 +101,9 @@ class _WebhookFields(StorableBody):
     def _url(cls, value: str | None) -> str | None:
         return None if value is None else check_url(value)
 
-    @field_validator("events", check_fields=False)
+    @field_validator("events", mode="before", check_fields=False)
     @classmethod
-    def _events(cls, value: list[str] | None) -> list[str] | None:
+    def _events(cls, value: Any) -> Any:
         return _check_events(value)
 
 
@@ -101,9 +111,12 @@ class WebhookCreate(_WebhookFields):
     """Body of ``POST /v1/webhooks``."""
 
     url: str = Field(
-        min_length=1, max_length=MAX_URL_LENGTH, description="Where deliveries are POSTed (http or https)."
+        min_length=1,
+        max_length=MAX_URL_LENGTH,
+        description="Where deliveries are POSTed (http or https).",
+        json_schema_extra={"pattern": URL_SHAPE},
     )
-    events: list[str] = Field(
+    events: list[WebhookEvent] = Field(
         min_length=1,
         max_length=len(WEBHOOK_EVENTS),
         description=f"Events to deliver, any of: {', '.join(WEBHOOK_EVENTS)}.",
@@ -116,8 +129,10 @@ class WebhookCreate(_WebhookFields):
 class WebhookUpdate(_WebhookFields):
     """Body of ``PATCH /v1/webhooks/{webhook_id}``: only the fields present change."""
 
-    url: str | None = Field(default=None, min_length=1, max_length=MAX_URL_LENGTH)
-    events: list[str] | None = Field(default=None, min_length=1, max_length=len(WEBHOOK_EVENTS))
+    url: str | None = Field(
+        default=None, min_length=1, max_length=MAX_URL_LENGTH, json_schema_extra={"pattern": URL_SHAPE}
+    )
+    events: list[WebhookEvent] | None = Field(default=None, min_length=1, max_length=len(WEBHOOK_EVENTS))
     description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
     active: bool | None = None
 
@@ -164,9 +179,7 @@ class WebhookDelivery(WireModel):
     event: str
     status: DeliveryStatus
     attempts: int
-    next_attempt_at: UTCDatetime | None = Field(
-        default=None, description="When the next try is due (pending only)."
-    )
+    next_attempt_at: UTCDatetime | None = Field(default=None, description="When the next try is due (pending only).")
     last_error: str | None = None
     response_code: int | None = None
     response_ms: float | None = None
@@ -180,3 +193,20 @@ class ListWebhookDeliveriesResponse(WireModel):
     results: list[WebhookDelivery]
     pagination: PaginationResponse
     total_count: int
+
+
+class WebhookEventInfo(WireModel):
+    event: str
+    meaning: str
+
+
+class WebhookEventsResponse(WireModel):
+    """``GET /v1/meta/webhook-events``: what an endpoint can subscribe to (the dashboard's form reads it)."""
+
+    results: list[WebhookEventInfo]
+
+
+def webhook_events_response() -> WebhookEventsResponse:
+    return WebhookEventsResponse(
+        results=[WebhookEventInfo(event=e.value, meaning=EVENT_MEANINGS[e]) for e in WebhookEvent]
+    )

@@ -22,8 +22,13 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from clusterbook import __version__
-from clusterbook.models.signatures import DELIVERY_HEADER, EVENT_HEADER, EVENT_ID_HEADER, SIGNATURE_HEADER
-from clusterbook.models.signatures import signature_header
+from clusterbook.models.signatures import (
+    DELIVERY_HEADER,
+    EVENT_HEADER,
+    EVENT_ID_HEADER,
+    SIGNATURE_HEADER,
+    signature_header,
+)
 from clusterbook.settings import Settings
 from clusterbook.store.db import make_sessionmaker, transaction
 from clusterbook.store.deliveries import ClaimedDelivery, claim_deliveries, record_delivered, record_failure

@@ -80,8 +80,15 @@ def claim_deliveries(
     now = now or datetime.now(UTC)
     stmt = (
         select(
-            _d.id, _d.delivery_id, _d.attempts, _d.status, _d.event, _d.event_id, _d.payload,
-            webhooks.c.url, webhooks.c.secret,
+            _d.id,
+            _d.delivery_id,
+            _d.attempts,
+            _d.status,
+            _d.event,
+            _d.event_id,
+            _d.payload,
+            webhooks.c.url,
+            webhooks.c.secret,
         )  # fmt: skip
         .join(webhooks, webhooks.c.webhook_id == _d.webhook_id)
         .where(_due(now), webhooks.c.active.is_(True))
@@ -132,9 +139,7 @@ def _held(delivery_id: str, token: str) -> Any:
     return and_(_d.delivery_id == delivery_id, _d.claim_token == token, _d.status == DELIVERING)
 
 
-def record_delivered(
-    session: Session, *, delivery_id: str, token: str, response_code: int, response_ms: float
-) -> bool:
+def record_delivered(session: Session, *, delivery_id: str, token: str, response_code: int, response_ms: float) -> bool:
     """The endpoint answered 2xx. False (nothing written) when the claim is no longer ours."""
     now = datetime.now(UTC)
     values = {

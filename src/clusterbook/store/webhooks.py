@@ -76,30 +76,29 @@ def create_webhook(session: Session, *, namespace_id: str, data: WebhookCreate) 
             "delete one (DELETE /v1/webhooks/{webhook_id}) or subscribe an existing one to more events"
         )
     now = datetime.now(UTC)
-    values = {
-        "webhook_id": new_id("wh"),
+    webhook_id, secret = new_id("wh"), new_secret()
+    values: dict[str, Any] = {
+        "webhook_id": webhook_id,
         "namespace_id": namespace_id,
         "url": data.url,
         "events": list(data.events),
         "description": data.description,
         "active": data.active,
-        "secret": new_secret(),
+        "secret": secret,
         "created_at": now,
         "updated_at": now,
     }
     session.execute(insert(webhooks).values(**values))
-    found = read_webhook(session, namespace_id=namespace_id, webhook_id=values["webhook_id"])
+    found = read_webhook(session, namespace_id=namespace_id, webhook_id=webhook_id)
     assert found is not None
-    return WebhookCreated(**found.model_dump(), secret=values["secret"])
+    return WebhookCreated(**found.model_dump(), secret=secret)
 
 
 def read_webhook(session: Session, *, namespace_id: str, webhook_id: str) -> Webhook | None:
     """An endpoint of this namespace; ``None`` when absent (or in another namespace)."""
     if not is_storable_ref(webhook_id):
         return None
-    row = session.execute(
-        select(webhooks).where(_w.namespace_id == namespace_id, _w.webhook_id == webhook_id)
-    ).first()
+    row = session.execute(select(webhooks).where(_w.namespace_id == namespace_id, _w.webhook_id == webhook_id)).first()
     return _to_webhook(row) if row else None
 
 

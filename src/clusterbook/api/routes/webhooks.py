@@ -64,7 +64,9 @@ def list_webhooks(
 ) -> ListWebhooksResponse:
     scope = {"ns": namespace.namespace_id, "list": "webhooks"}
     query, paging = prepare_listing(request, params, ListRequestBase(), WEBHOOK_FIELDS, scope)
-    results, fetched = store.list_webhooks(session, namespace_id=namespace.namespace_id, query=query, page=paging.request)
+    results, fetched = store.list_webhooks(
+        session, namespace_id=namespace.namespace_id, query=query, page=paging.request
+    )
     total = fetched.total or 0
     return ListWebhooksResponse(
         results=results,

@@ -92,7 +92,9 @@ class Webhooks:
         it is never shown again."""
         return self._http.call(_create(url, events, description, active))
 
-    def list(self, *, page: int | None = None, page_size: int | None = None, cursor: str | None = None) -> ListWebhooksResponse:
+    def list(
+        self, *, page: int | None = None, page_size: int | None = None, cursor: str | None = None
+    ) -> ListWebhooksResponse:
         """One page of the namespace's endpoints, newest first (without secrets)."""
         return self._http.call(_list(page, page_size, cursor))
 
@@ -176,7 +178,9 @@ class AsyncWebhooks:
         description: str | None = _UNSET,
         active: bool = _UNSET,
     ) -> Webhook:
-        return await self._http.call(_update(webhook_id, url=url, events=events, description=description, active=active))
+        return await self._http.call(
+            _update(webhook_id, url=url, events=events, description=description, active=active)
+        )
 
     async def delete(self, webhook_id: str) -> None:
         await self._http.call(Call.to(DELETE, no_content, webhook_id=webhook_id))

@@ -142,4 +142,10 @@ export const api = {
   listMembers: (cid, runId, body, params, opts) =>
     request("POST", `/v1/clusters/${enc(cid)}/executions/${enc(runId)}/members/list`, { ...opts, body, params }),
   listCollections: (body, params, opts) => request("POST", "/v1/collections/list", { ...opts, body, params }),
+  webhookEvents: (opts) => request("GET", "/v1/meta/webhook-events", opts),
+  listWebhooks: (params, opts) => request("GET", "/v1/webhooks", { ...opts, params }),
+  createWebhook: (body, opts) => request("POST", "/v1/webhooks", { ...opts, body }),
+  updateWebhook: (id, body, opts) => request("PATCH", `/v1/webhooks/${enc(id)}`, { ...opts, body }),
+  deleteWebhook: (id, opts) => request("DELETE", `/v1/webhooks/${enc(id)}`, opts),
+  webhookDeliveries: (id, params, opts) => request("GET", `/v1/webhooks/${enc(id)}/deliveries`, { ...opts, params }),
 };

@@ -69,9 +69,7 @@ def upgrade() -> None:
         sa.Column("last_attempt_at", UTCDateTime),
         sa.Column("delivered_at", UTCDateTime),
     )
-    op.create_index(
-        "ix_webhook_deliveries_log", "webhook_deliveries", ["webhook_id", "created_at", "delivery_id"]
-    )
+    op.create_index("ix_webhook_deliveries_log", "webhook_deliveries", ["webhook_id", "created_at", "delivery_id"])
     op.create_index(
         "ix_webhook_deliveries_due",
         "webhook_deliveries",
