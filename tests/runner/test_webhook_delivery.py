@@ -251,3 +251,20 @@ def test_at_least_once_across_a_worker_killed_mid_send(db_url: str, session_fact
     verify_signature(secret, again.headers["clusterbook-signature"], again.body)
     assert (row.attempts, row.response_code) == (2, 200)
     assert len(rx.received) == 2
+
+
+def test_a_held_endpoint_takes_at_most_half_the_senders(
+    db_url: str, engine: Engine, session_factory: sessionmaker[Session]
+) -> None:
+    settings = settings_for(db_url, webhook_concurrency=2, webhook_timeout_seconds=30.0)
+    with Receiver(hold=True) as slow, Receiver() as fast:
+        add_hook(session_factory, slow.url, ["monitor.triggered"])
+        fast_id, _ = add_hook(session_factory, fast.url, ["monitor.triggered"])
+        for i in range(6):
+            publish(session_factory, {"monitor_id": f"mon_{i}"})
+        with delivering(engine, settings):
+            fast.wait_for(6)  # every delivery to the fast endpoint, while the slow one holds its first
+            wait_until(lambda: all(r.status == "delivered" for r in log_of(session_factory, fast_id)), what="recorded")
+            assert len(slow.received) == 1
+            slow.release()
+            slow.wait_for(6)

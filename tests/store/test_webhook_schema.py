@@ -45,7 +45,9 @@ def test_deleting_a_namespace_deletes_its_endpoints_and_their_logs(session_facto
     with session_factory() as session, session.begin():
         for name in ("doomed", "kept"):
             ns = ensure_namespace(session, name=name).namespace_id
-            create_webhook(session, namespace_id=ns, data=WebhookCreate(url="https://x.example/", events=["monitor.triggered"]))
+            create_webhook(
+                session, namespace_id=ns, data=WebhookCreate(url="https://x.example/", events=["monitor.triggered"])
+            )
             enqueue_event(session, namespace_id=ns, event="monitor.triggered", payload={"ns": name})
     with session_factory() as session, session.begin():
         session.execute(delete(namespaces).where(namespaces.c.namespace_name == "doomed"))

@@ -4,7 +4,8 @@ outbox (``store/deliveries.py``), POSTs them signed (``models/signatures.py``) a
 Why here: an event is written in the transaction of what it announces (a run's end, a monitor's
 firing), and sent later by this loop, so neither a request nor a run ever waits on a receiver. A
 slow or dead endpoint costs at most ``webhook_timeout_seconds`` of one of ``webhook_concurrency``
-sending threads; the others keep going. Several pools (``serve`` and ``worker`` processes on one
+sending threads, and holds at most half of them (``per_webhook``); the other endpoints' deliveries keep
+going. Several pools (``serve`` and ``worker`` processes on one
 database) share the outbox safely, since a claim is exclusive until its lease lapses.
 """
 
@@ -55,7 +56,8 @@ class DeliveryLoop:
         self.thread: threading.Thread | None = None
         self.senders: ThreadPoolExecutor | None = None
         self.client: httpx.Client | None = None
-        self.in_flight = 0
+        self.in_flight: dict[str, int] = {}
+        """Deliveries being sent now, by endpoint (``per_webhook`` caps each)."""
         self.lock = threading.Lock()
 
     def start(self) -> DeliveryLoop:
@@ -94,9 +96,14 @@ class DeliveryLoop:
 
     # -- the loop --------------------------------------------------------------------------------
 
+    @property
+    def per_webhook(self) -> int:
+        """At most half the senders for one endpoint: a slow one leaves the rest to the others."""
+        return max(1, self.settings.webhook_concurrency // 2)
+
     def _free(self) -> int:
         with self.lock:
-            return self.settings.webhook_concurrency - self.in_flight
+            return self.settings.webhook_concurrency - sum(self.in_flight.values())
 
     def _loop(self) -> None:
         while not self.stopping.is_set():
@@ -104,7 +111,7 @@ class DeliveryLoop:
             claimed = self._claim(free) if free > 0 else []
             for delivery in claimed:
                 with self.lock:
-                    self.in_flight += 1
+                    self.in_flight[delivery.webhook_id] = self.in_flight.get(delivery.webhook_id, 0) + 1
                 assert self.senders is not None
                 self.senders.submit(self._send_and_release, delivery)
             if not claimed or len(claimed) < free:
@@ -112,6 +119,8 @@ class DeliveryLoop:
                 self.work_available.clear()
 
     def _claim(self, limit: int) -> list[ClaimedDelivery]:
+        with self.lock:
+            busy = dict(self.in_flight)
         try:
             with transaction(self.writes) as session:
                 return claim_deliveries(
@@ -119,6 +128,8 @@ class DeliveryLoop:
                     limit=limit,
                     lease_seconds=self.settings.webhook_lease_seconds,
                     max_attempts=self.settings.webhook_max_attempts,
+                    busy=busy,
+                    per_webhook=self.per_webhook,
                 )
         except SQLAlchemyError as exc:
             logger.warning("claiming webhook deliveries failed, will retry: %s", str(exc).splitlines()[0])
@@ -131,7 +142,11 @@ class DeliveryLoop:
             logger.exception("sending webhook delivery %s failed", delivery.delivery_id)
         finally:
             with self.lock:
-                self.in_flight -= 1
+                left = self.in_flight.get(delivery.webhook_id, 1) - 1
+                if left > 0:
+                    self.in_flight[delivery.webhook_id] = left
+                else:
+                    self.in_flight.pop(delivery.webhook_id, None)
             self.work_available.set()  # a slot is free
 
     def send(self, delivery: ClaimedDelivery) -> None:

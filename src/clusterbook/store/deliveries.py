@@ -15,6 +15,7 @@ used ``max_attempts``. Deliveries of an inactive endpoint wait, unclaimed, until
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -41,6 +42,7 @@ class ClaimedDelivery:
     """A delivery this worker now sends: to the endpoint's current URL, signed with its secret."""
 
     delivery_id: str
+    webhook_id: str
     token: str
     attempt: int
     url: str
@@ -73,15 +75,29 @@ def _due(now: datetime) -> Any:
 
 
 def claim_deliveries(
-    session: Session, *, limit: int, lease_seconds: float, max_attempts: int, now: datetime | None = None
+    session: Session,
+    *,
+    limit: int,
+    lease_seconds: float,
+    max_attempts: int,
+    now: datetime | None = None,
+    busy: Mapping[str, int] | None = None,
+    per_webhook: int | None = None,
 ) -> list[ClaimedDelivery]:
     """Take up to ``limit`` due deliveries of active endpoints, oldest due first. A lapsed claim that
-    had already used ``max_attempts`` is given up instead of sent again."""
+    had already used ``max_attempts`` is given up instead of sent again.
+
+    ``busy`` (deliveries the caller is sending now, by endpoint) and ``per_webhook`` cap what one
+    endpoint may hold of the caller's senders, so a slow endpoint cannot take every one of them:
+    its further deliveries wait for its own sends to end while the other endpoints' go out."""
     now = now or datetime.now(UTC)
+    held = dict(busy or {})
+    full = [webhook for webhook, count in held.items() if per_webhook is not None and count >= per_webhook]
     stmt = (
         select(
             _d.id,
             _d.delivery_id,
+            _d.webhook_id,
             _d.attempts,
             _d.status,
             _d.event,
@@ -93,12 +109,18 @@ def claim_deliveries(
         .join(webhooks, webhooks.c.webhook_id == _d.webhook_id)
         .where(_due(now), webhooks.c.active.is_(True))
         .order_by(_d.next_attempt_at, _d.id)
-        .limit(limit)
+        .limit(limit if per_webhook is None else limit * 4)  # room to pass over a capped endpoint's rows
     )
+    if full:
+        stmt = stmt.where(_d.webhook_id.not_in(full))
     if not is_sqlite(session):
         stmt = stmt.with_for_update(skip_locked=True, of=webhook_deliveries)
     claimed: list[ClaimedDelivery] = []
     for row in session.execute(stmt).all():
+        if len(claimed) >= limit:
+            break
+        if per_webhook is not None and held.get(row.webhook_id, 0) >= per_webhook:
+            continue  # left pending (and unlocked at commit) for a free sender
         if row.status == DELIVERING and row.attempts >= max_attempts:
             _changed(
                 session,
@@ -127,10 +149,19 @@ def claim_deliveries(
             ),
         )
         if taken == 1:
+            held[row.webhook_id] = held.get(row.webhook_id, 0) + 1
             claimed.append(
                 ClaimedDelivery(
-                    row.delivery_id, token, row.attempts + 1, row.url, row.secret, row.event, row.event_id, row.payload
-                )
+                    row.delivery_id,
+                    row.webhook_id,
+                    token,
+                    row.attempts + 1,
+                    row.url,
+                    row.secret,
+                    row.event,
+                    row.event_id,
+                    row.payload,
+                )  # fmt: skip
             )
     return claimed
 
