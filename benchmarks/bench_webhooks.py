@@ -9,7 +9,7 @@
                 request ``--slow-seconds`` (past the timeout) — the fast endpoint's rate shows what a
                 slow one takes from the others (at most the threads it holds)
 
-SQLite in a temporary file by default (``--database-url`` for PostgreSQL, whose tables are emptied
+SQLite in a temporary file by default (``--database-url`` for PostgreSQL: a database of its own, whose tables are emptied
 first). The receivers listen on ``--port`` and the next port. Figures are printed, never asserted;
 the machine is shared, so compare ratios rather than absolute times.
 

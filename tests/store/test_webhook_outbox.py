@@ -18,7 +18,7 @@ from clusterbook.store.executions import cancel_execution, list_executions
 from clusterbook.store.listing import ListQuery, PageRequest
 from clusterbook.store.namespaces import ensure_namespace
 from clusterbook.store.queue import RunOutcome, claim_next_execution, complete_execution, fail_execution
-from clusterbook.store.tables import webhook_deliveries
+from clusterbook.store.tables import executions, webhook_deliveries
 from clusterbook.store.webhooks import create_webhook, enqueue_event
 from tests.factories import make_cluster, make_runs
 
@@ -194,3 +194,18 @@ def test_a_lapsed_claim_on_its_last_attempt_is_given_up(session_factory: session
         assert claim_deliveries(session, limit=1, lease_seconds=1, max_attempts=1, now=later) == []
     (row,) = deliveries(session_factory)
     assert row.status == "failed" and "stopped before it recorded the answer" in row.last_error
+
+
+def test_the_payload_is_the_run_as_committed_not_at_a_savepoint(session_factory: sessionmaker[Session]) -> None:
+    cluster, run_id = pending_run(session_factory)
+    hook(session_factory, ALL_RUN_EVENTS)
+    held = claim(session_factory)
+    with session_factory() as session, session.begin():
+        assert complete_execution(session, run_id=run_id, token=held.token, outcome=outcome())
+        with session.begin_nested():  # a savepoint released after the transition publishes nothing yet
+            pass
+        assert deliveries(session_factory) == []  # (another connection: nothing committed so far)
+        session.execute(update(executions).where(executions.c.run_id == run_id).values(run_name="renamed later"))
+    (row,) = deliveries(session_factory)
+    assert row.payload["data"]["run_name"] == "renamed later"
+    assert row.payload["data"] == listed(session_factory, cluster.cluster_id, run_id)

@@ -214,6 +214,8 @@ def publish_run_event(session: Session, *, run_id: str) -> int:
 
 @event.listens_for(Session, "before_commit")
 def _publish_at_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # a SAVEPOINT's release fires this too: wait for the real commit
+        return
     for run_id in dict.fromkeys(session.info.pop(PENDING_RUN_EVENTS, None) or ()):
         publish_run_event(session, run_id=run_id)
 
