@@ -9,8 +9,8 @@
                 request ``--slow-seconds`` (past the timeout) — the fast endpoint's rate shows what a
                 slow one takes from the others (at most the threads it holds)
 
-SQLite in a temporary file by default (``--database-url`` for PostgreSQL: a database of its own, whose tables are emptied
-first). The receivers listen on ``--port`` and the next port. Figures are printed, never asserted;
+SQLite in a temporary file by default (``--database-url`` for PostgreSQL: a database of its own, never
+one tests use, since its tables are emptied first). The receivers listen on ``--port`` and the next port. Figures are printed, never asserted;
 the machine is shared, so compare ratios rather than absolute times.
 
 Usage::
