@@ -125,6 +125,25 @@ class Settings(BaseSettings):
         description="How often the scheduler beside each worker pool fires due schedules (0: no scheduler in "
         "this process; another process's fires them).",
     )
+    # webhook deliveries (runner/webhooks.py): sent by every worker pool, off the request and run paths
+    webhook_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="How long one webhook delivery may take (connect, send, first answer)."
+    )
+    webhook_max_attempts: int = Field(
+        default=8, ge=1, le=50, description="Tries of one webhook delivery before it is given up (status failed)."
+    )
+    webhook_backoff_seconds: float = Field(
+        default=10.0, gt=0, le=3600, description="Wait before the first retry of a failed delivery; doubles each time."
+    )
+    webhook_backoff_max_seconds: float = Field(
+        default=3600.0, gt=0, le=86400, description="The longest wait between two tries of one delivery."
+    )
+    webhook_concurrency: int = Field(
+        default=4, ge=1, le=64, description="Webhook deliveries one worker pool sends at once."
+    )
+    webhook_poll_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="How often an idle delivery loop looks for due deliveries."
+    )
     llm_base_url: str | None = Field(default=None, description="Default OpenAI-compatible API for LLM labeling.")
     llm_api_key: str | None = Field(default=None, description="Key for the LLM API; never stored in the database.")
 
@@ -143,6 +162,12 @@ class Settings(BaseSettings):
                 f"CLUSTERBOOK_HEARTBEAT_SECONDS ({self.heartbeat_seconds}), or live runs would be reclaimed"
             )
         return self
+
+    @property
+    def webhook_lease_seconds(self) -> float:
+        """How long a claimed delivery stays claimed: twice the send timeout plus room to record the
+        answer. A worker that died mid-send frees its deliveries for another once this lapses."""
+        return 2 * self.webhook_timeout_seconds + 2.0
 
     def thread_budget(self, workers: int | None = None) -> int:
         """Threads each compute process may use, so concurrent runs never oversubscribe the cores:

@@ -19,12 +19,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from clusterbook.api.background import BackgroundServer
 from clusterbook.api.deps import require_key
 from clusterbook.models.schedules import ScheduleCreate
+from clusterbook.models.webhooks import WebhookCreate
 from clusterbook.settings import Settings
 from clusterbook.store.db import make_engine, make_sessionmaker
 from clusterbook.store.keys import create_api_key, revoke_api_key
 from clusterbook.store.namespaces import ensure_namespace
 from clusterbook.store.schedules import create_schedule
 from clusterbook.store.tables import api_keys, execution_members, execution_projections
+from clusterbook.store.webhooks import create_webhook
 from tests.api.helpers import assert_problem
 from tests.factories import completed_fields, make_cluster, make_collection, make_documents, make_runs
 
@@ -48,6 +50,7 @@ class Tenant:
     run: str  # completed, with members and a projection
     pending: str
     schedule: str
+    webhook: str
     runs: tuple[str, ...] = field(default=())
 
     def auth(self) -> dict[str, str]:
@@ -104,6 +107,12 @@ def make_tenant(factory: sessionmaker[Session], tag: str, extra_runs: int) -> Te
             session, namespace_id=cluster.namespace_id, cluster_id=cluster.cluster_id,
             data=ScheduleCreate(interval_seconds=3600), now=datetime.now(UTC),
         ).schedule_id  # fmt: skip
+    with factory() as session, session.begin():
+        webhook = create_webhook(
+            session,
+            namespace_id=cluster.namespace_id,
+            data=WebhookCreate(url=f"https://{tag}.example/hook", events=["execution.completed"]),
+        ).webhook_id
     key_id, key = make_key(factory, tag, name=f"{tag}-key")
     return Tenant(
         ns=tag,
@@ -119,6 +128,7 @@ def make_tenant(factory: sessionmaker[Session], tag: str, extra_runs: int) -> Te
         run=runs[0],
         pending=runs[1],
         schedule=schedule,
+        webhook=webhook,
         runs=tuple(runs),
     )
 
@@ -145,6 +155,7 @@ def ghost_tenant(t: Tenant) -> Tenant:
             "run",
             "pending",
             "schedule",
+            "webhook",
         )
     }
     return replace(t, runs=tuple(ghost(r) for r in t.runs), **changed)
@@ -166,6 +177,7 @@ def substitutions(real: Tenant) -> list[tuple[str, str]]:
             "run",
             "pending",
             "schedule",
+            "webhook",
         )
     ]
     pairs += list(zip(fake.runs, real.runs, strict=True))
@@ -312,6 +324,17 @@ ROUTES: dict[tuple[str, str], Spec] = {
     ("DELETE", "/v1/clusters/{cluster_id}/schedules/{schedule_id}"): lambda o, c: [
         Call("DELETE", f"/v1/clusters/{c.cluster_id}/schedules/{o.schedule}"),
         Call("DELETE", f"/v1/clusters/{o.cluster_id}/schedules/{o.schedule}"),
+    ],
+    ("GET", "/v1/meta/webhook-events"): lambda o, c: [Call("GET", "/v1/meta/webhook-events")],
+    ("POST", "/v1/webhooks"): lambda o, c: [
+        Call("POST", "/v1/webhooks", {"url": "https://example.com/x", "events": ["execution.failed"]}, compare="status")
+    ],
+    ("GET", "/v1/webhooks"): lambda o, c: [Call("GET", "/v1/webhooks")],
+    ("GET", "/v1/webhooks/{webhook_id}"): lambda o, c: [Call("GET", f"/v1/webhooks/{o.webhook}")],
+    ("PATCH", "/v1/webhooks/{webhook_id}"): lambda o, c: [Call("PATCH", f"/v1/webhooks/{o.webhook}", {"active": False})],
+    ("DELETE", "/v1/webhooks/{webhook_id}"): lambda o, c: [Call("DELETE", f"/v1/webhooks/{o.webhook}")],
+    ("GET", "/v1/webhooks/{webhook_id}/deliveries"): lambda o, c: [
+        Call("GET", f"/v1/webhooks/{o.webhook}/deliveries"),
     ],
 }  # fmt: skip
 

@@ -35,18 +35,20 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import insert
 
 from clusterbook.models.schedules import ScheduleCreate
+from clusterbook.models.webhooks import WebhookCreate
 from clusterbook.store.keys import create_api_key
 from clusterbook.store.namespaces import ensure_namespace
 from clusterbook.store.queue import insert_members
 from clusterbook.store.schedules import create_schedule
 from clusterbook.store.tables import execution_projections
+from clusterbook.store.webhooks import create_webhook, enqueue_event
 from tests.factories import make_cluster, make_collection, make_documents, make_history
 
 EXAMPLES = int(os.environ.get("CLUSTERBOOK_FUZZ_EXAMPLES", "20"))
 """Examples per operation and generation mode (positive, negative); raise it locally to dig deeper."""
 RANDOM = os.environ.get("CLUSTERBOOK_FUZZ_RANDOM") == "1"
 """New cases on each run instead of the same derandomized ones (for digging locally, not for CI)."""
-EXPECTED_OPERATIONS = 37
+EXPECTED_OPERATIONS = 48
 """Operations in the schema today: the test fails if fewer are found (a route lost from the schema)."""
 
 # Not negative_data_rejection: the API ignores unknown query parameters (as HTTP APIs do) and the
@@ -111,7 +113,15 @@ def seeded(session_factory) -> dict[str, str]:
             session, namespace_id=cluster.namespace_id, cluster_id=cluster.cluster_id,
             data=ScheduleCreate(interval_seconds=3600), now=datetime.now(UTC),
         )  # fmt: skip
+    with session_factory() as session, session.begin():
+        webhook = create_webhook(
+            session,
+            namespace_id=cluster.namespace_id,
+            data=WebhookCreate(url="https://example.com/hook", events=["execution.completed"]),
+        )
+        enqueue_event(session, namespace_id=cluster.namespace_id, event="execution.completed", payload={"run_id": "x"})
     return {
+        "webhook_id": webhook.webhook_id,
         "collection_id": collection.collection_id,
         "cluster_id": cluster.cluster_id,
         "run_id": run_ids[0],

@@ -19,6 +19,8 @@ import clusterbook.client.resources.documents
 import clusterbook.client.resources.executions
 import clusterbook.client.resources.namespaces
 import clusterbook.client.resources.schedules
+import clusterbook.client.resources.webhooks
+import clusterbook.models.signatures
 from clusterbook.api.background import BackgroundServer
 from clusterbook.client import Client, F
 from clusterbook.settings import Settings
@@ -36,6 +38,8 @@ MODULES: list[ModuleType] = [
     clusterbook.client.resources.clusters,
     clusterbook.client.resources.executions,
     clusterbook.client.resources.schedules,
+    clusterbook.client.resources.webhooks,
+    clusterbook.models.signatures,
 ]
 
 

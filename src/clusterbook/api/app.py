@@ -23,6 +23,7 @@ from clusterbook.api.routes import (
     runs,
     schedules,
     trends,
+    webhooks,
 )
 from clusterbook.api.uploads import document_upload_body
 from clusterbook.api.web import mount_dashboard
@@ -74,7 +75,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     # Every /v1 route sits behind the key check; tests/api/test_auth.py walks app.routes to hold
     # each one to it. /healthz and the dashboard's files stay open (they hold no data).
     v1 = APIRouter(dependencies=[Depends(require_key)])
-    for module in (namespaces, clusters, collections, executions, estimates, runs, trends, meta, schedules):
+    for module in (namespaces, clusters, collections, executions, estimates, runs, trends, meta, schedules, webhooks):
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(namespaces.health_router)

@@ -18,6 +18,7 @@ from clusterbook.cli.importing import import_command
 from clusterbook.cli.keys import keys_app
 from clusterbook.cli.remote import register as register_remote
 from clusterbook.cli.schedules import register as register_schedules
+from clusterbook.cli.webhooks import webhooks_app
 from clusterbook.settings import configure_logging
 
 app = typer.Typer(
@@ -28,6 +29,7 @@ app = typer.Typer(
 console = Console(stderr=True)
 app.command("import")(import_command)
 app.add_typer(keys_app, name="keys")
+app.add_typer(webhooks_app, name="webhooks")
 logger = logging.getLogger("clusterbook.serve")
 
 DatabaseOption = Annotated[

@@ -27,6 +27,7 @@ from clusterbook.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from clusterbook.models.signatures import SignatureError, verify_signature
 
 __all__ = [
     "DEFAULT_URL",
@@ -45,9 +46,11 @@ __all__ = [
     "NotFound",
     "QueryTimeout",
     "RetryPolicy",
+    "SignatureError",
     "ServiceUnavailable",
     "SortLike",
     "Unauthorized",
     "ValidationFailed",
     "WaitTimeout",
+    "verify_signature",
 ]

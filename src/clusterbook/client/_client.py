@@ -26,12 +26,14 @@ from clusterbook.client.resources import (
     AsyncExecutions,
     AsyncNamespaces,
     AsyncSchedules,
+    AsyncWebhooks,
     Clusters,
     Collections,
     Documents,
     Executions,
     Namespaces,
     Schedules,
+    Webhooks,
 )
 
 HEALTH = route("GET", "/healthz")
@@ -91,6 +93,7 @@ class Client:
         self.executions = Executions(self._transport)
         self.clusters = Clusters(self._transport, self.executions)
         self.schedules = Schedules(self._transport)
+        self.webhooks = Webhooks(self._transport)
 
     @property
     def base_url(self) -> str:
@@ -156,6 +159,7 @@ class AsyncClient:
         self.executions = AsyncExecutions(self._transport)
         self.clusters = AsyncClusters(self._transport, self.executions)
         self.schedules = AsyncSchedules(self._transport)
+        self.webhooks = AsyncWebhooks(self._transport)
 
     @property
     def base_url(self) -> str:

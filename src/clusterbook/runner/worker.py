@@ -28,6 +28,7 @@ from clusterbook.models.executions import ExecutionStatus
 from clusterbook.runner.compute import ComputeSettings, run_process
 from clusterbook.runner.parallel import kill_group
 from clusterbook.runner.scheduler import Scheduler
+from clusterbook.runner.webhooks import DeliveryLoop
 from clusterbook.settings import Settings
 from clusterbook.store.db import make_sessionmaker, refresh_statistics, transaction
 from clusterbook.store.queue import (
@@ -90,6 +91,8 @@ class WorkerPool:
         self.identity = f"{socket.gethostname()}:{os.getpid()}"
         self.context: Any = None
         self.scheduler: Scheduler | None = None
+        self.deliveries = DeliveryLoop(engine, settings)
+        """Sends the webhook outbox beside the workers (``runner/webhooks.py``), off the run path."""
 
     def start(self) -> WorkerPool:
         if self.size and self.context is None:
@@ -108,6 +111,7 @@ class WorkerPool:
                 size_limit_factor=self.settings.size_limit_factor,
                 on_submit=self.wake,
             ).start()
+        self.deliveries.start()
         logger.info("started %d workers, %d compute threads each", self.size, self.compute_settings.threads)
         return self
 
@@ -124,6 +128,7 @@ class WorkerPool:
         for thread in self.threads:
             thread.join(timeout)
         self.threads.clear()
+        self.deliveries.stop(timeout)
 
     def __enter__(self) -> WorkerPool:
         return self.start()
@@ -190,11 +195,14 @@ class WorkerPool:
             first = False
             if renewed is False:  # ended by its own process, or canceled, reclaimed or deleted
                 self._let_go(claim, process)
+                self.deliveries.wake()  # its end may have queued webhook deliveries
                 return
             if time.monotonic() > deadline:
                 self._end(process)
                 self._fail_timed_out(claim)
+                self.deliveries.wake()
                 return
+        self.deliveries.wake()
         if process.exitcode != 0:
             reason = _exit_reason(process.exitcode)
             status = self._release(claim, reason)

@@ -252,7 +252,7 @@ def cancel_execution(session: Session, *, cluster_id: str, run_id: str) -> Clust
         # The execution time counts from the start this read saw; the UPDATE only lands if that is
         # still the run's start. Canceled while pending: it never ran, so no execution time (null).
         same_start = _c.started_at.is_(None) if current.started_at is None else _c.started_at == current.started_at
-        session.execute(
+        canceled = session.execute(
             update(executions)
             .where(_c.run_id == run_id, may_enter(ExecutionStatus.CANCELED), same_start)
             .values(
@@ -262,6 +262,11 @@ def cancel_execution(session: Session, *, cluster_id: str, run_id: str) -> Clust
                 duration_ms=duration_ms(current.started_at, now),
             )
         )
+        if canceled.rowcount == 1:  # type: ignore[attr-defined]
+            # execution.canceled, in this transaction (imported here: the outbox maps rows with this module)
+            from clusterbook.store.webhooks import enqueue_run_event
+
+            enqueue_run_event(session, run_id=run_id)
         # Re-read either way: on PostgreSQL the run may have ended or started between the read and the
         # UPDATE, which then matched nothing.
         current = read_execution(session, cluster_id=cluster_id, run_id=run_id)

@@ -18,8 +18,9 @@ from clusterbook.models.config_fields import PREFIX as CONFIG_PREFIX
 from clusterbook.models.config_fields import ConfigKind, config_field_names, config_kind, stored_name
 from clusterbook.models.executions import ExecutionStatus
 from clusterbook.models.measures import MEASURES
+from clusterbook.models.webhooks import WEBHOOK_EVENTS, DeliveryStatus
 from clusterbook.store.folded import folded_column
-from clusterbook.store.tables import clusters, collections, documents, executions
+from clusterbook.store.tables import clusters, collections, documents, executions, webhook_deliveries, webhooks
 
 FieldKind = Literal["string", "enum", "datetime", "number", "integer", "json", "config"]
 JSON_KEY_PATTERN = re.compile(r"[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*")
@@ -196,3 +197,28 @@ DOCUMENT_FIELDS = FieldRegistry(
     indexed_sorts=frozenset({"created_at", "document_id"}),
 )
 """Documents of one collection; also the language of a cluster's document pre-filter."""
+
+_w = webhooks.c
+WEBHOOK_FIELDS = FieldRegistry(
+    table=webhooks,
+    tiebreaker=_w.webhook_id,
+    default_sort="created_at",
+    fields={spec.name: spec for spec in (_spec("created_at", _w.created_at, "datetime"),)},
+)
+"""A namespace's webhook endpoints (at most ``MAX_WEBHOOKS_PER_NAMESPACE``), newest first."""
+
+_wd = webhook_deliveries.c
+DELIVERY_FIELDS = FieldRegistry(
+    table=webhook_deliveries,
+    tiebreaker=_wd.delivery_id,
+    default_sort="created_at",
+    fields={
+        spec.name: spec
+        for spec in (
+            _spec("created_at", _wd.created_at, "datetime"),
+            _spec("status", _wd.status, "enum", enum_values=tuple(s.value for s in DeliveryStatus), sortable=False),
+            _spec("event", _wd.event, "enum", enum_values=WEBHOOK_EVENTS, sortable=False),
+        )
+    },
+)
+"""One endpoint's delivery log, newest first (``ix_webhook_deliveries_log``), filtered by status or event."""

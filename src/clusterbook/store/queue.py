@@ -27,6 +27,7 @@ from clusterbook.store.folded import with_folded
 from clusterbook.store.lifecycle import may_enter, sources
 from clusterbook.store.params import replace_params
 from clusterbook.store.tables import execution_members, execution_projections, executions
+from clusterbook.store.webhooks import enqueue_run_event
 
 _c = executions.c
 PENDING, PROCESSING = ExecutionStatus.PENDING.value, ExecutionStatus.PROCESSING.value
@@ -222,6 +223,7 @@ def complete_execution(session: Session, *, run_id: str, token: str, outcome: Ru
     insert_members(session, run_id, outcome.member_ids, outcome.member_clusters, outcome.member_distances)
     if outcome.projection is not None:
         session.execute(insert(execution_projections).values(run_id=run_id, projection=outcome.projection))
+    enqueue_run_event(session, run_id=run_id)  # execution.completed, committed with the run or not at all
     return True
 
 
@@ -250,6 +252,7 @@ def fail_execution(
         return False
     if config is not None:
         replace_params(session, run_id, config)
+    enqueue_run_event(session, run_id=run_id)  # execution.failed, in the failing transaction
     return True
 
 

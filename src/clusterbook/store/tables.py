@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 
 from clusterbook.models.measures import MEASURES
@@ -260,6 +261,47 @@ execution_rollups = Table(
 """Per-cluster sums of the runs by (grain, bucket, status, algorithm), kept by database triggers in the
 transaction of every write to ``executions`` (see ``store/rollup_schema.py``); no foreign key, so a
 cascade deleting a cluster's runs can still decrement them."""
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", PrimaryKey, primary_key=True, autoincrement=True),
+    Column("webhook_id", IdentifierType, nullable=False, unique=True),
+    Column("namespace_id", IdentifierType, ForeignKey("namespaces.namespace_id", ondelete="CASCADE"), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("events", JSONType, nullable=False),  # a list of event names (models/webhooks.py, WEBHOOK_EVENTS)
+    Column("description", Text),
+    Column("active", Boolean, nullable=False, server_default=true()),
+    Column("secret", String(100), nullable=False),  # kept to sign deliveries; returned once, at creation
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+"""Webhook endpoints of a namespace (migration 0023, ``store/webhooks.py``)."""
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", PrimaryKey, primary_key=True, autoincrement=True),
+    Column("delivery_id", IdentifierType, nullable=False, unique=True),
+    Column("webhook_id", IdentifierType, ForeignKey("webhooks.webhook_id", ondelete="CASCADE"), nullable=False),
+    Column("namespace_id", IdentifierType, nullable=False),
+    Column("event_id", IdentifierType, nullable=False),  # the same for every endpoint sent one event
+    Column("event", String(40), nullable=False),
+    Column("payload", JSONType, nullable=False),  # the body sent: {id, type, created_at, namespace_id, data}
+    Column("status", String(16), nullable=False),  # pending | delivering | delivered | failed
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("claim_token", String(40)),
+    Column("lease_expires_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("response_code", Integer),
+    Column("response_ms", Float),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_attempt_at", UTCDateTime),
+    Column("delivered_at", UTCDateTime),
+)
+"""The webhook outbox and delivery log (``store/deliveries.py``): written in the event's own
+transaction, claimed and sent by the workers' delivery loop (``runner/webhooks.py``)."""
 
 executions_fts = Table(
     "executions_fts",

@@ -189,10 +189,13 @@ def get_execution(run_id: str, cluster: ClusterDep, session: SessionDep) -> Clus
     responses=problem_responses(409),
 )
 @writes_database
-def cancel_execution(run_id: str, cluster: ClusterDep, session: SessionDep) -> ClusterExecutionResult:
+def cancel_execution(request: Request, run_id: str, cluster: ClusterDep, session: SessionDep) -> ClusterExecutionResult:
     found = store.cancel_execution(session, cluster_id=cluster.cluster_id, run_id=run_id)
     if found is None:
         raise _run_not_found(run_id)
+    runner = getattr(request.app.state, "runner", None)
+    if runner is not None:  # the cancel may have queued webhook deliveries: send them once committed
+        request.state.after_commit = runner.deliveries.wake
     return found
 
 

@@ -1,4 +1,5 @@
-"""Descriptions of the API's own concepts, for the dashboard and tools: the declared measures of a run."""
+"""Descriptions of the API's own concepts, for the dashboard and tools: the declared measures of a run and
+the webhook events."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from fastapi import APIRouter
 
 from clusterbook.api.problems import COMMON_PROBLEMS
 from clusterbook.models.meta import MeasuresResponse, measures_response
+from clusterbook.models.webhooks import WebhookEventsResponse, webhook_events_response
 
 router = APIRouter(prefix="/v1/meta", tags=["meta"], responses=COMMON_PROBLEMS)
 
@@ -20,3 +22,13 @@ router = APIRouter(prefix="/v1/meta", tags=["meta"], responses=COMMON_PROBLEMS)
 )
 def list_measures() -> MeasuresResponse:
     return measures_response()
+
+
+@router.get(
+    "/webhook-events",
+    response_model=WebhookEventsResponse,
+    summary="The events a webhook endpoint can subscribe to",
+    description="Each declared event with what its deliveries carry; the dashboard's webhook form lists these.",
+)
+def list_webhook_events() -> WebhookEventsResponse:
+    return webhook_events_response()

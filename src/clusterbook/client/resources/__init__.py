@@ -6,6 +6,7 @@ from clusterbook.client.resources.documents import AsyncDocuments, Documents
 from clusterbook.client.resources.executions import AsyncExecutions, Executions
 from clusterbook.client.resources.namespaces import AsyncNamespaces, Namespaces
 from clusterbook.client.resources.schedules import AsyncSchedules, Schedules
+from clusterbook.client.resources.webhooks import AsyncWebhooks, Webhooks
 
 __all__ = [
     "AsyncClusters",
@@ -14,10 +15,12 @@ __all__ = [
     "AsyncExecutions",
     "AsyncNamespaces",
     "AsyncSchedules",
+    "AsyncWebhooks",
     "Clusters",
     "Collections",
     "Documents",
     "Executions",
     "Namespaces",
     "Schedules",
+    "Webhooks",
 ]

@@ -148,4 +148,10 @@ export const api = {
   updateSchedule: (cid, sid, body, opts) =>
     request("PATCH", `/v1/clusters/${enc(cid)}/schedules/${enc(sid)}`, { ...opts, body }),
   deleteSchedule: (cid, sid, opts) => request("DELETE", `/v1/clusters/${enc(cid)}/schedules/${enc(sid)}`, opts),
+  webhookEvents: (opts) => request("GET", "/v1/meta/webhook-events", opts),
+  listWebhooks: (params, opts) => request("GET", "/v1/webhooks", { ...opts, params }),
+  createWebhook: (body, opts) => request("POST", "/v1/webhooks", { ...opts, body }),
+  updateWebhook: (id, body, opts) => request("PATCH", `/v1/webhooks/${enc(id)}`, { ...opts, body }),
+  deleteWebhook: (id, opts) => request("DELETE", `/v1/webhooks/${enc(id)}`, opts),
+  webhookDeliveries: (id, params, opts) => request("GET", `/v1/webhooks/${enc(id)}/deliveries`, { ...opts, params }),
 };

@@ -9,6 +9,7 @@ import { comparePage } from "./pages/compare.js";
 import { historyPage } from "./pages/history.js";
 import { runPage } from "./pages/run.js";
 import { trendsPage } from "./pages/trends.js";
+import { webhooksPage } from "./pages/webhooks.js";
 import { emptyState } from "./ui.js";
 
 const notFoundPage = {
@@ -32,6 +33,7 @@ setRoutes([
   { name: "trends", pattern: /^\/clusters\/([^/]+)\/trends\/?$/, keys: ["clusterId"], page: trendsPage },
   { name: "compare", pattern: /^\/clusters\/([^/]+)\/compare\/?$/, keys: ["clusterId"], page: comparePage },
   { name: "history", pattern: /^\/clusters\/([^/]+)\/?$/, keys: ["clusterId"], page: historyPage },
+  { name: "webhooks", pattern: /^\/webhooks\/?$/, keys: [], page: webhooksPage },
   { name: "notfound", pattern: /^$/, keys: [], page: notFoundPage },
 ]);
 
