@@ -27,6 +27,8 @@ from clusterbook.store.db import make_engine, make_sessionmaker, migrate
 POSTGRES_URL = os.environ.get("CLUSTERBOOK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("CLUSTERBOOK_REQUIRE_POSTGRES") == "1"
 RESET_TABLES = (
+    "monitor_alerts",
+    "monitors",
     "api_key_namespaces",
     "api_keys",
     "execution_projections",

@@ -118,6 +118,12 @@ class Settings(BaseSettings):
         "a run beyond its limit is refused at submit (422 run_too_large).",
     )
     poll_seconds: float = Field(default=1.0, gt=0, description="How often an idle worker looks for pending runs.")
+    monitor_interval_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="How often a worker pool evaluates every monitor (they are also evaluated when a run ends).",
+    )
     llm_base_url: str | None = Field(default=None, description="Default OpenAI-compatible API for LLM labeling.")
     llm_api_key: str | None = Field(default=None, description="Key for the LLM API; never stored in the database.")
 

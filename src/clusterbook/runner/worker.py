@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from clusterbook.models.executions import ExecutionStatus
 from clusterbook.runner.compute import ComputeSettings, run_process
+from clusterbook.runner.monitors import MonitorTimer, after_run, after_runs
 from clusterbook.runner.parallel import kill_group
 from clusterbook.settings import Settings
 from clusterbook.store.db import make_sessionmaker, refresh_statistics, transaction
@@ -87,6 +88,7 @@ class WorkerPool:
         self.threads: list[threading.Thread] = []
         self.identity = f"{socket.gethostname()}:{os.getpid()}"
         self.context: Any = None
+        self.monitors = MonitorTimer(self.writes, settings.monitor_interval_seconds)
 
     def start(self) -> WorkerPool:
         if self.size and self.context is None:
@@ -98,6 +100,8 @@ class WorkerPool:
         self.threads.append(threading.Thread(target=self._reap, name="clusterbook-reaper", daemon=True))
         for thread in self.threads:
             thread.start()
+        if self.size:  # the timer of monitors runs beside the workers (runner/monitors.py)
+            self.monitors.start()
         logger.info("started %d workers, %d compute threads each", self.size, self.compute_settings.threads)
         return self
 
@@ -108,6 +112,7 @@ class WorkerPool:
         """Stop claiming; runs in flight are ended and go back to the queue for the next worker."""
         self.stopping.set()
         self.work_available.set()
+        self.monitors.stop(timeout)
         for thread in self.threads:
             thread.join(timeout)
         self.threads.clear()
@@ -155,6 +160,8 @@ class WorkerPool:
                 self._supervise(claim)
             except Exception:  # a worker thread must outlive any one run
                 logger.exception("supervising run %s failed", claim.run_id)
+            # the run's outcome is committed (or it went back to the queue): its cluster's monitors see it
+            after_run(self.writes, claim.cluster_id)
 
     def _supervise(self, claim: Claim) -> None:
         process = self.context.Process(
@@ -269,6 +276,8 @@ class WorkerPool:
             if reaped and (reaped.requeued or reaped.failed):
                 logger.warning("lapsed leases: requeued %s, failed %s", reaped.requeued, reaped.failed)
                 self.work_available.set()
+                if reaped.failed:
+                    after_runs(self.writes, reaped.failed)
 
 
 RAY_EXTRA = "clusterbook[ray]"
