@@ -19,7 +19,9 @@ from clusterbook.api.background import BackgroundServer
 from clusterbook.api.deps import require_key
 from clusterbook.settings import Settings
 from clusterbook.store.db import make_engine, make_sessionmaker
+from clusterbook.models.monitors import MonitorCreate
 from clusterbook.store.keys import create_api_key, revoke_api_key
+from clusterbook.store.monitors import create_monitor
 from clusterbook.store.namespaces import ensure_namespace
 from clusterbook.store.tables import api_keys, execution_members, execution_projections
 from tests.api.helpers import assert_problem
@@ -45,6 +47,7 @@ class Tenant:
     run: str  # completed, with members and a projection
     pending: str
     runs: tuple[str, ...] = field(default=())
+    monitor_id: str = "mon_none"  # the cluster's monitor named MONITOR
 
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.key}"}
@@ -95,6 +98,13 @@ def make_tenant(factory: sessionmaker[Session], tag: str, extra_runs: int) -> Te
                 run_id=runs[0], projection={"points": points, "centroids": [], "sampled": 6, "total": 6}
             )
         )
+    with writer(factory)() as session, session.begin():
+        monitor = create_monitor(
+            session,
+            namespace_id=cluster.namespace_id,
+            cluster_id=cluster.cluster_id,
+            data=MonitorCreate.model_validate({"name": MONITOR, "rule": QUIET_RULE}),
+        )
     key_id, key = make_key(factory, tag, name=f"{tag}-key")
     return Tenant(
         ns=tag,
@@ -110,6 +120,7 @@ def make_tenant(factory: sessionmaker[Session], tag: str, extra_runs: int) -> Te
         run=runs[0],
         pending=runs[1],
         runs=tuple(runs),
+        monitor_id=monitor.monitor_id,
     )
 
 
@@ -134,6 +145,7 @@ def ghost_tenant(t: Tenant) -> Tenant:
             "spare_doc",
             "run",
             "pending",
+            "monitor_id",
         )
     }
     return replace(t, runs=tuple(ghost(r) for r in t.runs), **changed)
@@ -154,6 +166,7 @@ def substitutions(real: Tenant) -> list[tuple[str, str]]:
             "spare_doc",
             "run",
             "pending",
+            "monitor_id",
         )
     ]
     pairs += list(zip(fake.runs, real.runs, strict=True))
@@ -186,6 +199,9 @@ Spec = Callable[[Tenant, Tenant], list[Call]]
 them (a path of its own with the owner's ids inside the body or a filter)."""
 
 DOC = "{collection_id}/documents/{document_id:path}"
+MONITOR = "watch"
+"""Every tenant's cluster has a monitor of this name (``make_tenant``)."""
+QUIET_RULE = {"kind": "no_completed_run", "for_seconds": 3600}
 ROUTES: dict[tuple[str, str], Spec] = {
     ("GET", "/v1/namespaces"): lambda o, c: [Call("GET", "/v1/namespaces")],
     ("POST", "/v1/namespaces"): lambda o, c: [Call("POST", "/v1/namespaces", {"namespace_name": o.ns})],
@@ -281,6 +297,26 @@ ROUTES: dict[tuple[str, str], Spec] = {
         Call("GET", f"/v1/clusters/{o.cluster_id}/executions/config-fields"),
     ],
     ("GET", "/v1/meta/measures"): lambda o, c: [Call("GET", "/v1/meta/measures")],
+    ("POST", "/v1/clusters/{cluster_id}/monitors"): lambda o, c: [
+        Call("POST", f"/v1/clusters/{o.cluster_id}/monitors", {"name": "m", "rule": QUIET_RULE}),
+    ],
+    ("GET", "/v1/clusters/{cluster_id}/monitors"): lambda o, c: [Call("GET", f"/v1/clusters/{o.cluster_id}/monitors")],
+    ("GET", "/v1/clusters/{cluster_id}/monitors/{monitor_id}"): lambda o, c: [
+        Call("GET", f"/v1/clusters/{o.cluster_id}/monitors/{MONITOR}"),
+        Call("GET", f"/v1/clusters/{c.cluster_id}/monitors/{o.monitor_id}"),
+    ],
+    ("PATCH", "/v1/clusters/{cluster_id}/monitors/{monitor_id}"): lambda o, c: [
+        Call("PATCH", f"/v1/clusters/{o.cluster_id}/monitors/{MONITOR}", {"paused": True}),
+        Call("PATCH", f"/v1/clusters/{c.cluster_id}/monitors/{o.monitor_id}", {"paused": True}),
+    ],
+    ("DELETE", "/v1/clusters/{cluster_id}/monitors/{monitor_id}"): lambda o, c: [
+        Call("DELETE", f"/v1/clusters/{o.cluster_id}/monitors/{MONITOR}"),
+        Call("DELETE", f"/v1/clusters/{c.cluster_id}/monitors/{o.monitor_id}"),
+    ],
+    ("GET", "/v1/clusters/{cluster_id}/monitors/{monitor_id}/alerts"): lambda o, c: [
+        Call("GET", f"/v1/clusters/{o.cluster_id}/monitors/{MONITOR}/alerts"),
+        Call("GET", f"/v1/clusters/{c.cluster_id}/monitors/{o.monitor_id}/alerts"),
+    ],
 }  # fmt: skip
 
 
@@ -371,12 +407,19 @@ def test_no_route_lets_one_tenant_see_another(tenants: tuple[Tenant, Tenant], ht
             fake = call.send(http, {**b.auth(), "X-Namespace": ghost(a.ns_id)})
             same_answer(real, fake, pairs, replace(call, compare="bytes"))
     # The owner's own key finds every one of those objects: the walk used real ids (deletes last).
-    ordered = sorted(ROUTES.items(), key=lambda item: item[0][0] == "DELETE" or item[0][1].endswith("/delete"))
+    ordered = sorted(ROUTES.items(), key=_deletes_last)
     for _route, spec in ordered:
         call = spec(a, a)[0]
         response = call.send(http, a.auth())
         assert response.status_code != 404 and response.status_code < 500, (call, response.text)
     assert walked >= 40
+
+
+def _deletes_last(item: tuple[tuple[str, str], Spec]) -> tuple[bool, int]:
+    """Deletes after everything else, and of nested objects (a monitor) before their parents (its cluster)."""
+    (method, path), _ = item
+    deletes = method == "DELETE" or path.endswith("/delete")
+    return deletes, -path.count("/") if deletes else 0
 
 
 def test_listings_totals_and_stats_show_only_the_callers_namespace(tenants: tuple[Tenant, Tenant], http: httpx.Client):
