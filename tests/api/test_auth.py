@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clusterbook.api.background import BackgroundServer
 from clusterbook.api.deps import require_key
+from clusterbook.models.monitors import MonitorCreate
 from clusterbook.settings import Settings
 from clusterbook.store.db import make_engine, make_sessionmaker
-from clusterbook.models.monitors import MonitorCreate
 from clusterbook.store.keys import create_api_key, revoke_api_key
 from clusterbook.store.monitors import create_monitor
 from clusterbook.store.namespaces import ensure_namespace

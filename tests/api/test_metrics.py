@@ -68,7 +68,9 @@ def test_runs_durations_queue_and_workers_carry_the_right_values(http, session_f
     assert value(m, "clusterbook_runs", namespace="default", status="processing") == 3
     assert value(m, "clusterbook_runs", namespace="team-b", status="completed") == 1
     assert value(m, "clusterbook_runs", namespace="team-b", status="canceled") == 1
-    assert not [s for s in m["clusterbook_runs"] if s.labels["namespace"] == "team-b" and s.labels["status"] == "failed"]
+    assert not [
+        s for s in m["clusterbook_runs"] if s.labels["namespace"] == "team-b" and s.labels["status"] == "failed"
+    ]
 
     hist = "clusterbook_execution_duration_seconds"
     assert value(m, f"{hist}_count", namespace="default") == 4  # the four finished runs have a duration
