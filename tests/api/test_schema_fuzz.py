@@ -33,7 +33,9 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy import insert
 
+from clusterbook.models.monitors import MonitorCreate
 from clusterbook.store.keys import create_api_key
+from clusterbook.store.monitors import create_monitor
 from clusterbook.store.namespaces import ensure_namespace
 from clusterbook.store.queue import insert_members
 from clusterbook.store.tables import execution_projections
@@ -104,11 +106,21 @@ def seeded(session_factory) -> dict[str, str]:
                 },
             )
         )
+    with session_factory() as session, session.begin():
+        monitor = create_monitor(
+            session,
+            namespace_id=cluster.namespace_id,
+            cluster_id=cluster.cluster_id,
+            data=MonitorCreate.model_validate(
+                {"name": "quiet", "rule": {"kind": "no_completed_run", "for_seconds": 60}}
+            ),
+        )
     return {
         "collection_id": collection.collection_id,
         "cluster_id": cluster.cluster_id,
         "run_id": run_ids[0],
         "document_id": "doc-1",
+        "monitor_id": monitor.monitor_id,
     }
 
 

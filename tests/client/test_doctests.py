@@ -17,6 +17,7 @@ import clusterbook.client.resources.clusters
 import clusterbook.client.resources.collections
 import clusterbook.client.resources.documents
 import clusterbook.client.resources.executions
+import clusterbook.client.resources.monitors
 import clusterbook.client.resources.namespaces
 from clusterbook.api.background import BackgroundServer
 from clusterbook.client import Client, F
@@ -34,6 +35,7 @@ MODULES: list[ModuleType] = [
     clusterbook.client.resources.documents,
     clusterbook.client.resources.clusters,
     clusterbook.client.resources.executions,
+    clusterbook.client.resources.monitors,
 ]
 
 

@@ -16,6 +16,7 @@ from rich.markup import escape
 
 from clusterbook.cli.importing import import_command
 from clusterbook.cli.keys import keys_app
+from clusterbook.cli.monitors import monitors_app
 from clusterbook.cli.remote import register as register_remote
 from clusterbook.settings import configure_logging
 
@@ -27,6 +28,7 @@ app = typer.Typer(
 console = Console(stderr=True)
 app.command("import")(import_command)
 app.add_typer(keys_app, name="keys")
+app.add_typer(monitors_app, name="monitors")
 logger = logging.getLogger("clusterbook.serve")
 
 DatabaseOption = Annotated[

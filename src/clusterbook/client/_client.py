@@ -24,11 +24,13 @@ from clusterbook.client.resources import (
     AsyncCollections,
     AsyncDocuments,
     AsyncExecutions,
+    AsyncMonitors,
     AsyncNamespaces,
     Clusters,
     Collections,
     Documents,
     Executions,
+    Monitors,
     Namespaces,
 )
 
@@ -88,6 +90,7 @@ class Client:
         self.documents = Documents(self._transport)
         self.executions = Executions(self._transport)
         self.clusters = Clusters(self._transport, self.executions)
+        self.monitors = Monitors(self._transport)
 
     @property
     def base_url(self) -> str:
@@ -152,6 +155,7 @@ class AsyncClient:
         self.documents = AsyncDocuments(self._transport)
         self.executions = AsyncExecutions(self._transport)
         self.clusters = AsyncClusters(self._transport, self.executions)
+        self.monitors = AsyncMonitors(self._transport)
 
     @property
     def base_url(self) -> str:

@@ -4,6 +4,7 @@ from clusterbook.client.resources.clusters import AsyncClusters, Clusters
 from clusterbook.client.resources.collections import AsyncCollections, Collections
 from clusterbook.client.resources.documents import AsyncDocuments, Documents
 from clusterbook.client.resources.executions import AsyncExecutions, Executions
+from clusterbook.client.resources.monitors import AsyncMonitors, Monitors
 from clusterbook.client.resources.namespaces import AsyncNamespaces, Namespaces
 
 __all__ = [
@@ -11,10 +12,12 @@ __all__ = [
     "AsyncCollections",
     "AsyncDocuments",
     "AsyncExecutions",
+    "AsyncMonitors",
     "AsyncNamespaces",
     "Clusters",
     "Collections",
     "Documents",
     "Executions",
+    "Monitors",
     "Namespaces",
 ]
