@@ -27,6 +27,7 @@ PAGE_ROUTES = (
     "/clusters/{cluster_id}/runs/{run_id}",
     "/clusters/{cluster_id}/trends",
     "/clusters/{cluster_id}/compare",
+    "/clusters/{cluster_id}/alerts",
 )
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
