@@ -208,3 +208,26 @@ def test_a_paused_monitor_is_not_evaluated_and_a_new_rule_starts_over(session_fa
         )
     assert changed is not None and changed.state == "ok" and changed.evaluated_at is None
     assert len(h.evaluate()) == 1  # 1 of 1 failed (min_runs 1) under the new rule: a new transition
+
+
+def test_evaluators_racing_on_one_transition_fire_it_once(session_factory):
+    """Workers (and the timer) of several processes evaluate at once: the row lock and the
+    conditional UPDATE leave exactly one of them recording the transition."""
+    import threading
+
+    h = History(session_factory, {"kind": "failure_rate", "last_runs": 1, "above": 0.0})
+    h.add("failed")
+    barrier = threading.Barrier(6)
+    fired: list[int] = []
+
+    def evaluate() -> None:
+        barrier.wait()
+        fired.append(len(h.evaluate()))
+
+    threads = [threading.Thread(target=evaluate) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(fired) == [0, 0, 0, 0, 0, 1]
+    assert h.events() == ["triggered"]
