@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select, union_all
 from sqlalchemy.orm import Session
 
 from clusterbook.models.executions import ExecutionStatus
@@ -68,12 +68,7 @@ def _failure_rate(session: Session, cluster_id: str, rule: FailureRateRule, now:
     newest: str | None = None
     if rule.last_runs is not None:
         n = rule.last_runs
-        rows = [*session.execute(_finished(session, cluster_id, COMPLETED, now, n)).all()]
-        rows += session.execute(_finished(session, cluster_id, FAILED, now, n)).all()
-        rows.sort(key=lambda r: (r.completed_at, r.run_id), reverse=True)
-        rows = rows[:n]
-        finished, failed = len(rows), sum(1 for r in rows if r.status == FAILED)
-        newest = rows[0].run_id if rows else None
+        finished, failed, newest = _last_finished(session, cluster_id, now, n)
         scope = {"last_runs": n}
         over = f"the last {finished} finished runs"
     else:
@@ -105,6 +100,21 @@ def _failure_rate(session: Session, cluster_id: str, rule: FailureRateRule, now:
     verb = "is above" if bad else "is not above"
     message = f"failure rate {rate:.2f} ({failed} of {over} failed) {verb} {rule.above}"
     return Observation(bad, observed, message, newest)
+
+
+def _last_finished(session: Session, cluster_id: str, now: datetime, n: int) -> tuple[int, int, str | None]:
+    """(finished, failed, newest run id) over the last ``n`` finished runs, counted in the database:
+    the newest ``n`` of each status (two index walks), merged and cut to ``n`` there, so only the
+    counts cross to Python."""
+    sides = [_finished(session, cluster_id, status, now, n).subquery() for status in (COMPLETED, FAILED)]
+    both = union_all(*(select(side) for side in sides)).subquery()
+    ordered = (both.c.completed_at.desc(), both.c.run_id.desc())
+    last = select(both.c.status).order_by(*ordered).limit(n).subquery()
+    finished, failed = session.execute(
+        select(func.count(), func.coalesce(func.sum(case((last.c.status == FAILED, 1), else_=0)), 0))
+    ).one()
+    newest = session.execute(select(both.c.run_id).order_by(*ordered).limit(1)).scalar()
+    return int(finished), int(failed), newest
 
 
 def _metric(session: Session, cluster_id: str, rule: MetricRule, now: datetime) -> Observation:
