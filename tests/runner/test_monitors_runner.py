@@ -105,3 +105,21 @@ def test_the_timer_thread_evaluates_without_any_run_ending(engine, session_facto
     finally:
         timer.stop()
     assert monitor.last_values is not None and monitor.last_values["quiet_seconds"] > 7000
+
+
+def test_runs_the_reaper_failed_evaluate_their_clusters(engine, session_factory):
+    from clusterbook.runner.monitors import after_runs
+
+    clusters = [make_cluster(session_factory) for _ in range(2)]
+    writes = make_sessionmaker(engine, writes=True)
+    rule = {"kind": "failure_rate", "last_runs": 1, "above": 0.0}
+    failed = []
+    with writes() as session, session.begin():
+        for cluster in clusters:
+            data = MonitorCreate.model_validate({"name": "failures", "rule": rule})
+            create_monitor(session, namespace_id=cluster.namespace_id, cluster_id=cluster.cluster_id, data=data)
+    now = datetime.now(UTC)
+    for cluster in clusters:
+        failed += make_runs(session_factory, cluster, [{"status": "failed", "created_at": now, "completed_at": now}])
+    assert after_runs(writes, failed) == 2  # one transition per cluster
+    assert after_runs(writes, failed) == 0
