@@ -29,6 +29,8 @@ REQUIRE_POSTGRES = os.environ.get("CLUSTERBOOK_REQUIRE_POSTGRES") == "1"
 RESET_TABLES = (
     "webhook_deliveries",
     "webhooks",
+    "monitor_alerts",
+    "monitors",
     "api_key_namespaces",
     "api_keys",
     "schedule_firings",

@@ -144,6 +144,12 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = Field(
         default=1.0, gt=0, le=60, description="How often an idle delivery loop looks for due deliveries."
     )
+    monitor_interval_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="How often a worker pool evaluates every monitor (they are also evaluated when a run ends).",
+    )
     llm_base_url: str | None = Field(default=None, description="Default OpenAI-compatible API for LLM labeling.")
     llm_api_key: str | None = Field(default=None, description="Key for the LLM API; never stored in the database.")
 

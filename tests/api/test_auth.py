@@ -18,11 +18,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clusterbook.api.background import BackgroundServer
 from clusterbook.api.deps import require_key
+from clusterbook.models.monitors import MonitorCreate
 from clusterbook.models.schedules import ScheduleCreate
 from clusterbook.models.webhooks import WebhookCreate
 from clusterbook.settings import Settings
 from clusterbook.store.db import make_engine, make_sessionmaker
 from clusterbook.store.keys import create_api_key, revoke_api_key
+from clusterbook.store.monitors import create_monitor
 from clusterbook.store.namespaces import ensure_namespace
 from clusterbook.store.schedules import create_schedule
 from clusterbook.store.tables import api_keys, execution_members, execution_projections
@@ -52,6 +54,7 @@ class Tenant:
     schedule: str
     webhook: str
     runs: tuple[str, ...] = field(default=())
+    monitor_id: str = "mon_none"  # the cluster's monitor named MONITOR
 
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.key}"}
@@ -113,6 +116,12 @@ def make_tenant(factory: sessionmaker[Session], tag: str, extra_runs: int) -> Te
             namespace_id=cluster.namespace_id,
             data=WebhookCreate(url=f"https://{tag}.example/hook", events=["execution.completed"]),
         ).webhook_id
+        monitor = create_monitor(
+            session,
+            namespace_id=cluster.namespace_id,
+            cluster_id=cluster.cluster_id,
+            data=MonitorCreate.model_validate({"name": MONITOR, "rule": QUIET_RULE}),
+        )
     key_id, key = make_key(factory, tag, name=f"{tag}-key")
     return Tenant(
         ns=tag,
@@ -130,6 +139,7 @@ def make_tenant(factory: sessionmaker[Session], tag: str, extra_runs: int) -> Te
         schedule=schedule,
         webhook=webhook,
         runs=tuple(runs),
+        monitor_id=monitor.monitor_id,
     )
 
 
@@ -156,6 +166,7 @@ def ghost_tenant(t: Tenant) -> Tenant:
             "pending",
             "schedule",
             "webhook",
+            "monitor_id",
         )
     }
     return replace(t, runs=tuple(ghost(r) for r in t.runs), **changed)
@@ -178,6 +189,7 @@ def substitutions(real: Tenant) -> list[tuple[str, str]]:
             "pending",
             "schedule",
             "webhook",
+            "monitor_id",
         )
     ]
     pairs += list(zip(fake.runs, real.runs, strict=True))
@@ -210,6 +222,9 @@ Spec = Callable[[Tenant, Tenant], list[Call]]
 them (a path of its own with the owner's ids inside the body or a filter)."""
 
 DOC = "{collection_id}/documents/{document_id:path}"
+MONITOR = "watch"
+"""Every tenant's cluster has a monitor of this name (``make_tenant``)."""
+QUIET_RULE = {"kind": "no_completed_run", "for_seconds": 3600}
 ROUTES: dict[tuple[str, str], Spec] = {
     ("GET", "/v1/namespaces"): lambda o, c: [Call("GET", "/v1/namespaces")],
     ("POST", "/v1/namespaces"): lambda o, c: [Call("POST", "/v1/namespaces", {"namespace_name": o.ns})],
@@ -336,6 +351,26 @@ ROUTES: dict[tuple[str, str], Spec] = {
     ("GET", "/v1/webhooks/{webhook_id}/deliveries"): lambda o, c: [
         Call("GET", f"/v1/webhooks/{o.webhook}/deliveries"),
     ],
+    ("POST", "/v1/clusters/{cluster_id}/monitors"): lambda o, c: [
+        Call("POST", f"/v1/clusters/{o.cluster_id}/monitors", {"name": "m", "rule": QUIET_RULE}),
+    ],
+    ("GET", "/v1/clusters/{cluster_id}/monitors"): lambda o, c: [Call("GET", f"/v1/clusters/{o.cluster_id}/monitors")],
+    ("GET", "/v1/clusters/{cluster_id}/monitors/{monitor_id}"): lambda o, c: [
+        Call("GET", f"/v1/clusters/{o.cluster_id}/monitors/{MONITOR}"),
+        Call("GET", f"/v1/clusters/{c.cluster_id}/monitors/{o.monitor_id}"),
+    ],
+    ("PATCH", "/v1/clusters/{cluster_id}/monitors/{monitor_id}"): lambda o, c: [
+        Call("PATCH", f"/v1/clusters/{o.cluster_id}/monitors/{MONITOR}", {"paused": True}),
+        Call("PATCH", f"/v1/clusters/{c.cluster_id}/monitors/{o.monitor_id}", {"paused": True}),
+    ],
+    ("DELETE", "/v1/clusters/{cluster_id}/monitors/{monitor_id}"): lambda o, c: [
+        Call("DELETE", f"/v1/clusters/{o.cluster_id}/monitors/{MONITOR}"),
+        Call("DELETE", f"/v1/clusters/{c.cluster_id}/monitors/{o.monitor_id}"),
+    ],
+    ("GET", "/v1/clusters/{cluster_id}/monitors/{monitor_id}/alerts"): lambda o, c: [
+        Call("GET", f"/v1/clusters/{o.cluster_id}/monitors/{MONITOR}/alerts"),
+        Call("GET", f"/v1/clusters/{c.cluster_id}/monitors/{o.monitor_id}/alerts"),
+    ],
 }  # fmt: skip
 
 
@@ -434,11 +469,19 @@ def test_no_route_lets_one_tenant_see_another(tenants: tuple[Tenant, Tenant], ht
         ROUTES.items(),
         key=lambda item: (_deletes(*item[0]), -item[0][1].count("/") if _deletes(*item[0]) else 0),
     )
+    ordered = sorted(ROUTES.items(), key=_deletes_last)
     for _route, spec in ordered:
         call = spec(a, a)[0]
         response = call.send(http, a.auth())
         assert response.status_code != 404 and response.status_code < 500, (call, response.text)
     assert walked >= 40
+
+
+def _deletes_last(item: tuple[tuple[str, str], Spec]) -> tuple[bool, int]:
+    """Deletes after everything else, and of nested objects (a monitor) before their parents (its cluster)."""
+    (method, path), _ = item
+    deletes = method == "DELETE" or path.endswith("/delete")
+    return deletes, -path.count("/") if deletes else 0
 
 
 def test_listings_totals_and_stats_show_only_the_callers_namespace(tenants: tuple[Tenant, Tenant], http: httpx.Client):

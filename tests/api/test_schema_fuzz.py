@@ -34,9 +34,11 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy import insert
 
+from clusterbook.models.monitors import MonitorCreate
 from clusterbook.models.schedules import ScheduleCreate
 from clusterbook.models.webhooks import WebhookCreate
 from clusterbook.store.keys import create_api_key
+from clusterbook.store.monitors import create_monitor
 from clusterbook.store.namespaces import ensure_namespace
 from clusterbook.store.queue import insert_members
 from clusterbook.store.schedules import create_schedule
@@ -48,7 +50,7 @@ EXAMPLES = int(os.environ.get("CLUSTERBOOK_FUZZ_EXAMPLES", "20"))
 """Examples per operation and generation mode (positive, negative); raise it locally to dig deeper."""
 RANDOM = os.environ.get("CLUSTERBOOK_FUZZ_RANDOM") == "1"
 """New cases on each run instead of the same derandomized ones (for digging locally, not for CI)."""
-EXPECTED_OPERATIONS = 48
+EXPECTED_OPERATIONS = 50
 """Operations in the schema today: the test fails if fewer are found (a route lost from the schema)."""
 
 # Not negative_data_rejection: the API ignores unknown query parameters (as HTTP APIs do) and the
@@ -120,6 +122,15 @@ def seeded(session_factory) -> dict[str, str]:
             data=WebhookCreate(url="https://example.com/hook", events=["execution.completed"]),
         )
         enqueue_event(session, namespace_id=cluster.namespace_id, event="execution.completed", payload={"run_id": "x"})
+    with session_factory() as session, session.begin():
+        monitor = create_monitor(
+            session,
+            namespace_id=cluster.namespace_id,
+            cluster_id=cluster.cluster_id,
+            data=MonitorCreate.model_validate(
+                {"name": "quiet", "rule": {"kind": "no_completed_run", "for_seconds": 60}}
+            ),
+        )
     return {
         "webhook_id": webhook.webhook_id,
         "collection_id": collection.collection_id,
@@ -127,6 +138,7 @@ def seeded(session_factory) -> dict[str, str]:
         "run_id": run_ids[0],
         "document_id": "doc-1",
         "schedule_id": schedule.schedule_id,
+        "monitor_id": monitor.monitor_id,
     }
 
 

@@ -23,6 +23,7 @@ PAIRS = [
     (r.Clusters, r.AsyncClusters),
     (r.Executions, r.AsyncExecutions),
     (r.Schedules, r.AsyncSchedules),
+    (r.Monitors, r.AsyncMonitors),
 ]
 
 

@@ -17,6 +17,7 @@ import clusterbook.client.resources.clusters
 import clusterbook.client.resources.collections
 import clusterbook.client.resources.documents
 import clusterbook.client.resources.executions
+import clusterbook.client.resources.monitors
 import clusterbook.client.resources.namespaces
 import clusterbook.client.resources.schedules
 import clusterbook.client.resources.webhooks
@@ -40,6 +41,7 @@ MODULES: list[ModuleType] = [
     clusterbook.client.resources.schedules,
     clusterbook.client.resources.webhooks,
     clusterbook.models.signatures,
+    clusterbook.client.resources.monitors,
 ]
 
 

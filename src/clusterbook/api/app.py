@@ -12,6 +12,7 @@ from clusterbook.api.budget import CancelOnDisconnect
 from clusterbook.api.deps import require_key
 from clusterbook.api.docs import mount_api_docs
 from clusterbook.api.limits import BodySizeLimit, BodyTooLarge, UploadGate
+from clusterbook.api.metrics import install_metrics
 from clusterbook.api.problems import install_problem_handlers, payload_too_large
 from clusterbook.api.routes import (
     clusters,
@@ -19,6 +20,7 @@ from clusterbook.api.routes import (
     estimates,
     executions,
     meta,
+    monitors,
     namespaces,
     runs,
     schedules,
@@ -72,10 +74,25 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     # Inside the body limit: it watches for the client leaving once the (bounded) body is read.
     app.add_middleware(CancelOnDisconnect)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
+    # Outermost: request latency by route template, 413s and 401s included; GET /metrics (api/metrics.py)
+    install_metrics(app)
     # Every /v1 route sits behind the key check; tests/api/test_auth.py walks app.routes to hold
     # each one to it. /healthz and the dashboard's files stay open (they hold no data).
     v1 = APIRouter(dependencies=[Depends(require_key)])
-    for module in (namespaces, clusters, collections, executions, estimates, runs, trends, meta, schedules, webhooks):
+    routers = (
+        namespaces,
+        clusters,
+        collections,
+        executions,
+        estimates,
+        runs,
+        trends,
+        meta,
+        schedules,
+        webhooks,
+        monitors,
+    )
+    for module in routers:
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(namespaces.health_router)

@@ -28,6 +28,7 @@ PAGE_ROUTES = (
     "/clusters/{cluster_id}/trends",
     "/clusters/{cluster_id}/compare",
     "/webhooks",
+    "/clusters/{cluster_id}/alerts",
 )
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "

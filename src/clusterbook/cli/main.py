@@ -16,6 +16,7 @@ from rich.markup import escape
 
 from clusterbook.cli.importing import import_command
 from clusterbook.cli.keys import keys_app
+from clusterbook.cli.monitors import monitors_app
 from clusterbook.cli.remote import register as register_remote
 from clusterbook.cli.schedules import register as register_schedules
 from clusterbook.cli.webhooks import webhooks_app
@@ -30,6 +31,7 @@ console = Console(stderr=True)
 app.command("import")(import_command)
 app.add_typer(keys_app, name="keys")
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(monitors_app, name="monitors")
 logger = logging.getLogger("clusterbook.serve")
 
 DatabaseOption = Annotated[

@@ -24,6 +24,7 @@ from clusterbook.client.resources import (
     AsyncCollections,
     AsyncDocuments,
     AsyncExecutions,
+    AsyncMonitors,
     AsyncNamespaces,
     AsyncSchedules,
     AsyncWebhooks,
@@ -31,6 +32,7 @@ from clusterbook.client.resources import (
     Collections,
     Documents,
     Executions,
+    Monitors,
     Namespaces,
     Schedules,
     Webhooks,
@@ -94,6 +96,7 @@ class Client:
         self.clusters = Clusters(self._transport, self.executions)
         self.schedules = Schedules(self._transport)
         self.webhooks = Webhooks(self._transport)
+        self.monitors = Monitors(self._transport)
 
     @property
     def base_url(self) -> str:
@@ -160,6 +163,7 @@ class AsyncClient:
         self.clusters = AsyncClusters(self._transport, self.executions)
         self.schedules = AsyncSchedules(self._transport)
         self.webhooks = AsyncWebhooks(self._transport)
+        self.monitors = AsyncMonitors(self._transport)
 
     @property
     def base_url(self) -> str:

@@ -26,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from clusterbook.models.executions import ExecutionStatus
 from clusterbook.runner.compute import ComputeSettings, run_process
+from clusterbook.runner.monitors import MonitorTimer, after_run, after_runs
 from clusterbook.runner.parallel import kill_group
 from clusterbook.runner.scheduler import Scheduler
 from clusterbook.runner.webhooks import DeliveryLoop
@@ -93,6 +94,7 @@ class WorkerPool:
         self.scheduler: Scheduler | None = None
         self.deliveries = DeliveryLoop(engine, settings)
         """Sends the webhook outbox beside the workers (``runner/webhooks.py``), off the run path."""
+        self.monitors = MonitorTimer(self.writes, settings.monitor_interval_seconds)
 
     def start(self) -> WorkerPool:
         if self.size and self.context is None:
@@ -112,6 +114,8 @@ class WorkerPool:
                 on_submit=self.wake,
             ).start()
         self.deliveries.start()
+        if self.size:  # the timer of monitors runs beside the workers (runner/monitors.py)
+            self.monitors.start()
         logger.info("started %d workers, %d compute threads each", self.size, self.compute_settings.threads)
         return self
 
@@ -125,6 +129,7 @@ class WorkerPool:
         if self.scheduler is not None:
             self.scheduler.stop()
             self.scheduler = None
+        self.monitors.stop(timeout)
         for thread in self.threads:
             thread.join(timeout)
         self.threads.clear()
@@ -173,6 +178,8 @@ class WorkerPool:
                 self._supervise(claim)
             except Exception:  # a worker thread must outlive any one run
                 logger.exception("supervising run %s failed", claim.run_id)
+            # the run's outcome is committed (or it went back to the queue): its cluster's monitors see it
+            after_run(self.writes, claim.cluster_id)
 
     def _supervise(self, claim: Claim) -> None:
         process = self.context.Process(
@@ -290,6 +297,8 @@ class WorkerPool:
             if reaped and (reaped.requeued or reaped.failed):
                 logger.warning("lapsed leases: requeued %s, failed %s", reaped.requeued, reaped.failed)
                 self.work_available.set()
+                if reaped.failed:
+                    after_runs(self.writes, reaped.failed)
 
 
 RAY_EXTRA = "clusterbook[ray]"

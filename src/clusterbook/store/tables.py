@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     true,
 )
 
@@ -302,6 +303,41 @@ webhook_deliveries = Table(
 )
 """The webhook outbox and delivery log (``store/deliveries.py``): written in the event's own
 transaction, claimed and sent by the workers' delivery loop (``runner/webhooks.py``)."""
+monitors = Table(
+    "monitors",
+    metadata,
+    Column("id", PrimaryKey, primary_key=True, autoincrement=True),
+    Column("monitor_id", IdentifierType, nullable=False, unique=True),
+    Column("namespace_id", IdentifierType, ForeignKey("namespaces.namespace_id", ondelete="CASCADE"), nullable=False),
+    Column("cluster_id", IdentifierType, ForeignKey("clusters.cluster_id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("kind", String(32), nullable=False),  # 'failure_rate', 'metric', 'no_completed_run'
+    Column("rule", JSONType, nullable=False),  # the kind's parameters, as models/monitors.py validated them
+    Column("paused", Boolean, nullable=False, server_default=false()),
+    Column("state", String(16), nullable=False, server_default="ok"),  # 'ok' | 'alerting'
+    Column("state_since", UTCDateTime, nullable=False),
+    Column("evaluated_at", UTCDateTime),
+    Column("last_values", JSONType),  # what the last evaluation saw
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("cluster_id", "name", name="uq_monitors_cluster_name"),
+)
+"""Saved rules over a cluster's history (``store/monitors.py``), each with its ok/alerting state."""
+
+monitor_alerts = Table(
+    "monitor_alerts",
+    metadata,
+    Column("id", PrimaryKey, primary_key=True, autoincrement=True),
+    Column("alert_id", IdentifierType, nullable=False, unique=True),
+    Column("monitor_id", IdentifierType, ForeignKey("monitors.monitor_id", ondelete="CASCADE"), nullable=False),
+    Column("cluster_id", IdentifierType, nullable=False),
+    Column("event", String(16), nullable=False),  # 'triggered' | 'recovered'
+    Column("at", UTCDateTime, nullable=False),
+    Column("observed", JSONType, nullable=False),  # the values that decided the transition
+    Column("message", Text, nullable=False),
+    Column("run_id", IdentifierType),  # the latest run the evaluation considered, if any
+)
+"""Each transition of a monitor: into the bad state (``triggered``) or back out (``recovered``)."""
 
 executions_fts = Table(
     "executions_fts",

@@ -4,6 +4,7 @@ from clusterbook.client.resources.clusters import AsyncClusters, Clusters
 from clusterbook.client.resources.collections import AsyncCollections, Collections
 from clusterbook.client.resources.documents import AsyncDocuments, Documents
 from clusterbook.client.resources.executions import AsyncExecutions, Executions
+from clusterbook.client.resources.monitors import AsyncMonitors, Monitors
 from clusterbook.client.resources.namespaces import AsyncNamespaces, Namespaces
 from clusterbook.client.resources.schedules import AsyncSchedules, Schedules
 from clusterbook.client.resources.webhooks import AsyncWebhooks, Webhooks
@@ -13,6 +14,7 @@ __all__ = [
     "AsyncCollections",
     "AsyncDocuments",
     "AsyncExecutions",
+    "AsyncMonitors",
     "AsyncNamespaces",
     "AsyncSchedules",
     "AsyncWebhooks",
@@ -20,6 +22,7 @@ __all__ = [
     "Collections",
     "Documents",
     "Executions",
+    "Monitors",
     "Namespaces",
     "Schedules",
     "Webhooks",

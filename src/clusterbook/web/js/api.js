@@ -142,6 +142,9 @@ export const api = {
     request("GET", `/v1/clusters/${enc(cid)}/executions/${enc(runId)}/projection`, opts),
   listMembers: (cid, runId, body, params, opts) =>
     request("POST", `/v1/clusters/${enc(cid)}/executions/${enc(runId)}/members/list`, { ...opts, body, params }),
+  listMonitors: (cid, opts) => request("GET", `/v1/clusters/${enc(cid)}/monitors`, opts),
+  monitorAlerts: (cid, mid, params, opts) =>
+    request("GET", `/v1/clusters/${enc(cid)}/monitors/${enc(mid)}/alerts`, { ...opts, params }),
   listCollections: (body, params, opts) => request("POST", "/v1/collections/list", { ...opts, body, params }),
   listSchedules: (cid, opts) => request("GET", `/v1/clusters/${enc(cid)}/schedules`, opts),
   createSchedule: (cid, body, opts) => request("POST", `/v1/clusters/${enc(cid)}/schedules`, { ...opts, body }),

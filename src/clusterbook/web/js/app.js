@@ -4,6 +4,7 @@ import { api, setNamespace, whenUnauthorized } from "./api.js";
 import { h, replace } from "./dom.js";
 import { promptForKey } from "./keyprompt.js";
 import { currentQuery, href, navigate, setRoutes, start } from "./nav.js";
+import { alertsPage } from "./pages/alerts.js";
 import { clustersPage } from "./pages/clusters.js";
 import { comparePage } from "./pages/compare.js";
 import { historyPage } from "./pages/history.js";
@@ -31,6 +32,7 @@ setRoutes([
   { name: "clusters", pattern: /^\/$/, keys: [], page: clustersPage },
   { name: "run", pattern: /^\/clusters\/([^/]+)\/runs\/([^/]+)\/?$/, keys: ["clusterId", "runId"], page: runPage },
   { name: "trends", pattern: /^\/clusters\/([^/]+)\/trends\/?$/, keys: ["clusterId"], page: trendsPage },
+  { name: "alerts", pattern: /^\/clusters\/([^/]+)\/alerts\/?$/, keys: ["clusterId"], page: alertsPage },
   { name: "compare", pattern: /^\/clusters\/([^/]+)\/compare\/?$/, keys: ["clusterId"], page: comparePage },
   { name: "history", pattern: /^\/clusters\/([^/]+)\/?$/, keys: ["clusterId"], page: historyPage },
   { name: "webhooks", pattern: /^\/webhooks\/?$/, keys: [], page: webhooksPage },

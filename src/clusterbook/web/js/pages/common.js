@@ -27,7 +27,7 @@ export const selection = {
   },
 };
 
-/** The header of a cluster's pages. ``tab`` is "history" | "trends" | "compare" | null;
+/** The header of a cluster's pages. ``tab`` is "history" | "trends" | "compare" | "alerts" | null;
  *  ``filterQuery`` carries the filters between history and trends. Returns {el, setCluster}. */
 export function clusterHeader(clusterId, { tab = null, filterQuery = {}, onExecuted = null } = {}) {
   const crumbs = h("div", {});
@@ -37,11 +37,13 @@ export function clusterHeader(clusterId, { tab = null, filterQuery = {}, onExecu
   const historyTab = h("a", { class: "tab", "aria-current": tab === "history" ? "page" : null }, "History");
   const trendsTab = h("a", { class: "tab", "aria-current": tab === "trends" ? "page" : null }, "Trends");
   const compareTab = h("a", { class: "tab", "aria-current": tab === "compare" ? "page" : null }, "Compare");
-  const tabs = h("nav", { class: "tabs", "aria-label": "Cluster views" }, historyTab, trendsTab, compareTab);
+  const alertsTab = h("a", { class: "tab", "aria-current": tab === "alerts" ? "page" : null }, "Alerts");
+  const tabs = h("nav", { class: "tabs", "aria-label": "Cluster views" }, historyTab, trendsTab, compareTab, alertsTab);
   function setFilterQuery(query) {
     historyTab.href = href(clusterPath(clusterId), query);
     trendsTab.href = href(clusterPath(clusterId, "/trends"), query);
     compareTab.href = href(clusterPath(clusterId, "/compare"), { runs: selection.get(clusterId) });
+    alertsTab.href = href(clusterPath(clusterId, "/alerts"));
   }
   setFilterQuery(filterQuery);
   let cluster = null;
