@@ -31,6 +31,7 @@ def test_schedules_are_added_paused_resumed_fired_and_deleted_on_the_cluster_pag
     form.get_by_label("Time zone").fill("Europe/Berlin")
     form.get_by_role("button", name="Add schedule").click()
     expect(form.get_by_role("alert")).to_contain_text("not a valid cron expression")
+    fresh_tab.shot("schedules-form-refused")
     assert _schedules(site.url, cluster.cluster_id) == []  # nothing saved
 
     form.get_by_label("Cron (min hour day month weekday)").fill("0 3 * * *")

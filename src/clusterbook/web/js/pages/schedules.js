@@ -88,7 +88,11 @@ function createForm(clusterId, onCreated) {
       name.value = "";
       onCreated();
     } catch (error) {
-      replace(problem, errorState(error, { title: "The schedule was not saved" }));
+      // one line per bad field (the detail repeats the first), or the detail alone
+      const lines = [...new Set(error.errors?.length ? error.errors.map((e) => e.message) : [error.message])];
+      replace(problem, h("div", { class: "state state-error", role: "alert" },
+        h("p", { class: "state-title" }, "The schedule was not saved"),
+        lines.map((line) => h("p", { class: "state-body" }, line))));
     } finally {
       submit.disabled = false;
     }
@@ -111,6 +115,8 @@ export function schedulesSection(clusterId) {
       h("th", { scope: "col" }, "Last firings"),
       h("th", { scope: "col" }, h("span", { class: "sr-only" }, "Actions")))),
     tbody);
+
+  const tableWrap = h("div", { class: "table-scroll", hidden: true }, table);
 
   async function act(promise, message) {
     try {
@@ -143,7 +149,7 @@ export function schedulesSection(clusterId) {
       const data = await api.listSchedules(clusterId, { signal: controller.signal });
       replace(count, data.total_count ? `${data.total_count} schedule${data.total_count === 1 ? "" : "s"}` : "");
       replace(tbody, data.results.map(row));
-      table.hidden = !data.results.length;
+      tableWrap.hidden = !data.results.length;
       replace(state, data.results.length ? null : h("p", { class: "muted" }, "No schedules yet: add one below to run this cluster by cron, interval or new documents."));
     } catch (error) {
       if (isAbort(error)) return;
@@ -153,7 +159,7 @@ export function schedulesSection(clusterId) {
 
   const el = h("section", { class: "card schedules", "aria-labelledby": "schedules-title" },
     h("div", { class: "section-head" }, h("h2", { class: "card-title", id: "schedules-title" }, "Schedules"), count),
-    h("div", { class: "table-scroll" }, table), state,
+    tableWrap, state,
     h("details", { class: "schedule-new" }, h("summary", {}, "New schedule"), createForm(clusterId, load)));
   load();
   const poll = poller(load, REFRESH_MS);
