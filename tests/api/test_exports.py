@@ -148,7 +148,7 @@ def test_the_response_says_what_it_is(http, session_factory) -> None:
     cluster = make_cluster(session_factory)
     response = http.post(export_path(cluster.cluster_id), params={"format": "parquet"}, json={})
     assert response.headers["content-type"] == "application/vnd.apache.parquet"
-    assert response.headers["content-disposition"] == f'attachment; filename="{cluster.cluster_id}-runs.parquet"'
+    assert response.headers["content-disposition"] == f'attachment; filename="{cluster.cluster_name}-runs.parquet"'
     response = http.post(export_path(cluster.cluster_id), params={"format": "csv"})  # no body: everything
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
 

@@ -186,7 +186,7 @@ def _export_executions(
         _encoder(format, run_columns(fields)),
         encode,
         format=format,
-        filename=f"{cluster.cluster_id}-runs.{format}",
+        filename=f"{cluster.cluster_name}-runs.{format}",  # names are letters, digits, space, _ . -
         what="run",
     )
 
@@ -262,7 +262,7 @@ def _export_members(
         _encoder(format, member_columns(fields)),
         encode,
         format=format,
-        filename=f"{run.run_id}-members.{format}",
+        filename=f"{cluster.cluster_name}-{run.run_id}-members.{format}",
         what="members",
     )
 
