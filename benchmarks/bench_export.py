@@ -40,11 +40,13 @@ from clusterbook.client import Client  # noqa: E402
 MB = 1024 * 1024
 
 
-def rss_bytes(pid: int) -> int:
+def rss_bytes(pid: int, field: str = "VmRSS") -> int:
+    """A process's resident memory (``VmRSS``), or one part of it (``RssAnon``: heap and stacks;
+    ``RssFile``: mapped files such as libraries)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no VmRSS for process {pid}")
+    raise RuntimeError(f"no {field} for process {pid}")
 
 
 class Sampler:
@@ -54,16 +56,19 @@ class Sampler:
         self.pid = pid
         self.interval = interval
         self.peak = 0
+        self.peak_anon = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
             self.peak = max(self.peak, rss_bytes(self.pid))
+            self.peak_anon = max(self.peak_anon, rss_bytes(self.pid, "RssAnon"))
             time.sleep(self.interval)
 
     def __enter__(self) -> Sampler:
         self.peak = rss_bytes(self.pid)
+        self.peak_anon = rss_bytes(self.pid, "RssAnon")
         self._thread.start()
         return self
 
@@ -115,7 +120,7 @@ def count_rows(path: Path, fmt: str) -> int:
     return lines - 1 if fmt == "csv" else lines
 
 
-def measure(target: Target, cluster_id: str, formats: list[str], port: int) -> None:
+def measure(target: Target, cluster_id: str, formats: list[str], port: int, repeat: int) -> None:
     server = serve(target.url, port)
     try:
         with Client(f"http://127.0.0.1:{port}", timeout=600) as client, tempfile.TemporaryDirectory() as folder:
@@ -125,20 +130,22 @@ def measure(target: Target, cluster_id: str, formats: list[str], port: int) -> N
             for fmt in formats:
                 client.executions.export(cluster_id, to=Path(folder) / f"warm.{fmt}", format=fmt, filters=recent)  # type: ignore[arg-type]
             print(f"  {'format':8} {'rows':>10} {'MB':>8} {'seconds':>8} {'rows/s':>9} {'RSS before':>11} "
-                  f"{'RSS peak':>9} {'growth MB':>10} {'MB/1M rows':>11}")  # fmt: skip
-            for fmt in formats:
+                  f"{'RSS peak':>9} {'growth MB':>10} {'heap growth':>12} {'after':>8}")  # fmt: skip
+            for fmt in [f for f in formats for _ in range(repeat)]:
                 path = Path(folder) / f"runs.{fmt}"
                 before = rss_bytes(server.pid)
+                before_anon = rss_bytes(server.pid, "RssAnon")
                 started = time.perf_counter()
                 with Sampler(server.pid) as sampler:
                     written = client.executions.export(cluster_id, to=path, format=fmt)  # type: ignore[arg-type]
                 seconds = time.perf_counter() - started
                 rows = count_rows(path, fmt)
                 growth = max(0, sampler.peak - before)
+                heap = max(0, sampler.peak_anon - before_anon)
                 print(
                     f"  {fmt:8} {rows:>10,} {written / MB:>8.1f} {seconds:>8.1f} {rows / seconds:>9,.0f} "
-                    f"{before / MB:>10.1f}M {sampler.peak / MB:>8.1f}M {growth / MB:>10.1f} "
-                    f"{growth / MB / max(rows, 1) * 1e6:>11.1f}",
+                    f"{before / MB:>10.1f}M {sampler.peak / MB:>8.1f}M {growth / MB:>10.1f} {heap / MB:>12.1f} "
+                    f"{rss_bytes(server.pid) / MB:>7.1f}M",
                     flush=True,
                 )
                 path.unlink()
@@ -159,12 +166,13 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="skip seeding when the database already holds the rows")
     parser.add_argument("--formats", default="csv,parquet", help="comma-separated: csv, parquet, ndjson")
     parser.add_argument("--port", type=int, default=None, help="the server's port (default: a free one)")
+    parser.add_argument("--repeat", type=int, default=1, help="exports per format (a leak grows with each)")
     args = parser.parse_args()
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     for target in targets_of(parser, args):
         print(f"{target.name}: {target.describe}")
         cluster_id = prepare(target, args.executions, 1, args.reuse)
-        measure(target, cluster_id, formats, args.port or free_port())
+        measure(target, cluster_id, formats, args.port or free_port(), args.repeat)
 
 
 if __name__ == "__main__":

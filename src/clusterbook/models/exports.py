@@ -20,7 +20,6 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from clusterbook.models.config_fields import PARAMS_PREFIX, PREFIX, config_field_names, config_kind
-from clusterbook.models.executions import ClusterExecutionResult
 from clusterbook.models.listing import ListRequestBase
 from clusterbook.models.measures import MEASURES
 
@@ -66,7 +65,7 @@ def _measure_kind(kind: str) -> ColumnKind:
     return "integer" if kind == "integer" else "number"
 
 
-RUN_COLUMNS: tuple[ExportColumn, ...] = (
+RUN_COLUMNS: tuple[ExportColumn, ...] = (  # each name is also the run's storage column (store/exports.py reads them)
     ExportColumn("run_id", "string"),
     ExportColumn("run_name", "string"),
     ExportColumn("status", "string"),
@@ -113,28 +112,6 @@ def config_value(config: dict[str, Any] | None, field: str) -> Any:
         params = config.get("params")
         return params.get(field[len(PARAMS_PREFIX) :]) if isinstance(params, dict) else None
     return config.get(field.removeprefix(PREFIX))
-
-
-def run_record(run: ClusterExecutionResult, config_fields: list[str] | None = None) -> dict[str, Any]:
-    """A run as one flat row: every column of :func:`run_columns`, ``None`` where the run has no value."""
-    record: dict[str, Any] = {
-        "run_id": run.run_id,
-        "run_name": run.run_name,
-        "status": str(run.status),
-        "algorithm": run.algorithm,
-        "created_at": run.created_at,
-        "started_at": run.started_at,
-        "completed_at": run.completed_at,
-        "num_points": run.num_points,
-        "num_clusters": run.num_clusters,
-    }
-    for measure in MEASURES:
-        value = run.measure_value(measure)
-        record[measure.name] = None if value is None else int(value) if measure.kind == "integer" else value
-    record["error_message"] = run.error_message
-    for field in config_fields or ():
-        record[field] = config_value(run.config, field)
-    return record
 
 
 def csv_cell(value: Any) -> Any:

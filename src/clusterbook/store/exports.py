@@ -29,8 +29,10 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Session, sessionmaker
 
 from clusterbook.models.executions import ClusterExecutionResult
+from clusterbook.models.exports import RUN_COLUMNS, config_value
 from clusterbook.models.listing import SortSpec
 from clusterbook.store.budget import QueryBudget, enforce_budget
+from clusterbook.store.compiler import resolve_sort
 from clusterbook.store.documents import ID_CHUNK, vector_from_bytes
 from clusterbook.store.executions import row_to_result
 from clusterbook.store.fields import DOCUMENT_FIELDS, EXECUTION_FIELDS, FieldRegistry
@@ -91,6 +93,53 @@ class KeysetWalk(Generic[T]):
 
 def _runs(_session: Session, rows: list[Row[Any]]) -> list[ClusterExecutionResult]:
     return [row_to_result(row) for row in rows]
+
+
+def _flat_columns(query: ListQuery, config_fields: Sequence[str]) -> list[ColumnElement[Any]]:
+    """The columns a flat export reads: one per declared export column (``RUN_COLUMNS`` names are
+    ``executions`` columns), the config when config fields are asked for, and the sort key."""
+    _c = executions.c
+    names = [column.name for column in RUN_COLUMNS] + (["config"] if config_fields else [])
+    names.append(resolve_sort(query.sort, EXECUTION_FIELDS).spec.column.name)
+    return [_c[name] for name in dict.fromkeys(names)]
+
+
+def walk_execution_records(
+    sessions: sessionmaker[Session],
+    budget: Callable[[], QueryBudget],
+    *,
+    cluster_id: str,
+    query: ListQuery,
+    config_fields: Sequence[str] = (),
+    batch_size: int = RUN_BATCH,
+) -> KeysetWalk[dict[str, Any]]:
+    """The same runs as :func:`walk_executions`, as flat records of ``models.exports.run_columns``,
+    read from only the columns those need: no centroids, details or wire model per run (their JSON
+    decoding and validation were most of an export's time)."""
+    _c = executions.c
+    names = [column.name for column in RUN_COLUMNS]
+
+    def convert(_session: Session, rows: list[Row[Any]]) -> list[dict[str, Any]]:
+        records = []
+        for row in rows:
+            m = row._mapping
+            record = {name: m[name] for name in names}
+            for field in config_fields:
+                record[field] = config_value(m["config"], field)
+            records.append(record)
+        return records
+
+    return KeysetWalk(
+        sessions,
+        budget,
+        EXECUTION_FIELDS,
+        _c.cluster_id == cluster_id,
+        query,
+        convert,
+        batch_size,
+        columns=_flat_columns(query, config_fields),
+        partition=(_c.cluster_id, cluster_id),
+    )
 
 
 def walk_executions(
