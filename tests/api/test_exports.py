@@ -9,8 +9,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
+import time
 from typing import Any
 
+import httpx
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -329,3 +332,57 @@ def test_export_ids_match_listing_ids_for_a_search(http, session_factory) -> Non
     body = {"search": "refund", "sort": {"field": "num_points", "direction": "asc"}}
     listed = ids(ok_list(http, cluster.cluster_id, body, page_size=100))
     assert listed and [r["run_id"] for r in ndjson_rows(export(http, cluster.cluster_id, "ndjson", body))] == listed
+
+
+# ---------------------------------------------------------------- streaming
+
+
+def _export_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "clusterbook-export"]
+
+
+def test_a_failure_midway_cuts_the_body_short_instead_of_ending_it(http, session_factory, monkeypatch) -> None:
+    monkeypatch.setattr(walks, "RUN_BATCH", 5)
+    cluster = make_cluster(session_factory)
+    make_history(session_factory, cluster, 30)
+    real = walks.KeysetWalk.next_batch
+    calls = {"n": 0}
+
+    def failing(self):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("the database went away")
+        return real(self)
+
+    monkeypatch.setattr(walks.KeysetWalk, "next_batch", failing)
+    with pytest.raises(httpx.RemoteProtocolError):
+        http.post(export_path(cluster.cluster_id), params={"format": "csv"}, json={})
+    monkeypatch.setattr(walks.KeysetWalk, "next_batch", real)
+    assert len(csv_rows(export(http, cluster.cluster_id, "csv"))[1]) == 30  # the server is fine
+
+
+def test_a_client_that_leaves_stops_the_export(live_server, session_factory, monkeypatch) -> None:
+    monkeypatch.setattr(walks, "RUN_BATCH", 2)
+    cluster = make_cluster(session_factory)
+    make_history(session_factory, cluster, 400)
+    real = walks.KeysetWalk.next_batch
+    calls = {"n": 0}
+
+    def slow(self):  # 200 batches of 0.05 s: ten seconds unless the export stops when the client leaves
+        calls["n"] += 1
+        time.sleep(0.05)
+        return real(self)
+
+    monkeypatch.setattr(walks.KeysetWalk, "next_batch", slow)
+    before = len(_export_threads())
+    with httpx.Client(base_url=live_server.url, timeout=30) as client:
+        with client.stream("POST", export_path(cluster.cluster_id), params={"format": "csv"}, json={}) as response:
+            assert response.status_code == 200
+            first = next(response.iter_bytes())
+            assert first.startswith(b"run_id,")
+        # the connection is closed after one chunk of ~200 batches
+    deadline = time.monotonic() + 4
+    while len(_export_threads()) > before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(_export_threads()) == before
+    assert calls["n"] < 100, calls
