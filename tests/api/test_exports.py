@@ -375,12 +375,13 @@ def test_a_client_that_leaves_stops_the_export(live_server, session_factory, mon
 
     monkeypatch.setattr(walks.KeysetWalk, "next_batch", slow)
     before = len(_export_threads())
-    with httpx.Client(base_url=live_server.url, timeout=30) as client:
-        with client.stream("POST", export_path(cluster.cluster_id), params={"format": "csv"}, json={}) as response:
-            assert response.status_code == 200
-            first = next(response.iter_bytes())
-            assert first.startswith(b"run_id,")
-        # the connection is closed after one chunk of ~200 batches
+    with (
+        httpx.Client(base_url=live_server.url, timeout=30) as client,
+        client.stream("POST", export_path(cluster.cluster_id), params={"format": "csv"}, json={}) as response,
+    ):
+        assert response.status_code == 200
+        assert next(response.iter_bytes()).startswith(b"run_id,")
+    # the connection is closed after one chunk of ~200 batches
     deadline = time.monotonic() + 4
     while len(_export_threads()) > before and time.monotonic() < deadline:
         time.sleep(0.05)
