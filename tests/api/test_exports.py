@@ -63,6 +63,7 @@ def test_the_export_returns_exactly_the_listing_runs_for_every_row_of_the_truth_
 
 def test_every_run_comes_out_across_many_batches_in_the_listing_order(http, session_factory, monkeypatch) -> None:
     monkeypatch.setattr(walks, "RUN_BATCH", 7)  # 60 runs: nine batches, the last one partial
+    monkeypatch.setattr(walks, "WIRE_RUN_BATCH", 7)
     cluster = make_cluster(session_factory)
     make_history(session_factory, cluster, 60)
     body = {"sort": {"field": "metrics.silhouette_score", "direction": "desc"}}

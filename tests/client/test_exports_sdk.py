@@ -25,6 +25,7 @@ from tests.factories import make_collection, make_documents, make_runs
 
 def test_export_streams_the_listing_runs_into_a_file(client: Client, zoo, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(walks, "RUN_BATCH", 3)
+    monkeypatch.setattr(walks, "WIRE_RUN_BATCH", 3)
     filters = F.status.in_(["completed", "failed"])
     listed = [r.run_id for r in client.executions.iter(zoo.cluster_id, filters=filters, sort="-num_points")]
     target = tmp_path / "runs.parquet"

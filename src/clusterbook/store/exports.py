@@ -42,7 +42,11 @@ from clusterbook.store.tables import documents, execution_members, executions
 
 T = TypeVar("T")
 RUN_BATCH = 2000
-"""Runs per batch: a few MB of rows, and few enough round trips that a million runs take ~500."""
+"""Runs per batch of a flat export (CSV, Parquet: a few columns each): a few MB, and few enough round
+trips that a million runs take ~500."""
+WIRE_RUN_BATCH = 250
+"""Runs per batch of an NDJSON export, whose rows are whole runs (centroids, config: ~2 KB of JSON
+each, ten times that as Python objects and a wire model): at 2,000 a batch the server grew 127 MB."""
 MEMBER_BATCH = 5000
 DOCUMENT_BATCH = 500
 """Documents carry their vector (1.5 KB stored, ~8 KB as JSON at 384 dimensions) and metadata."""
@@ -148,7 +152,7 @@ def walk_executions(
     *,
     cluster_id: str,
     query: ListQuery,
-    batch_size: int = RUN_BATCH,
+    batch_size: int = WIRE_RUN_BATCH,
 ) -> KeysetWalk[ClusterExecutionResult]:
     """A cluster's runs matching ``query`` in its sort (newest first by default), as the listing returns them."""
     _c = executions.c

@@ -217,7 +217,7 @@ def _export_executions(
         message = "applies to csv and parquet; NDJSON rows carry each run's whole config"
         raise ValidationFailed(f"config_fields {message}", errors=[ErrorLocation("config_fields", message)])
     query = _query_of(body, EXECUTION_FIELDS)
-    batch = walks.RUN_BATCH
+    batch = walks.WIRE_RUN_BATCH if format == ExportFormat.ndjson else walks.RUN_BATCH
     hint = describe_cost(query, EXECUTION_FIELDS, page=PageRequest(1, batch, 0))
     budgets = _budgets(request, f"each batch of {batch} runs of an export gets the whole budget; {hint}")
     fields = body.config_fields or []
