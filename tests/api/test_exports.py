@@ -23,6 +23,7 @@ from clusterbook.models.measures import MEASURES
 from clusterbook.store import exports as walks
 from clusterbook.store.queue import insert_members
 from tests.api.helpers import assert_invalid, assert_problem, ids, make_zoo, ok_list, walk_by_cursor
+from tests.api.test_query_budget import heavy_cluster, hostile_filter, tight  # noqa: F401 - fixtures
 from tests.factories import make_cluster, make_collection, make_documents, make_history, make_runs
 from tests.truth_table import load_history, mismatches, zoo_mismatches
 
@@ -388,3 +389,13 @@ def test_a_client_that_leaves_stops_the_export(live_server, session_factory, mon
         time.sleep(0.05)
     assert len(_export_threads()) == before
     assert calls["n"] < 100, calls
+
+
+def test_a_batch_past_the_query_budget_is_a_422_naming_the_export(tight, heavy_cluster) -> None:  # noqa: F811
+    with httpx.Client(base_url=tight.url, timeout=60) as client:
+        response = client.post(export_path(heavy_cluster.cluster_id), params={"format": "csv"}, json=hostile_filter())
+        body = assert_problem(response, 422, "query_timeout")
+        assert "each batch of 2000 runs of an export" in body["detail"]
+        assert "text condition" in body["detail"]
+        # the server is fine afterwards: a cheap export of the same cluster answers
+        assert client.post(export_path(heavy_cluster.cluster_id), params={"format": "csv"}, json={}).status_code == 200
