@@ -371,6 +371,18 @@ ROUTES: dict[tuple[str, str], Spec] = {
         Call("GET", f"/v1/clusters/{o.cluster_id}/monitors/{MONITOR}/alerts"),
         Call("GET", f"/v1/clusters/{c.cluster_id}/monitors/{o.monitor_id}/alerts"),
     ],
+    ("POST", "/v1/clusters/{cluster_id}/executions/export"): lambda o, c: [
+        Call("POST", f"/v1/clusters/{o.cluster_id}/executions/export", {}, {"format": "ndjson"}),
+        Call("POST", f"/v1/clusters/{c.cluster_id}/executions/export", {"filters": {"run_id": o.run}}, {"format": "csv"}),
+    ],
+    ("GET", "/v1/clusters/{cluster_id}/executions/{run_id}/members/export"): lambda o, c: [
+        Call("GET", f"/v1/clusters/{o.cluster_id}/executions/{o.run}/members/export", params={"format": "csv"}),
+        Call("GET", f"/v1/clusters/{c.cluster_id}/executions/{o.run}/members/export", params={"format": "csv"}),
+    ],
+    ("POST", "/v1/collections/{collection_id}/documents/export"): lambda o, c: [
+        Call("POST", f"/v1/collections/{o.collection_id}/documents/export", {}),
+        Call("POST", f"/v1/collections/{c.collection_id}/documents/export", {"filters": {"document_id": o.doc}}),
+    ],
 }  # fmt: skip
 
 

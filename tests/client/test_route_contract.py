@@ -32,7 +32,9 @@ def test_routes_that_may_be_resent_are_the_idempotent_ones() -> None:
     resent = {(route.method, route.template) for route in ROUTES if route.idempotent}
     assert all(
         method != "POST"
-        or template.endswith(("/list", "/documents", "/documents/delete", "/executions/compare", "/executions/trends"))
+        or template.endswith(
+            ("/list", "/documents", "/documents/delete", "/executions/compare", "/executions/trends", "/export")
+        )
         for method, template in resent
     )
     assert ("POST", "/v1/clusters/{cluster_id}/execute") not in resent

@@ -19,6 +19,7 @@ from clusterbook.api.routes import (
     collections,
     estimates,
     executions,
+    exports,
     meta,
     monitors,
     namespaces,
@@ -94,6 +95,8 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     )
     for module in routers:
         v1.include_router(module.router)
+    v1.include_router(exports.runs_router)
+    v1.include_router(exports.documents_router)
     app.include_router(v1)
     app.include_router(namespaces.health_router)
     mount_api_docs(app)

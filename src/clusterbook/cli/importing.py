@@ -5,6 +5,9 @@ no id, neither text nor vector, a bad vector, or refused by the server) is repor
 (row, for Parquet) and skipped while the good rows are kept. Exit code 0 when every row was
 imported, 1 when some were bad, 2 on a fatal error (server unreachable, unreadable file, …).
 
+A row's ``metadata`` object, when it has one, is the document's metadata (the shape ``clusterbook
+export`` and ``POST …/documents/export`` write), so an export imports back unchanged.
+
 Each row is checked against the wire model first (what the server would refuse, or what could not
 even be encoded, such as a lone surrogate), so most bad rows never travel. The HTTP calls go through
 the Python SDK (``clusterbook.client``), in :class:`ImportClient` alone.
@@ -37,6 +40,8 @@ MAX_VECTOR_DIMENSION = 4096
 SHOWN_BAD_ROWS = 100
 """Bad rows listed one per line; the summary counts them all."""
 DOCUMENT_LOC = re.compile(r"documents\[(\d+)\]\.?(.*)")
+METADATA_KEY = "metadata"
+"""A row's field holding an object is the document's metadata itself (other leftover fields join it)."""
 
 
 class ImportFailed(Exception):
@@ -231,7 +236,12 @@ def to_document(record: dict[str, Any], fields: Fields) -> tuple[dict[str, Any] 
         return None, f"neither text (field {fields.text!r}) nor a vector (field {fields.vector!r})"
     if fields.metadata is None:
         skip = {fields.id, fields.text, fields.vector}
+        nested = record.get(METADATA_KEY)
+        if isinstance(nested, dict):  # the shape `clusterbook export` writes: metadata as one object
+            skip.add(METADATA_KEY)
         metadata = {k: _jsonable(v) for k, v in record.items() if k not in skip}
+        if isinstance(nested, dict):
+            metadata = {**{str(k): _jsonable(v) for k, v in nested.items()}, **metadata}
     else:
         metadata = {k: _jsonable(record[k]) for k in fields.metadata if k in record}
     if metadata:

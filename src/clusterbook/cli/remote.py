@@ -1,5 +1,6 @@
 """The commands that talk to a clusterbook server over HTTP, through the SDK (``clusterbook.client``):
-``clusters create|list|show|delete|estimate``, ``execute``, ``executions list|trends|show|cancel|compare``.
+``clusters create|list|show|delete|estimate``, ``execute``, ``executions list|trends|show|cancel|compare``
+(and the exports of ``cli/exporting.py``).
 
 Every one takes ``--url`` (``CLUSTERBOOK_URL``), ``--api-key`` (``CLUSTERBOOK_API_KEY``),
 ``--namespace`` (``CLUSTERBOOK_NAMESPACE``) and ``--debug``. A failure prints one line to stderr and
@@ -580,6 +581,9 @@ def executions_compare(
 
 def register(app: typer.Typer) -> None:
     """Add the remote commands to the ``clusterbook`` command line."""
+    from clusterbook.cli import exporting
+
+    exporting.register(app, executions_app)
     app.add_typer(clusters_app, name="clusters")
     app.add_typer(executions_app, name="executions")
     app.command("execute")(execute)

@@ -21,6 +21,7 @@ from rich.text import Text
 
 from clusterbook.models.clusters import Cluster
 from clusterbook.models.executions import ClusterExecutionCentroid, ClusterExecutionResult
+from clusterbook.models.exports import RUN_COLUMNS
 from clusterbook.models.listing import ClusterExecutionListStats, PaginationResponse
 from clusterbook.models.measures import MEASURES, Measure
 
@@ -31,21 +32,8 @@ STATUS_STYLE = {
     "failed": "red",
     "canceled": "magenta",
 }
-RUN_CSV_COLUMNS = (
-    "run_id",
-    "run_name",
-    "status",
-    "algorithm",
-    "created_at",
-    "started_at",
-    "completed_at",
-    "num_points",
-    "num_clusters",
-    *(m.name for m in MEASURES),
-    "error_message",
-    "trigger",
-)
-"""CSV columns: the run's facts, then one column per declared measure (``models/measures.py``)."""
+RUN_CSV_COLUMNS = tuple(column.name for column in RUN_COLUMNS)
+"""CSV columns: the server's run export columns (``models/exports.py``): the run's facts, one per declared measure."""
 
 
 def stdout() -> Console:

@@ -13,11 +13,13 @@ import asyncio
 import enum
 import json
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Generic, TypeVar
+from pathlib import Path
+from typing import IO, Any, Generic, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -270,6 +272,47 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
+# ----------------------------------------------------------------------------- downloads
+
+Target = str | os.PathLike[str] | IO[bytes]
+"""Where a download goes: a path (written to ``<name>.part`` and renamed into place once complete, so
+an interrupted download never leaves a truncated file under the name asked for) or an open binary file."""
+
+
+class _Sink:
+    """One attempt's destination: a ``.part`` file beside the target path, or the caller's open file."""
+
+    def __init__(self, target: Target) -> None:
+        self.path: Path | None = None
+        self.part: Path | None = None
+        if hasattr(target, "write"):
+            self.file: IO[bytes] = target  # type: ignore[assignment]
+        else:
+            self.path = Path(os.fspath(target))
+            self.part = self.path.with_name(self.path.name + ".part")
+            self.file = self.part.open("wb")
+        self.written = 0
+
+    def write(self, chunk: bytes) -> None:
+        self.file.write(chunk)
+        self.written += len(chunk)
+
+    def commit(self) -> None:
+        if self.part is not None and self.path is not None:
+            self.file.close()
+            os.replace(self.part, self.path)
+
+    def discard(self) -> None:
+        if self.part is not None:
+            self.file.close()
+            self.part.unlink(missing_ok=True)
+        elif self.written:
+            raise ConnectionFailed(
+                f"the download broke off after {self.written} bytes already written to the file given; "
+                "download again into an empty file"
+            )
+
+
 # ----------------------------------------------------------------------------- transports
 
 
@@ -342,6 +385,43 @@ class SyncTransport:
     def call(self, call: Call[T]) -> T:
         return call.parse(self.send(call))
 
+    def download(self, call: Call[Any], target: Target) -> int:
+        """Stream the response body of ``call`` into ``target`` chunk by chunk; returns the bytes written.
+
+        Retried like :meth:`send` (connection errors, 503); a body that breaks off midway is retried
+        from the start when the call is idempotent (each attempt starts a new ``.part`` file)."""
+        args = _request_args(call)
+        attempt = 0
+        while True:
+            sink: _Sink | None = None
+            try:
+                with self.http.stream(call.route.method, call.path.lstrip("/"), **args) as response:
+                    if response.status_code == 503 and attempt < self.retry.retries:
+                        response.read()
+                        self._wait(call, attempt, "503 Service Unavailable", _retry_after(response))
+                        attempt += 1
+                        continue
+                    if response.is_error:
+                        response.read()
+                        raise error_from_response(response)
+                    sink = _Sink(target)
+                    for chunk in response.iter_bytes():
+                        sink.write(chunk)
+                    sink.commit()
+                    return sink.written
+            except httpx.TransportError as exc:
+                if sink is not None:
+                    sink.discard()
+                if attempt < self.retry.retries and self.retry.retryable(exc, call.route.idempotent):
+                    self._wait(call, attempt, _describe(exc))
+                    attempt += 1
+                    continue
+                raise connection_failed(exc, call.route.method, self.connection.base_url, attempt + 1) from exc
+            except BaseException:
+                if sink is not None and sink.part is not None:
+                    sink.discard()
+                raise
+
     def _wait(self, call: Call[Any], attempt: int, reason: str, retry_after: float | None = None) -> None:
         delay = self.retry.delay(attempt, retry_after)
         logger.info("%s %s: %s; retrying in %.2f s", call.route.method, call.path, reason, delay)
@@ -392,6 +472,41 @@ class AsyncTransport:
 
     async def call(self, call: Call[T]) -> T:
         return call.parse(await self.send(call))
+
+    async def download(self, call: Call[Any], target: Target) -> int:
+        """The async twin of :meth:`SyncTransport.download` (the file is written from the event loop,
+        chunk by chunk as they arrive)."""
+        args = _request_args(call)
+        attempt = 0
+        while True:
+            sink: _Sink | None = None
+            try:
+                async with self.http.stream(call.route.method, call.path.lstrip("/"), **args) as response:
+                    if response.status_code == 503 and attempt < self.retry.retries:
+                        await response.aread()
+                        await self._wait(call, attempt, "503 Service Unavailable", _retry_after(response))
+                        attempt += 1
+                        continue
+                    if response.is_error:
+                        await response.aread()
+                        raise error_from_response(response)
+                    sink = _Sink(target)
+                    async for chunk in response.aiter_bytes():
+                        sink.write(chunk)
+                    sink.commit()
+                    return sink.written
+            except httpx.TransportError as exc:
+                if sink is not None:
+                    sink.discard()
+                if attempt < self.retry.retries and self.retry.retryable(exc, call.route.idempotent):
+                    await self._wait(call, attempt, _describe(exc))
+                    attempt += 1
+                    continue
+                raise connection_failed(exc, call.route.method, self.connection.base_url, attempt + 1) from exc
+            except BaseException:
+                if sink is not None and sink.part is not None:
+                    sink.discard()
+                raise
 
     async def _wait(self, call: Call[Any], attempt: int, reason: str, retry_after: float | None = None) -> None:
         delay = self.retry.delay(attempt, retry_after)

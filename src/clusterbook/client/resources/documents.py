@@ -17,6 +17,7 @@ from clusterbook.client._http import (
     AsyncTransport,
     Call,
     SyncTransport,
+    Target,
     encode_json,
     model,
     no_content,
@@ -26,6 +27,7 @@ from clusterbook.client._params import ITER_PAGE_SIZE, SortLike, list_body, page
 from clusterbook.client.filters import FilterLike
 from clusterbook.client.resources._paging import awalk, walk
 from clusterbook.client.resources.collections import GET as GET_COLLECTION
+from clusterbook.client.resources.exports import documents_call
 from clusterbook.errors import ClusterbookError
 from clusterbook.models.collections import (
     MAX_DOCUMENTS_PER_REQUEST,
@@ -242,6 +244,19 @@ class Documents:
             )
         )
 
+    def export(
+        self,
+        collection: str,
+        *,
+        to: Target,
+        filters: FilterLike | None = None,
+        sort: SortLike | None = None,
+        search: str | None = None,
+    ) -> int:
+        """Export the matching documents (all by default, in id order) into ``to`` as JSON lines of id,
+        text, vector and metadata: the file ``clusterbook import`` reads back. Streamed; returns the bytes written."""
+        return self._http.download(documents_call(collection, filters, sort, search), to)
+
     def get(self, collection: str, document_id: str, *, include_vector: bool = False) -> Document:
         """One document (its vector too when ``include_vector``)."""
         return self._http.call(_get(collection, document_id, include_vector))
@@ -321,6 +336,17 @@ class AsyncDocuments:
             return _page(await self._http.call(call))
 
         return awalk(fetch)
+
+    async def export(
+        self,
+        collection: str,
+        *,
+        to: Target,
+        filters: FilterLike | None = None,
+        sort: SortLike | None = None,
+        search: str | None = None,
+    ) -> int:
+        return await self._http.download(documents_call(collection, filters, sort, search), to)
 
     async def get(self, collection: str, document_id: str, *, include_vector: bool = False) -> Document:
         return await self._http.call(_get(collection, document_id, include_vector))

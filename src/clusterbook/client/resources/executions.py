@@ -10,10 +10,11 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Literal
 
 from clusterbook.client._errors import WaitTimeout
-from clusterbook.client._http import AsyncTransport, Call, SyncTransport, model, optional_model, route
+from clusterbook.client._http import AsyncTransport, Call, SyncTransport, Target, model, optional_model, route
 from clusterbook.client._params import ITER_PAGE_SIZE, SortLike, list_body, page_params
 from clusterbook.client.filters import FilterLike
 from clusterbook.client.resources._paging import awalk, walk
+from clusterbook.client.resources.exports import MemberFormat, RunFormat, members_call, runs_call
 from clusterbook.models.compare import CompareExecutionsResponse
 from clusterbook.models.config_fields import ExecutionConfigFieldsResponse
 from clusterbook.models.executions import ClusterExecutionResult, ExecutionStatus
@@ -199,6 +200,37 @@ class Executions:
             )
         )
 
+    def export(
+        self,
+        cluster_id: str,
+        *,
+        to: Target,
+        format: RunFormat = "csv",
+        filters: FilterLike | None = None,
+        sort: SortLike | None = None,
+        search: str | None = None,
+        config_fields: Sequence[str] | None = None,
+    ) -> int:
+        """Export every run matching ``filters``/``sort``/``search`` (as :meth:`list` takes them) into
+        ``to`` — a path (written as ``<name>.part`` and renamed once complete) or a binary file — as
+        ``"csv"``, ``"ndjson"`` (the listing's rows) or ``"parquet"`` (typed columns). ``config_fields``
+        adds columns such as ``"config.params.n_clusters"`` to CSV and Parquet. Streamed to disk; returns
+        the bytes written."""
+        return self._http.download(runs_call(cluster_id, format, filters, sort, search, config_fields), to)
+
+    def export_members(
+        self,
+        cluster_id: str,
+        run_id: str,
+        *,
+        to: Target,
+        format: MemberFormat = "csv",
+        fields: Sequence[str] | None = None,
+    ) -> int:
+        """Export where each document of the run landed (document id, cluster id, label, distance, and the
+        ``metadata.<key>`` ``fields`` asked for) into ``to`` as ``"csv"`` or ``"parquet"``; returns the bytes written."""
+        return self._http.download(members_call(cluster_id, run_id, format, fields), to)
+
     def get(self, cluster_id: str, run_id: str) -> ClusterExecutionResult:
         """One run of the cluster (:class:`~clusterbook.errors.NotFound` when it has no such run)."""
         return self._http.call(_get(cluster_id, run_id))
@@ -336,6 +368,30 @@ class AsyncExecutions:
             return _runs(await self._http.call(_list(cluster_id, filters, sort, search, None, None, page_size, cursor)))
 
         return awalk(fetch)
+
+    async def export(
+        self,
+        cluster_id: str,
+        *,
+        to: Target,
+        format: RunFormat = "csv",
+        filters: FilterLike | None = None,
+        sort: SortLike | None = None,
+        search: str | None = None,
+        config_fields: Sequence[str] | None = None,
+    ) -> int:
+        return await self._http.download(runs_call(cluster_id, format, filters, sort, search, config_fields), to)
+
+    async def export_members(
+        self,
+        cluster_id: str,
+        run_id: str,
+        *,
+        to: Target,
+        format: MemberFormat = "csv",
+        fields: Sequence[str] | None = None,
+    ) -> int:
+        return await self._http.download(members_call(cluster_id, run_id, format, fields), to)
 
     async def get(self, cluster_id: str, run_id: str) -> ClusterExecutionResult:
         return await self._http.call(_get(cluster_id, run_id))

@@ -63,8 +63,8 @@ function query(params) {
   return text ? `?${text}` : "";
 }
 
-export async function request(method, path, { body, params, signal } = {}) {
-  const headers = { Accept: "application/json" };
+async function send(method, path, { body, params, signal, accept = "application/json" } = {}) {
+  const headers = { Accept: accept };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (currentNamespace) headers["X-Namespace"] = currentNamespace;
   const key = apiKey();
@@ -82,21 +82,39 @@ export async function request(method, path, { body, params, signal } = {}) {
     if (isAbort(error)) throw error;
     throw new ApiError(0, null, "Cannot reach the clusterbook server. Check that it is running, then retry.");
   }
-  if (response.status === 204) return null;
-  const text = await response.text();
-  let data = null;
-  try {
-    data = text ? JSON.parse(text) : null;
-  } catch {
-    data = null;
-  }
   if (!response.ok) {
+    const text = await response.text();
+    let data = null;
+    try {
+      data = text ? JSON.parse(text) : null;
+    } catch {
+      data = null;
+    }
     const detail = data && typeof data.detail === "string" ? data.detail : null;
     const error = new ApiError(response.status, data, detail || `The server answered ${response.status} ${response.statusText}`.trim());
     if (response.status === 401 && onUnauthorized) onUnauthorized(error, key);
     throw error;
   }
-  return data;
+  return response;
+}
+
+export async function request(method, path, opts = {}) {
+  const response = await send(method, path, opts);
+  if (response.status === 204) return null;
+  const text = await response.text();
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A streamed export as a Blob, with the file name the server suggests (Content-Disposition). */
+export async function download(method, path, opts = {}) {
+  const response = await send(method, path, { ...opts, accept: "*/*" });
+  const disposition = response.headers.get("Content-Disposition") || "";
+  const name = /filename="([^"]+)"/.exec(disposition)?.[1] || "export";
+  return { blob: await response.blob(), name };
 }
 
 const enc = encodeURIComponent;
@@ -157,4 +175,8 @@ export const api = {
   updateWebhook: (id, body, opts) => request("PATCH", `/v1/webhooks/${enc(id)}`, { ...opts, body }),
   deleteWebhook: (id, opts) => request("DELETE", `/v1/webhooks/${enc(id)}`, opts),
   webhookDeliveries: (id, params, opts) => request("GET", `/v1/webhooks/${enc(id)}/deliveries`, { ...opts, params }),
+  exportRuns: (cid, body, format, opts) =>
+    download("POST", `/v1/clusters/${enc(cid)}/executions/export`, { ...opts, body, params: { format } }),
+  exportMembers: (cid, runId, format, opts) =>
+    download("GET", `/v1/clusters/${enc(cid)}/executions/${enc(runId)}/members/export`, { ...opts, params: { format } }),
 };

@@ -186,3 +186,42 @@ export function poller(fn, ms) {
     },
   };
 }
+
+// ------------------------------------------------------------------ downloads
+
+/** Save a Blob under ``name`` through a temporary object URL (no network; CSP allows it). */
+export function saveBlob(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const a = h("a", { href: url, download: name, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 30000);
+}
+
+/**
+ * A "Download" group: one button per format; ``fetchExport(format)`` resolves to ``{blob, name}``.
+ * The buttons wait (disabled, "Preparing…") while the server streams the export.
+ */
+export function exportButtons(label, formats, fetchExport) {
+  const buttons = formats.map(([format, text]) => {
+    const button = h("button", { type: "button", class: "btn btn-small", dataset: { exportFormat: format } }, text);
+    button.addEventListener("click", async () => {
+      for (const b of buttons) b.disabled = true;
+      const before = button.textContent;
+      button.textContent = "Preparing…";
+      try {
+        const { blob, name } = await busy(fetchExport(format));
+        saveBlob(blob, name);
+        toast(`Downloaded ${name}`, { tone: "success", timeout: 4000 });
+      } catch (error) {
+        toast(`Could not export: ${error.message}`, { tone: "error", timeout: 10000 });
+      } finally {
+        button.textContent = before;
+        for (const b of buttons) b.disabled = false;
+      }
+    });
+    return button;
+  });
+  return h("div", { class: "export-group", role: "group", "aria-label": label }, h("span", { class: "muted small" }, label), ...buttons);
+}

@@ -22,7 +22,7 @@ import {
   shortId,
 } from "../format.js";
 import { clusterPath, currentQuery, href, runPath, setQuery } from "../nav.js";
-import { busy, emptyState, errorState, pagination, poller, statusBadge } from "../ui.js";
+import { busy, emptyState, errorState, exportButtons, pagination, poller, statusBadge } from "../ui.js";
 import { MAX_COMPARE, clusterHeader, selection } from "./common.js";
 import { schedulesSection } from "./schedules.js";
 
@@ -213,10 +213,16 @@ export const historyPage = {
 
     const region = h("section", { class: "table-region", "aria-label": "Runs" }, tableWrap, tableState);
     const schedules = schedulesSection(clusterId);
+    // Every run matching the current filters, search and sort (not just this page), streamed by the server.
+    const exporter = exportButtons("Download matching runs", [["csv", "CSV"], ["parquet", "Parquet"], ["ndjson", "NDJSON"]], (format) => {
+      const sort = SORTS[view.sortKey];
+      return api.exportRuns(clusterId, { ...toRequest(view.filters), sort: { field: sort.field, direction: view.dir } }, format);
+    });
     container.append(
       head.el,
       h("div", { class: "summary" }, h("div", { class: "summary-cards" }, cardGrid, scopeNote), pieCard),
       filters.el,
+      h("div", { class: "export-bar" }, exporter),
       mobileSortBar,
       compareBar,
       tableTools,

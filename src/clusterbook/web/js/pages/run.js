@@ -18,7 +18,7 @@ import {
   measureValue,
 } from "../format.js";
 import { clusterPath, href, runPath } from "../nav.js";
-import { breadcrumbs, busy, errorState, poller, spinner, statusBadge, toast } from "../ui.js";
+import { breadcrumbs, busy, errorState, exportButtons, poller, spinner, statusBadge, toast } from "../ui.js";
 import { selection } from "./common.js";
 
 const POLL_MS = 2000;
@@ -129,6 +129,10 @@ export const runPage = {
       actions.push(h("a", { class: "btn", href: href(clusterPath(clusterId, "/compare"), { runs: [runId, ...picked].slice(0, 4) }) }, "Compare…"));
       const copyId = h("button", { type: "button", class: "btn btn-ghost", onclick: async () => toast((await copyText(run.run_id)) ? "Run id copied" : "Could not copy", { timeout: 2500 }) }, "Copy id");
       actions.push(copyId);
+      if (run.status === "completed") {
+        // where every document landed (id, cluster, label, distance), streamed by the server
+        actions.push(exportButtons("Download members", [["csv", "CSV"], ["parquet", "Parquet"]], (format) => api.exportMembers(clusterId, runId, format)));
+      }
       const facts = [
         ["Created", fmtTimeLong(run.created_at)],
         ["Started", fmtTimeLong(run.started_at)],
