@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from clusterbook.cli.centroids import centroids_app
 from clusterbook.cli.remote_options import (
     AllOption,
     ApiKeyOption,
@@ -582,4 +583,5 @@ def register(app: typer.Typer) -> None:
     """Add the remote commands to the ``clusterbook`` command line."""
     app.add_typer(clusters_app, name="clusters")
     app.add_typer(executions_app, name="executions")
+    app.add_typer(centroids_app, name="centroids")
     app.command("execute")(execute)

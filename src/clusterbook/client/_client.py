@@ -20,11 +20,13 @@ from clusterbook.client._http import (
     route,
 )
 from clusterbook.client.resources import (
+    AsyncCentroids,
     AsyncClusters,
     AsyncCollections,
     AsyncDocuments,
     AsyncExecutions,
     AsyncNamespaces,
+    Centroids,
     Clusters,
     Collections,
     Documents,
@@ -88,6 +90,7 @@ class Client:
         self.documents = Documents(self._transport)
         self.executions = Executions(self._transport)
         self.clusters = Clusters(self._transport, self.executions)
+        self.centroids = Centroids(self._transport)
 
     @property
     def base_url(self) -> str:
@@ -152,6 +155,7 @@ class AsyncClient:
         self.documents = AsyncDocuments(self._transport)
         self.executions = AsyncExecutions(self._transport)
         self.clusters = AsyncClusters(self._transport, self.executions)
+        self.centroids = AsyncCentroids(self._transport)
 
     @property
     def base_url(self) -> str:

@@ -1,5 +1,6 @@
 """The SDK's resources, one module each, mirroring the API's route groups."""
 
+from clusterbook.client.resources.centroids import AsyncCentroids, Centroids
 from clusterbook.client.resources.clusters import AsyncClusters, Clusters
 from clusterbook.client.resources.collections import AsyncCollections, Collections
 from clusterbook.client.resources.documents import AsyncDocuments, Documents
@@ -7,6 +8,8 @@ from clusterbook.client.resources.executions import AsyncExecutions, Executions
 from clusterbook.client.resources.namespaces import AsyncNamespaces, Namespaces
 
 __all__ = [
+    "AsyncCentroids",
+    "Centroids",
     "AsyncClusters",
     "AsyncCollections",
     "AsyncDocuments",
