@@ -177,9 +177,10 @@ def test_merging_rewrites_memberships_rescores_the_run_and_records_the_merge(
     assert into["computed_label"] == centroid(run, "cl_2")["label"]
     (record,) = merged["merges"]
     assert record["into"] == "cl_2" and record["cluster_ids"] == ["cl_2", "cl_1"] and record["by"] == "anonymous"
-    assert record["label"] == "Two blobs" and record["metrics_before"]["silhouette_score"] == run["metrics"][
-        "silhouette_score"
-    ]
+    assert (
+        record["label"] == "Two blobs"
+        and record["metrics_before"]["silhouette_score"] == run["metrics"]["silhouette_score"]
+    )
 
     members = memberships(api, blobs, rid)
     assert set(members.values()) == {"cl_0", "cl_2", "cl_3"} and len(members) == DOCUMENTS
@@ -194,9 +195,7 @@ def test_merging_rewrites_memberships_rescores_the_run_and_records_the_merge(
     assert metrics["calinski_harabasz_score"] == pytest.approx(calinski_harabasz_score(X, labels), rel=1e-4)
     assert metrics["silhouette_score"] < run["metrics"]["silhouette_score"]  # two blobs in one cluster
     baseline = memberships(api, blobs, first["run_id"])
-    assert metrics["agreement_ari"] == pytest.approx(
-        adjusted_rand_score([baseline[d] for d in ids], labels), abs=1e-9
-    )
+    assert metrics["agreement_ari"] == pytest.approx(adjusted_rand_score([baseline[d] for d in ids], labels), abs=1e-9)
     assert metrics["agreement_ari"] < 0.95 and sorted(
         c["baseline_cluster_id"] for c in merged["centroids"] if c["baseline_cluster_id"]
     ) != sorted(c["cluster_id"] for c in first["centroids"])
@@ -255,4 +254,6 @@ def test_curated_labels_carry_forward_to_matching_clusters_of_later_runs(
     assert centroid(mine, grandchild["cluster_id"])["label"] == "Beta"  # an override beats an inherited label
     assert centroid(mine, grandchild["cluster_id"])["inherited"]["label"] == "Alpha"
     fourth = completed(api, blobs, {"random_state": 5})
-    assert "Beta" in [c["label"] for c in fourth["centroids"]] and "Alpha" not in [c["label"] for c in fourth["centroids"]]
+    assert "Beta" in [c["label"] for c in fourth["centroids"]] and "Alpha" not in [
+        c["label"] for c in fourth["centroids"]
+    ]
