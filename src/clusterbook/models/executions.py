@@ -150,6 +150,11 @@ class ClusterExecutionResult(WireModel):
         description="The completed run this one is compared with (metrics.agreement_*): by default the "
         "cluster's latest run that had completed when this one was submitted; null when there is none.",
     )
+    backdated: dict[str, Any] | None = Field(
+        default=None,
+        description="Set on the demo's nightly history: the run was computed when the demo started and its "
+        "timestamps were moved back by shift_seconds to its slot in the schedule (ran_at: when it really ran).",
+    )
     merges: list[CentroidMerge] | None = Field(
         default=None, description="Merges of this run's clusters (POST …/centroids/merge), oldest first."
     )

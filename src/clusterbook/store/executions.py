@@ -192,6 +192,8 @@ def row_to_result(row: Row[Any]) -> ClusterExecutionResult:
         extras["baseline_run_id"] = m["baseline_run_id"]
     if details.get("merges"):
         extras["merges"] = details["merges"]
+    if details.get("backdated"):
+        extras["backdated"] = details["backdated"]
     metric_extras: dict[str, Any] = {}
     if details.get("metric_notes"):
         metric_extras["notes"] = details["metric_notes"]
