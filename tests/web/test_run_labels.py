@@ -4,6 +4,7 @@ forward from the baseline says where it came from, and checked clusters are merg
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -156,3 +157,33 @@ def test_an_inherited_label_says_which_run_and_cluster_it_came_from(fresh_tab) -
     expect(row.locator(".centroid-label")).to_have_text("Billing disputes")
     expect(row.locator(".inherited-from")).to_have_text("from run_Earlier0001 cl_3")
     expect(row.locator(".computed-label")).to_have_text("computed: invoice / refund")
+
+
+def test_a_back_dated_demo_run_says_when_it_really_ran(fresh_tab) -> None:
+    fresh_tab.watch.allow(r"404 \(Not Found\)")
+    site = fresh_tab.site
+    cluster = make_cluster(site.factory, cluster_name="nightly")
+    ran = BASE_TIME + timedelta(days=20)
+    run = make_execution(
+        site.factory,
+        cluster,
+        run_name="nightly 2026-01-01 03:00 UTC (back-dated)",
+        status="completed",
+        created_at=BASE_TIME,
+        completed_at=BASE_TIME + timedelta(seconds=2),
+        num_clusters=1,
+        num_points=10,
+        details={
+            "backdated": {
+                "slot": BASE_TIME.isoformat(),
+                "shift_seconds": -20 * 86400.0,
+                "ran_at": ran.isoformat(),
+                "cadence": "every 2 days at 03:00 UTC",
+                "why": "demo history: a real run, computed when the demo started and moved back to its night",
+            }
+        },
+    )
+    page = fresh_tab.open(f"/clusters/{cluster.cluster_id}/runs/{run.run_id}")
+    fact = page.locator(".facts .backdated")
+    expect(fact).to_contain_text("really ran")
+    expect(fact).to_have_attribute("title", re.compile("demo history"))

@@ -25,13 +25,12 @@ UNSET: Any = _Unset()
 def _update(
     cluster_id: str, run_id: str, centroid_id: str, label: Any, summary: Any, keywords: Any
 ) -> Call[ClusterExecutionResult]:
-    fields = {"label": label, "summary": summary, "keywords": keywords}
-    body = {
-        name: (list(value) if name == "keywords" and value is not None else value) for name, value in fields.items()
-    }
-    body = {name: value for name, value in body.items() if value is not UNSET}
     if isinstance(keywords, str):  # a lone word would be sent as one keyword per character
         raise TypeError("keywords must be a list of words, e.g. ['billing', 'refunds']")
+    fields = {"label": label, "summary": summary, "keywords": keywords}
+    body = {name: value for name, value in fields.items() if value is not UNSET}
+    if body.get("keywords") is not None:
+        body["keywords"] = list(body["keywords"])
     return Call.to(
         UPDATE, model(ClusterExecutionResult), body=body, cluster_id=cluster_id, run_id=run_id, centroid_id=centroid_id
     )

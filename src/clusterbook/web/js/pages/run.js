@@ -142,7 +142,9 @@ export const runPage = {
         ["Algorithm", run.algorithm || DASH],
         ["Points", fmtInt(run.num_points)],
         ["Attempts", run.attempts ? fmtInt(run.attempts) : DASH],
-      ];
+        // the demo's nightly history: a real run whose dates were moved back to its night
+        run.backdated ? ["Back-dated", h("span", { class: "backdated", title: run.backdated.why }, `really ran ${fmtTimeLong(run.backdated.ran_at)}`)] : null,
+      ].filter(Boolean);
       return h(
         "div",
         { class: "run-head" },
