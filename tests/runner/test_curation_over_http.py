@@ -257,3 +257,34 @@ def test_curated_labels_carry_forward_to_matching_clusters_of_later_runs(
     assert "Beta" in [c["label"] for c in fourth["centroids"]] and "Alpha" not in [
         c["label"] for c in fourth["centroids"]
     ]
+
+
+def test_merging_a_text_run_rescores_it_in_the_space_the_run_embedded(
+    api: httpx.Client, runner_server: BackgroundServer
+) -> None:
+    """A run that embedded its texts is rescored over the same texts embedded again with its embedder
+    and seed: the unmerged run's own silhouette is reproduced that way, and the merged one matches
+    scikit-learn on the merged memberships."""
+    from clusterbook.demo.corpus import demo_documents
+    from clusterbook.engine.embedders import make_embedder
+
+    documents = demo_documents(per_topic=15)
+    upload_collection(api, "articles", documents)
+    cluster = create_cluster(
+        api, "topics", "articles", vector_config={"clustering_method": "kmeans", "algorithm_params": {"n_clusters": 6}}
+    )["cluster_id"]
+    run = completed(api, cluster, {"random_state": 3})
+    assert run["config"]["embedded"] is True and run["config"]["embedder"] == "tfidf-svd"
+    ordered = sorted(documents, key=lambda d: d["document_id"])  # the loader's order: by document id
+    X = make_embedder("tfidf-svd", 3).embed([d["text"] for d in ordered]).astype(np.float32)
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    ids = [d["document_id"] for d in ordered]
+    before = memberships(api, cluster, run["run_id"])
+    assert run["metrics"]["silhouette_score"] == pytest.approx(silhouette_score(X, [before[d] for d in ids]), rel=1e-3)
+
+    merged = ok(merge(api, cluster, run["run_id"], {"cluster_ids": ["cl_0", "cl_5"]}))
+    after = memberships(api, cluster, run["run_id"])
+    labels = [after[d] for d in ids]
+    assert set(labels) == {"cl_0", "cl_1", "cl_2", "cl_3", "cl_4"} and merged["num_clusters"] == 5
+    assert merged["metrics"]["silhouette_score"] == pytest.approx(silhouette_score(X, labels), rel=1e-3)
+    assert merged["metrics"]["davies_bouldin_index"] == pytest.approx(davies_bouldin_score(X, labels), rel=1e-3)
