@@ -109,6 +109,7 @@ def seeded(session_factory) -> dict[str, str]:
         "cluster_id": cluster.cluster_id,
         "run_id": run_ids[0],
         "document_id": "doc-1",
+        "centroid_id": "cl_0",  # a cluster of that run (curated by PATCH …/centroids/{centroid_id})
     }
 
 
@@ -198,6 +199,7 @@ def test_every_operation_answers_within_its_schema(live_server, seeded, fuzz_ses
     exercised = {label for label, count in sent.items() if count}
     assert exercised == documented, sorted(documented - exercised)
     answered = {label for label, seen in statuses.items() if any(200 <= status < 300 for status in seen)}
-    # the seeded objects were really reached: all but a few operations succeeded at least once
-    assert len(answered) >= len(documented) - 4, sorted(documented - answered)
+    # the seeded objects were really reached: all but a few operations succeeded at least once (a
+    # centroid merge succeeds only for a body naming two clusters of the run, which fuzzing rarely writes)
+    assert len(answered) >= len(documented) - 5, sorted(documented - answered)
     assert elapsed < 15 * EXAMPLES, f"the fuzz took {elapsed:.0f}s: too slow for CI"
