@@ -22,6 +22,7 @@ PAIRS = [
     (r.Documents, r.AsyncDocuments),
     (r.Clusters, r.AsyncClusters),
     (r.Executions, r.AsyncExecutions),
+    (r.Centroids, r.AsyncCentroids),
 ]
 
 
