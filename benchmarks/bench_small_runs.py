@@ -8,12 +8,14 @@ processes do (``runner/compute.py``); "default" ones keep the libraries' own thr
 are interleaved per repeat and the table shows medians, so a busy shared machine affects both sides.
 
 The second table starts the real ``clusterbook serve --demo`` on a fresh SQLite file and reports how
-long after the start every queued demo run has ended.
+long after the start the demo clusters' runs have ended, then every run with the nightly history,
+then the history moved back to its nights (``runner/demo_history.py``).
 
 Usage::
 
     python benchmarks/bench_small_runs.py                 # 5 repeats, both tables
     python benchmarks/bench_small_runs.py --repeat 9 --no-demo
+    python benchmarks/bench_small_runs.py --demo-only
 
 Figures are printed, never asserted: this is a benchmark, not a test.
 """
@@ -29,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -112,9 +115,32 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def demo_seconds() -> tuple[float, int, dict[str, int]]:
-    """Seconds from starting ``serve --demo`` until every demo run has ended; runs; status counts."""
+@dataclass
+class DemoTimes:
+    """Seconds after ``serve --demo`` started: every run of the demo's own clusters ended (``main``),
+    the nightly history's runs too (``all``), and those moved back to their nights (``backdated``)."""
+
+    main: float | None = None
+    all: float | None = None
+    backdated: float | None = None
+    runs: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _statuses(http: httpx.Client, cluster_id: str) -> dict[str, int]:
+    body = {"stats_scope": "all"}
+    found: dict[str, int] = http.post(f"/v1/clusters/{cluster_id}/executions/list", json=body).json()["stats"][
+        "executions_by_status"
+    ]
+    return found
+
+
+def demo_seconds() -> DemoTimes:
+    """Start ``serve --demo`` on a fresh SQLite file and time its runs (see :class:`DemoTimes`)."""
+    from clusterbook.runner.demo_history import HISTORY_CLUSTER, HISTORY_NIGHTS
+
     port = free_port()
+    times = DemoTimes()
     with tempfile.TemporaryDirectory() as folder:
         env = {**os.environ, "CLUSTERBOOK_DATABASE_URL": f"sqlite:///{Path(folder) / 'demo.db'}"}
         started = time.monotonic()
@@ -126,7 +152,7 @@ def demo_seconds() -> tuple[float, int, dict[str, int]]:
         )
         try:
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-                while True:
+                while times.backdated is None:
                     time.sleep(0.25)
                     if server.poll() is not None:
                         raise SystemExit(f"clusterbook serve --demo exited with {server.returncode}")
@@ -134,15 +160,30 @@ def demo_seconds() -> tuple[float, int, dict[str, int]]:
                         clusters = http.post("/v1/clusters/list", params={"page_size": 100}).json()["results"]
                     except (httpx.HTTPError, KeyError, ValueError):
                         continue
+                    if not clusters:
+                        continue
                     counts: dict[str, int] = {}
+                    main_live = 0
                     for cluster in clusters:
-                        body = {"stats_scope": "all"}
-                        stats = http.post(f"/v1/clusters/{cluster['cluster_id']}/executions/list", json=body).json()
-                        for status, n in stats["stats"]["executions_by_status"].items():
+                        statuses = _statuses(http, cluster["cluster_id"])
+                        live = statuses.get("pending", 0) + statuses.get("processing", 0)
+                        if cluster["cluster_name"] != HISTORY_CLUSTER["cluster_name"]:
+                            main_live += live
+                        for status, n in statuses.items():
                             counts[status] = counts.get(status, 0) + n
-                    live = counts.get("pending", 0) + counts.get("processing", 0)
-                    if clusters and sum(counts.values()) and not live:
-                        return time.monotonic() - started, sum(counts.values()), counts
+                    now = time.monotonic() - started
+                    if times.main is None and not main_live:
+                        times.main = now
+                    if times.all is None and not counts.get("pending", 0) + counts.get("processing", 0):
+                        times.all, times.runs, times.counts = now, sum(counts.values()), counts
+                    if times.all is not None:
+                        nightly = next(c for c in clusters if c["cluster_name"] == HISTORY_CLUSTER["cluster_name"])
+                        trends = http.post(
+                            f"/v1/clusters/{nightly['cluster_id']}/executions/trends", json={"bucket": "day"}
+                        ).json()
+                        if len([b for b in trends["buckets"] if b["total"]]) == HISTORY_NIGHTS:
+                            times.backdated = time.monotonic() - started
+                return times
         finally:
             server.terminate()
             server.wait(30)
@@ -152,16 +193,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--no-demo", action="store_true", help="skip the serve --demo table")
+    parser.add_argument("--demo-only", action="store_true", help="only the serve --demo timings")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child, args.threads)
         return
-    small_runs_table(args.repeat)
+    if not args.demo_only:
+        small_runs_table(args.repeat)
     if not args.no_demo:
-        seconds, runs, counts = demo_seconds()
-        print(f"\nserve --demo: all {runs} runs ended {seconds:.1f} s after the server started ({counts})")
+        t = demo_seconds()
+        print(
+            f"\nserve --demo, seconds after the server started: the demo clusters' runs ended {t.main:.1f}; "
+            f"all {t.runs} runs (with the nightly history) {t.all:.1f}; the history back-dated {t.backdated:.1f} "
+            f"({t.counts})"
+        )
 
 
 if __name__ == "__main__":

@@ -303,6 +303,14 @@ ROUTES: dict[tuple[str, str], Spec] = {
         Call("GET", f"/v1/clusters/{o.cluster_id}/executions/{o.run}/projection"),
         Call("GET", f"/v1/clusters/{c.cluster_id}/executions/{o.run}/projection"),
     ],
+    ("PATCH", "/v1/clusters/{cluster_id}/executions/{run_id}/centroids/{centroid_id}"): lambda o, c: [
+        Call("PATCH", f"/v1/clusters/{o.cluster_id}/executions/{o.run}/centroids/cl_0", {"label": "curated"}),
+        Call("PATCH", f"/v1/clusters/{c.cluster_id}/executions/{o.run}/centroids/cl_0", {"label": "curated"}),
+    ],
+    ("POST", "/v1/clusters/{cluster_id}/executions/{run_id}/centroids/merge"): lambda o, c: [
+        Call("POST", f"/v1/clusters/{o.cluster_id}/executions/{o.run}/centroids/merge", {"cluster_ids": ["cl_0", "cl_1"]}),
+        Call("POST", f"/v1/clusters/{c.cluster_id}/executions/{o.run}/centroids/merge", {"cluster_ids": ["cl_0", "cl_1"]}),
+    ],
     ("GET", "/v1/executions/{run_id}"): lambda o, c: [Call("GET", f"/v1/executions/{o.run}")],
     ("POST", "/v1/clusters/{cluster_id}/executions/compare"): lambda o, c: [
         Call("POST", f"/v1/clusters/{o.cluster_id}/executions/compare", {"run_ids": [o.run, o.runs[-1]]}),

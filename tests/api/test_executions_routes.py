@@ -77,6 +77,13 @@ def test_one_execution_in_the_contract_shape(http, session_factory):
         "jaccard": None,
         "baseline_label": None,
         "stability": None,  # bootstrap stability, null unless the run was executed with stability
+        # curated labels: the computed values beside the effective ones, no override, nothing inherited
+        "computed_label": "Billing",
+        "computed_summary": "Invoices and refunds",
+        "computed_keywords": ["invoice", "refund"],
+        "override": None,
+        "inherited": None,
+        "merged_from": None,
     }
     assert parse_time(body["created_at"]) == BASE_TIME + timedelta(minutes=3)
     assert parse_time(body["completed_at"]) == BASE_TIME + timedelta(minutes=3, seconds=5)

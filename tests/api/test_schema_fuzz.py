@@ -50,7 +50,7 @@ EXAMPLES = int(os.environ.get("CLUSTERBOOK_FUZZ_EXAMPLES", "20"))
 """Examples per operation and generation mode (positive, negative); raise it locally to dig deeper."""
 RANDOM = os.environ.get("CLUSTERBOOK_FUZZ_RANDOM") == "1"
 """New cases on each run instead of the same derandomized ones (for digging locally, not for CI)."""
-EXPECTED_OPERATIONS = 52
+EXPECTED_OPERATIONS = 55
 """Operations in the schema today: the test fails if fewer are found (a route lost from the schema)."""
 
 # Not negative_data_rejection: the API ignores unknown query parameters (as HTTP APIs do) and the
@@ -139,6 +139,7 @@ def seeded(session_factory) -> dict[str, str]:
         "document_id": "doc-1",
         "schedule_id": schedule.schedule_id,
         "monitor_id": monitor.monitor_id,
+        "centroid_id": "cl_0",  # a cluster of that run (curated by PATCH …/centroids/{centroid_id})
     }
 
 
@@ -228,6 +229,7 @@ def test_every_operation_answers_within_its_schema(live_server, seeded, fuzz_ses
     exercised = {label for label, count in sent.items() if count}
     assert exercised == documented, sorted(documented - exercised)
     answered = {label for label, seen in statuses.items() if any(200 <= status < 300 for status in seen)}
-    # the seeded objects were really reached: all but a few operations succeeded at least once
-    assert len(answered) >= len(documented) - 4, sorted(documented - answered)
+    # the seeded objects were really reached: all but a few operations succeeded at least once (a
+    # centroid merge succeeds only for a body naming two clusters of the run, which fuzzing rarely writes)
+    assert len(answered) >= len(documented) - 5, sorted(documented - answered)
     assert elapsed < 15 * EXAMPLES, f"the fuzz took {elapsed:.0f}s: too slow for CI"

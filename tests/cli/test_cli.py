@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -85,9 +86,10 @@ def _wait_healthy(base: str, proc: subprocess.Popen[str]) -> None:
 def test_serve_demo_builds_its_history_from_real_runs_once(tmp_path: Path):
     from clusterbook.demo.corpus import DEMO_TOPICS
     from clusterbook.runner.demo import DEMO_CLUSTERS
+    from clusterbook.runner.demo_history import HISTORY_CLUSTER, HISTORY_NIGHTS
 
     url = f"sqlite:///{tmp_path / 'demo.db'}"
-    queued = sum(len(c.runs) for c in DEMO_CLUSTERS)
+    queued = sum(len(c.runs) for c in DEMO_CLUSTERS) + HISTORY_NIGHTS
     for start in range(2):  # the second start must not add demo data again
         port = free_port()
         base = f"http://127.0.0.1:{port}"
@@ -98,7 +100,7 @@ def test_serve_demo_builds_its_history_from_real_runs_once(tmp_path: Path):
                 c["cluster_name"]: c["cluster_id"]
                 for c in httpx.post(f"{base}/v1/clusters/list", json={}, params={"page_size": 50}).json()["results"]
             }
-            assert len(clusters) == len(DEMO_CLUSTERS)
+            assert len(clusters) == len(DEMO_CLUSTERS) + 1
             if start == 0:
                 scratch = _wait_history(base, clusters["Scratch notes"], lambda s: s.get("failed") == 2)
                 assert all("Insufficient documents" in r["error_message"] for r in scratch["results"])
@@ -107,6 +109,9 @@ def test_serve_demo_builds_its_history_from_real_runs_once(tmp_path: Path):
                 keywords = {k for c in run["centroids"] for k in c["keywords"]}
                 topic_words = {w for words in DEMO_TOPICS.values() for w in words}
                 assert len(keywords & topic_words) >= 10, keywords
+                nightly = clusters[HISTORY_CLUSTER["cluster_name"]]
+                _wait_history(base, nightly, lambda s: s.get("completed", 0) == HISTORY_NIGHTS)
+                _wait_backdated(base, nightly)
         finally:
             _stop(proc)
         assert _count(url) == queued
@@ -121,6 +126,20 @@ def _wait_history(base: str, cluster_id: str, done, timeout: float = 240):  # ty
         if done(history["stats"]["executions_by_status"]):
             return history
         assert time.monotonic() < deadline, history["stats"]
+        time.sleep(0.5)
+
+
+def _wait_backdated(base: str, cluster_id: str, timeout: float = 60) -> None:
+    """The serve process moves the nightly runs back to their nights: the trends span weeks."""
+    deadline = time.monotonic() + timeout
+    while True:
+        trends = httpx.post(f"{base}/v1/clusters/{cluster_id}/executions/trends", json={"bucket": "day"}).json()
+        filled = [b for b in trends["buckets"] if b["total"]]
+        if len(filled) >= 5:
+            starts = [datetime.fromisoformat(b["start"]) for b in filled]
+            assert max(starts) - min(starts) >= timedelta(days=14), starts
+            return
+        assert time.monotonic() < deadline, trends
         time.sleep(0.5)
 
 

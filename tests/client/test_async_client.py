@@ -24,6 +24,7 @@ PAIRS = [
     (r.Executions, r.AsyncExecutions),
     (r.Schedules, r.AsyncSchedules),
     (r.Monitors, r.AsyncMonitors),
+    (r.Centroids, r.AsyncCentroids),
 ]
 
 

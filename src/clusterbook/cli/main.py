@@ -145,6 +145,10 @@ def serve(
         f"{settings.workers} workers, {settings.runner} runner)"
     )
     with _started(pool):
+        if demo:  # moves the nightly runs back to their nights as they end (also after a restart midway)
+            from clusterbook.runner.demo_history import start_history_thread
+
+            start_history_thread(api.state.engine)
         uvicorn.run(api, host=settings.host, port=settings.port, log_level=settings.log_level)
 
 

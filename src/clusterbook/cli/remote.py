@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from clusterbook.cli.centroids import centroids_app
 from clusterbook.cli.remote_options import (
     AllOption,
     ApiKeyOption,
@@ -586,4 +587,5 @@ def register(app: typer.Typer) -> None:
     exporting.register(app, executions_app)
     app.add_typer(clusters_app, name="clusters")
     app.add_typer(executions_app, name="executions")
+    app.add_typer(centroids_app, name="centroids")
     app.command("execute")(execute)

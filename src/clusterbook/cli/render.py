@@ -177,13 +177,22 @@ def centroids_table(run: ClusterExecutionResult) -> Table | None:
         table.add_column("stability", justify="right")
     for c in run.centroids:
         cells = [c.cluster_id, str(c.num_members), f"{100 * c.num_members / total:.0f}%"]
-        texts = [Text(c.label or ""), Text(", ".join(c.keywords or []))]
+        texts = [Text((c.label or "") + curation_note(c)), Text(", ".join(c.keywords or []))]
         if compared:
             texts += [Text(baseline_match(c)), Text(number(c.jaccard, 2))]
         if scored:
             texts.append(Text(number(c.stability, 2)))
         table.add_row(*cells, *texts)
     return table
+
+
+def curation_note(centroid: ClusterExecutionCentroid) -> str:
+    """Where a curated label came from: " (curated by alice)", " (from run_… cl_2)", or nothing."""
+    if centroid.override is not None and centroid.override.label is not None:
+        return f" (curated by {centroid.override.by})"
+    if centroid.inherited is not None and centroid.inherited.label is not None:
+        return f" (from {centroid.inherited.run_id} {centroid.inherited.cluster_id})"
+    return ""
 
 
 def baseline_match(centroid: ClusterExecutionCentroid) -> str:

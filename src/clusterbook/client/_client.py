@@ -20,6 +20,7 @@ from clusterbook.client._http import (
     route,
 )
 from clusterbook.client.resources import (
+    AsyncCentroids,
     AsyncClusters,
     AsyncCollections,
     AsyncDocuments,
@@ -28,6 +29,7 @@ from clusterbook.client.resources import (
     AsyncNamespaces,
     AsyncSchedules,
     AsyncWebhooks,
+    Centroids,
     Clusters,
     Collections,
     Documents,
@@ -97,6 +99,7 @@ class Client:
         self.schedules = Schedules(self._transport)
         self.webhooks = Webhooks(self._transport)
         self.monitors = Monitors(self._transport)
+        self.centroids = Centroids(self._transport)
 
     @property
     def base_url(self) -> str:
@@ -164,6 +167,7 @@ class AsyncClient:
         self.schedules = AsyncSchedules(self._transport)
         self.webhooks = AsyncWebhooks(self._transport)
         self.monitors = AsyncMonitors(self._transport)
+        self.centroids = AsyncCentroids(self._transport)
 
     @property
     def base_url(self) -> str:

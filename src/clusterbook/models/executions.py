@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import ConfigDict, Field, create_model
 
 from clusterbook.models.base import StorableBody, UTCDatetime, WireModel
+from clusterbook.models.curation import CentroidMerge, CentroidOverride, InheritedLabel
 from clusterbook.models.measures import MEASURES_BY_NAME, METRIC_MEASURES, Measure
 
 
@@ -63,13 +64,31 @@ class ClusterExecutionMetrics(_DeclaredMetrics):  # type: ignore[misc]
 
 
 class ClusterExecutionCentroid(WireModel):
-    """One cluster of a run, with its size and what it is about."""
+    """One cluster of a run, with its size and what it is about.
+
+    ``label``, ``summary`` and ``keywords`` are the effective values: a curator's ``override`` wins,
+    then a label ``inherited`` from the matched baseline cluster, then what the run computed
+    (``computed_*``, always kept beside)."""
 
     cluster_id: str = Field(description="'cl_<n>', numbered by size within the run.")
     num_members: int
     label: str | None = None
     summary: str | None = None
     keywords: list[str] | None = None
+    computed_label: str | None = Field(default=None, description="The label the run computed (keywords or LLM).")
+    computed_summary: str | None = None
+    computed_keywords: list[str] | None = None
+    override: CentroidOverride | None = Field(
+        default=None, description="Curated values (PATCH …/centroids/{cluster_id}), with who set them and when."
+    )
+    inherited: InheritedLabel | None = Field(
+        default=None,
+        description="A curated label carried forward from the baseline cluster matched to this one "
+        "(Jaccard at least 0.5), with the run and cluster it came from.",
+    )
+    merged_from: list[str] | None = Field(
+        default=None, description="The clusters merged into this one (POST …/centroids/merge), itself first."
+    )
     # agreement with the run's baseline (absent when the run has none)
     baseline_cluster_id: str | None = Field(
         default=None,
@@ -138,6 +157,14 @@ class ClusterExecutionResult(WireModel):
         default="api",
         description="What started the run: 'api' (a POST …/execute), 'schedule:<schedule_id>' or "
         "'monitor:<monitor_id>'; the history filters on it.",
+    )
+    backdated: dict[str, Any] | None = Field(
+        default=None,
+        description="Set on the demo's nightly history: the run was computed when the demo started and its "
+        "timestamps were moved back by shift_seconds to its slot in the schedule (ran_at: when it really ran).",
+    )
+    merges: list[CentroidMerge] | None = Field(
+        default=None, description="Merges of this run's clusters (POST …/centroids/merge), oldest first."
     )
 
     def measure_value(self, measure: Measure) -> float | None:

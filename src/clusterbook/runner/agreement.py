@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from clusterbook.engine.agreement import Agreement, Match
+from clusterbook.models.curation import CURATED_FIELDS, INHERIT_JACCARD, effective_centroid
 from clusterbook.models.measures import BASELINE_MEASURES
 from clusterbook.runner.relation import relate_runs
 from clusterbook.store.baselines import (
@@ -52,7 +53,7 @@ def relate_to_baseline(session: Session, *, run_id: str, token: str) -> bool:
         reason = None if found.note is None else f"{found.note} (baseline run {baseline_id})"
         if reason is None:
             metrics = found.scores()
-            centroids = matched_centroids(centroids, found, reference)
+            centroids = matched_centroids(centroids, found, reference, baseline_run_id=baseline_id)
     if reason is not None:
         notes.update(dict.fromkeys(BASELINE_MEASURES, reason))
     details["metric_notes"] = notes
@@ -63,21 +64,51 @@ def relate_to_baseline(session: Session, *, run_id: str, token: str) -> bool:
 
 
 def matched_centroids(
-    centroids: list[dict[str, Any]], found: Agreement, reference: list[dict[str, Any]]
+    centroids: list[dict[str, Any]], found: Agreement, reference: list[dict[str, Any]], *, baseline_run_id: str
 ) -> list[dict[str, Any]]:
     """This run's centroids, each with its matched baseline cluster, the pair's Jaccard and the
-    baseline cluster's label (all null when no baseline cluster was matched to it)."""
+    baseline cluster's label (all null when no baseline cluster was matched to it). A centroid whose
+    match holds a curated label (its own or one it inherited) at Jaccard ≥ ``INHERIT_JACCARD``
+    inherits it, marked with the baseline run and cluster it came from."""
     by_other: dict[Any, Match] = {m.other: m for m in found.matches if m.other is not None}
-    labels = {c.get("cluster_id"): c.get("label") for c in reference}
+    by_reference = {c.get("cluster_id"): c for c in reference}
     out = []
     for centroid in centroids:
         match = by_other.get(centroid.get("cluster_id"))
-        out.append(
-            {
-                **centroid,
-                "baseline_cluster_id": None if match is None else match.reference,
-                "jaccard": None if match is None else match.jaccard,
-                "baseline_label": None if match is None else labels.get(match.reference),
-            }
-        )
+        matched = {} if match is None else by_reference.get(match.reference) or {}
+        related = {
+            **centroid,
+            "baseline_cluster_id": None if match is None else match.reference,
+            "jaccard": None if match is None else match.jaccard,
+            "baseline_label": matched.get("label"),
+        }
+        related.pop("inherited", None)
+        if match is not None and match.jaccard is not None and match.jaccard >= INHERIT_JACCARD:
+            inherited = _inherited(matched, baseline_run_id, match)
+            if inherited is not None:
+                related["inherited"] = inherited
+        # computed_* are stored once a centroid was curated or inherited: decide its labels again
+        curated = "inherited" in related or "computed_label" in related
+        out.append(effective_centroid(related) if curated else related)
     return out
+
+
+def _inherited(matched: dict[str, Any], baseline_run_id: str, match: Match) -> dict[str, Any] | None:
+    """What a centroid inherits from its matched baseline cluster: the curated values it shows (its
+    override over what it inherited itself), stamped with the original curator; None when uncurated."""
+    source = matched.get("override") or matched.get("inherited")
+    if not source:
+        return None
+    values = {**(matched.get("inherited") or {}), **(matched.get("override") or {})}
+    curated = {name: values[name] for name in CURATED_FIELDS if values.get(name) is not None}
+    if not curated:
+        return None
+    return {
+        **curated,
+        "run_id": baseline_run_id,
+        "cluster_id": matched.get("cluster_id"),
+        "jaccard": match.jaccard,
+        "by": source.get("by"),
+        "key_id": source.get("key_id"),
+        "at": source.get("at"),
+    }

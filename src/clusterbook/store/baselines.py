@@ -22,6 +22,7 @@ from clusterbook.errors import ErrorLocation, ValidationFailed
 from clusterbook.models.executions import ExecutionStatus
 from clusterbook.models.measures import BASELINE_MEASURES
 from clusterbook.models.storable import is_storable_ref
+from clusterbook.store.executions import build_search_text
 from clusterbook.store.tables import executions
 
 _c = executions.c
@@ -99,7 +100,9 @@ def write_agreement(
 ) -> bool:
     """Store the agreement measures, the matched centroids and the details (notes, timing) on the
     completed run; False (nothing written) unless it is this attempt's completed run."""
-    values = {name: metrics.get(name) for name in BASELINE_MEASURES}
+    values: dict[str, Any] = {name: metrics.get(name) for name in BASELINE_MEASURES}
+    # inherited curated labels change what the run's search matches (error_message: none, it completed)
+    values["search_text"] = build_search_text(run_id, None, centroids)
     result = session.execute(
         update(executions).where(_held_completed(run_id, token)).values(**values, centroids=centroids, details=details)
     )

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from clusterbook.errors import Conflict
 from clusterbook.folding import fold
+from clusterbook.models.curation import effective_centroid
 from clusterbook.models.executions import (
     API_TRIGGER,
     FINISHED_STATUSES,
@@ -191,6 +192,10 @@ def row_to_result(row: Row[Any]) -> ClusterExecutionResult:
         extras["attempts"] = m["attempts"]
     if m["baseline_run_id"] is not None:
         extras["baseline_run_id"] = m["baseline_run_id"]
+    if details.get("merges"):
+        extras["merges"] = details["merges"]
+    if details.get("backdated"):
+        extras["backdated"] = details["backdated"]
     metric_extras: dict[str, Any] = {}
     if details.get("metric_notes"):
         metric_extras["notes"] = details["metric_notes"]
@@ -202,7 +207,7 @@ def row_to_result(row: Row[Any]) -> ClusterExecutionResult:
         num_points=m["num_points"],
         created_at=m["created_at"],
         metrics=ClusterExecutionMetrics(**metric_values, **metric_extras) if has_metrics else None,
-        centroids=m["centroids"],
+        centroids=None if m["centroids"] is None else [effective_centroid(c) for c in m["centroids"]],  # type: ignore[misc]
         completed_at=m["completed_at"],
         error_message=m["error_message"],
         llm_labeling_errors=m["llm_labeling_errors"],

@@ -49,6 +49,8 @@ class KeyAccess:
     key_id: str
     namespace_ids: frozenset[str]
     last_used_at: datetime | None
+    name: str | None = None
+    """The key's name: who curated a label or merged clusters with it."""
 
 
 def hash_key(key: str) -> str:
@@ -120,14 +122,14 @@ def read_key_access(session: Session, *, key: str) -> KeyAccess | None:
     if not key or len(key) > MAX_KEY_LENGTH:
         return None
     rows = session.execute(
-        select(api_keys.c.key_id, api_keys.c.last_used_at, api_key_namespaces.c.namespace_id)
+        select(api_keys.c.key_id, api_keys.c.last_used_at, api_keys.c.name, api_key_namespaces.c.namespace_id)
         .outerjoin(api_key_namespaces, api_key_namespaces.c.key_id == api_keys.c.key_id)
         .where(api_keys.c.key_hash == hash_key(key), api_keys.c.revoked_at.is_(None))
     ).all()
     if not rows:
         return None
     held = frozenset(row.namespace_id for row in rows if row.namespace_id is not None)
-    return KeyAccess(rows[0].key_id, held, rows[0].last_used_at)
+    return KeyAccess(rows[0].key_id, held, rows[0].last_used_at, rows[0].name)
 
 
 class KeyHistory(Enum):

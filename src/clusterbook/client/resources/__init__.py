@@ -1,5 +1,6 @@
 """The SDK's resources, one module each, mirroring the API's route groups."""
 
+from clusterbook.client.resources.centroids import AsyncCentroids, Centroids
 from clusterbook.client.resources.clusters import AsyncClusters, Clusters
 from clusterbook.client.resources.collections import AsyncCollections, Collections
 from clusterbook.client.resources.documents import AsyncDocuments, Documents
@@ -10,6 +11,8 @@ from clusterbook.client.resources.schedules import AsyncSchedules, Schedules
 from clusterbook.client.resources.webhooks import AsyncWebhooks, Webhooks
 
 __all__ = [
+    "AsyncCentroids",
+    "Centroids",
     "AsyncClusters",
     "AsyncCollections",
     "AsyncDocuments",

@@ -155,6 +155,10 @@ export const api = {
   findRun: (runId, opts) => request("GET", `/v1/executions/${enc(runId)}`, opts),
   getRun: (cid, runId, opts) => request("GET", `/v1/clusters/${enc(cid)}/executions/${enc(runId)}`, opts),
   getRunById: (runId, opts) => request("GET", `/v1/executions/${enc(runId)}`, opts),
+  updateCentroid: (cid, runId, centroidId, body, opts) =>
+    request("PATCH", `/v1/clusters/${enc(cid)}/executions/${enc(runId)}/centroids/${enc(centroidId)}`, { ...opts, body }),
+  mergeCentroids: (cid, runId, clusterIds, label, opts) =>
+    request("POST", `/v1/clusters/${enc(cid)}/executions/${enc(runId)}/centroids/merge`, { ...opts, body: label ? { cluster_ids: clusterIds, label } : { cluster_ids: clusterIds } }),
   cancelRun: (cid, runId, opts) => request("POST", `/v1/clusters/${enc(cid)}/executions/${enc(runId)}/cancel`, opts),
   projection: (cid, runId, opts) =>
     request("GET", `/v1/clusters/${enc(cid)}/executions/${enc(runId)}/projection`, opts),

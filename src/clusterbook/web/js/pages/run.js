@@ -20,6 +20,7 @@ import {
 import { clusterPath, href, runPath } from "../nav.js";
 import { breadcrumbs, busy, errorState, exportButtons, poller, spinner, statusBadge, toast } from "../ui.js";
 import { selection } from "./common.js";
+import { labelCell, mergeControl } from "./run_labels.js";
 
 const POLL_MS = 2000;
 
@@ -146,7 +147,9 @@ export const runPage = {
         ["Points", fmtInt(run.num_points)],
         ["Attempts", run.attempts ? fmtInt(run.attempts) : DASH],
         ["Started by", h("span", { class: "run-trigger", title: "api: a request; schedule:<id> or monitor:<id>: that trigger" }, run.trigger === "api" ? "a request (api)" : run.trigger || "a request (api)")],
-      ];
+        // the demo's nightly history: a real run whose dates were moved back to its night
+        run.backdated ? ["Back-dated", h("span", { class: "backdated", title: run.backdated.why }, `really ran ${fmtTimeLong(run.backdated.ran_at)}`)] : null,
+      ].filter(Boolean);
       return h(
         "div",
         { class: "run-head" },
@@ -319,12 +322,27 @@ export const runPage = {
       const total = run.centroids.reduce((n, c) => n + (c.num_members || 0), 0) || run.num_points;
       const compared = Boolean(run.baseline_run_id) && run.centroids.some((c) => c.baseline_cluster_id !== undefined);
       const scored = run.centroids.some((c) => c.stability !== undefined && c.stability !== null);
+      const editable = run.status === "completed";
+      const checked = []; // cluster ids in the order they were checked: the first keeps its id
+      const merge = editable ? mergeControl({ clusterId, runId, selected: () => [...checked], onMerged: render }) : null;
+      const pick = (c) =>
+        h("input", {
+          type: "checkbox",
+          class: "merge-pick",
+          "aria-label": `Select ${c.cluster_id} to merge`,
+          onchange: (event) => {
+            const at = checked.indexOf(c.cluster_id);
+            if (event.target.checked && at < 0) checked.push(c.cluster_id);
+            if (!event.target.checked && at >= 0) checked.splice(at, 1);
+            merge.update(checked.length);
+          },
+        });
       const rows = run.centroids.map((c, i) =>
         h(
           "tr",
-          {},
-          h("td", { class: "nowrap" }, h("span", { class: "swatch", style: { background: paletteColor(i) }, "aria-hidden": "true" }), h("span", { class: "mono" }, c.cluster_id)),
-          h("td", {}, c.label ? h("strong", {}, c.label) : h("span", { class: "muted" }, "unlabelled")),
+          { dataset: { cluster: c.cluster_id } },
+          h("td", { class: "nowrap" }, editable ? pick(c) : null, h("span", { class: "swatch", style: { background: paletteColor(i) }, "aria-hidden": "true" }), h("span", { class: "mono" }, c.cluster_id)),
+          labelCell(c, { clusterId, runId, editable, onSaved: render }),
           h("td", {}, (c.keywords || []).length ? h("ul", { class: "keywords" }, c.keywords.map((k) => h("li", {}, k))) : h("span", { class: "muted" }, DASH)),
           h("td", { class: "summary-cell" }, c.summary || h("span", { class: "muted" }, DASH)),
           h(
@@ -338,10 +356,14 @@ export const runPage = {
           scored ? stabilityCell(c) : null,
         ),
       );
+      const merges = run.merges?.length
+        ? h("p", { class: "muted small merges-note" }, run.merges.map((m) => `${m.cluster_ids.join(" + ")} merged into ${m.into} by ${m.by}, ${fmtTimeLong(m.at)}`).join("; "))
+        : null;
       return h(
         "section",
         { class: "section", "aria-labelledby": "centroids-title" },
-        h("h2", { id: "centroids-title" }, `Clusters (${fmtInt(run.centroids.length)})`),
+        h("div", { class: "section-head" }, h("h2", { id: "centroids-title" }, `Clusters (${fmtInt(run.centroids.length)})`), merge ? merge.element : null),
+        merges,
         h(
           "div",
           { class: "table-scroll" },
