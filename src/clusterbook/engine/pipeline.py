@@ -117,6 +117,7 @@ def run_pipeline(data: EngineInput, tasks: TaskMap | None = None) -> EngineResul
         llm_labeling_errors=llm_errors,
         effective_config=effective,
         timings_ms=dict(timings),
+        centers=None if means is None else np.ascontiguousarray(means, dtype=np.float32),
     )
 
 

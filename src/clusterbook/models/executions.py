@@ -86,6 +86,11 @@ class ClusterExecutionCentroid(WireModel):
         description="Bootstrap stability (0..1, higher is better): this cluster's mean best Jaccard overlap "
         "with the clusters of the re-clustered subsamples; null unless the run was executed with stability.",
     )
+    vector: list[float] | None = Field(
+        default=None,
+        description="The cluster's centre (its members' mean in the clustered, normalised space, float32); "
+        "only with ?include_vectors=true, and only for completed runs over vectors.",
+    )
 
 
 class ClusterExecutionResult(WireModel):

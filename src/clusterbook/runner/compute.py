@@ -225,4 +225,6 @@ def outcome_of(result: EngineResult, submitted: dict[str, Any], *, load_ms: floa
         member_clusters=member_clusters,
         member_distances=distances,
         projection=result.projection,
+        centers=result.centers,
+        hierarchy=result.hierarchy,
     )

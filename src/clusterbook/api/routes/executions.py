@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,7 @@ from clusterbook.models.members import ExecutionProjection, ListExecutionMembers
 from clusterbook.store import executions as store
 from clusterbook.store import members as members_store
 from clusterbook.store.baselines import choose_baseline
+from clusterbook.store.centres import read_centres
 from clusterbook.store.config_fields import list_config_fields
 from clusterbook.store.fields import EXECUTION_FIELDS
 from clusterbook.store.queue import submit_execution
@@ -193,9 +194,26 @@ def list_execution_config_fields(
     return list_config_fields(session, cluster_id=cluster.cluster_id)
 
 
-@router.get("/executions/{run_id}", response_model=ClusterExecutionResult, summary="One execution")
-def get_execution(run_id: str, cluster: ClusterDep, session: SessionDep) -> ClusterExecutionResult:
-    return _run_or_404(session, cluster, run_id)
+@router.get(
+    "/executions/{run_id}",
+    response_model=ClusterExecutionResult,
+    summary="One execution",
+    description="With include_vectors=true each centroid carries its centre (float32 values) in `vector`; "
+    "a run that stored no centres (not completed, or without vectors) returns its centroids without one.",
+)
+def get_execution(
+    run_id: str,
+    cluster: ClusterDep,
+    session: SessionDep,
+    include_vectors: Annotated[bool, Query(description="Return each centroid's centre vector too.")] = False,
+) -> ClusterExecutionResult:
+    run = _run_or_404(session, cluster, run_id)
+    if include_vectors and run.centroids:
+        found = read_centres(session, run_id=run_id)
+        if found is not None:
+            by_id = dict(zip(found[0], found[1].tolist(), strict=True))
+            run.centroids = [c.model_copy(update={"vector": by_id.get(c.cluster_id)}) for c in run.centroids]
+    return run
 
 
 @router.post(

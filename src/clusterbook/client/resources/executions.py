@@ -94,8 +94,9 @@ def _member_page(response: ListExecutionMembersResponse) -> tuple[Sequence[Execu
     return response.results, response.pagination.next_cursor
 
 
-def _get(cluster_id: str, run_id: str) -> Call[ClusterExecutionResult]:
-    return Call.to(GET, model(ClusterExecutionResult), cluster_id=cluster_id, run_id=run_id)
+def _get(cluster_id: str, run_id: str, include_vectors: bool = False) -> Call[ClusterExecutionResult]:
+    params = {"include_vectors": "true"} if include_vectors else None
+    return Call.to(GET, model(ClusterExecutionResult), params=params, cluster_id=cluster_id, run_id=run_id)
 
 
 def _compare(cluster_id: str, run_ids: Sequence[str]) -> Call[CompareExecutionsResponse]:
@@ -199,9 +200,10 @@ class Executions:
             )
         )
 
-    def get(self, cluster_id: str, run_id: str) -> ClusterExecutionResult:
-        """One run of the cluster (:class:`~clusterbook.errors.NotFound` when it has no such run)."""
-        return self._http.call(_get(cluster_id, run_id))
+    def get(self, cluster_id: str, run_id: str, *, include_vectors: bool = False) -> ClusterExecutionResult:
+        """One run of the cluster (:class:`~clusterbook.errors.NotFound` when it has no such run);
+        ``include_vectors``: each centroid's centre in ``vector``."""
+        return self._http.call(_get(cluster_id, run_id, include_vectors))
 
     def find(self, run_id: str) -> ClusterExecutionResult:
         """One run by its id alone, whatever its cluster (within the client's namespace)."""
@@ -337,8 +339,8 @@ class AsyncExecutions:
 
         return awalk(fetch)
 
-    async def get(self, cluster_id: str, run_id: str) -> ClusterExecutionResult:
-        return await self._http.call(_get(cluster_id, run_id))
+    async def get(self, cluster_id: str, run_id: str, *, include_vectors: bool = False) -> ClusterExecutionResult:
+        return await self._http.call(_get(cluster_id, run_id, include_vectors))
 
     async def find(self, run_id: str) -> ClusterExecutionResult:
         return await self._http.call(Call.to(FIND, model(ClusterExecutionResult), run_id=run_id))
