@@ -14,6 +14,26 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,127}$"
 NAMESPACE_NAME_PATTERN = r"^[a-z0-9][a-z0-9_\-]{0,62}$"
 
 
+class ReclusterPolicy(WireModel):
+    """When the assign runs of a cluster say it is time for a full run again (``should_recluster``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_unassigned_ratio: float = Field(
+        default=0.2,
+        ge=0.0,
+        le=1.0,
+        description="More than this share of an assign run's documents left unassigned: re-cluster.",
+    )
+    max_drift: float = Field(
+        default=0.3,
+        ge=0.0,
+        le=1.0,
+        description="An assign run's cluster shares further than this from the source run's (total variation "
+        "distance, 0 the same shares, 1 disjoint): re-cluster.",
+    )
+
+
 class VectorConfig(WireModel):
     """How a vector cluster runs: algorithm, its parameters, sampling and normalisation."""
 
@@ -28,6 +48,9 @@ class VectorConfig(WireModel):
     embedder: str = Field(
         default="tfidf-svd",
         description="How vectors are computed from text when documents carry none: 'tfidf-svd' or 'minilm'.",
+    )
+    recluster: ReclusterPolicy = Field(
+        default_factory=ReclusterPolicy, description="When assign runs report should_recluster."
     )
 
 
@@ -145,6 +168,13 @@ class Cluster(WireModel):
     description: str | None = None
     created_at: UTCDatetime
     updated_at: UTCDatetime
+    should_recluster: bool = Field(
+        default=False,
+        description="The verdict of the cluster's latest assign run (cleared by a completed full run): too "
+        "many documents unassigned, or cluster shares drifted too far from the source run.",
+    )
+    recluster_reason: str | None = Field(default=None, description="Why should_recluster is true.")
+    recluster_run_id: str | None = Field(default=None, description="The assign run that said so.")
 
 
 class ListClustersResponse(WireModel):

@@ -72,6 +72,18 @@ def run_config_for(cluster: Cluster, request: ExecuteRequest | None) -> dict[str
             "normalize_features": True,
         }
     vector = cluster.vector_config or VectorConfig()
+    if request.mode == "assign":  # prepare_assign (runner/assign.py) adds the source run's settings
+        return {
+            **base,
+            "algorithm": vector.clustering_method,
+            "params": {},
+            "attributes": [],
+            "embedder": vector.embedder,
+            "random_state": request.random_state or 0,
+            "sample_size": None,
+            "normalize_features": vector.normalize_features,
+            "stability": None,
+        }
     params = {**vector.algorithm_params, **(request.algorithm_params or {})}
     params = _prefixed(lambda: validate_algorithm_params(vector.clustering_method, params))
     random_state = request.random_state if request.random_state is not None else params.get("random_state", 0)

@@ -60,19 +60,28 @@ def execute_cluster(
     session: SessionDep,
     body: Annotated[ExecuteRequest | None, Body()] = None,
 ) -> ClusterExecutionResult:
+    from clusterbook.runner.assign import check_mode_fields, prepare_assign
     from clusterbook.runner.config import run_config_for  # the engine loads on first use, not at import
     from clusterbook.runner.limits import admit_run
 
+    body = body or ExecuteRequest()
+    check_mode_fields(body)
     config = run_config_for(cluster, body)
-    admit_run(
-        session, namespace_id=namespace.namespace_id, config=config, factor=request.app.state.settings.size_limit_factor
-    )
+    named = "baseline_run_id" in body.model_fields_set
+    requested = body.baseline_run_id
+    if body.mode == "assign":  # linear in the documents: no algorithm size limit applies
+        source = prepare_assign(session, cluster, body, config)
+        if not named:  # an assign run is compared with the run whose centres it used
+            named, requested = True, source
+    else:
+        admit_run(
+            session,
+            namespace_id=namespace.namespace_id,
+            config=config,
+            factor=request.app.state.settings.size_limit_factor,
+        )
     baseline = choose_baseline(
-        session,
-        namespace_id=namespace.namespace_id,
-        cluster_id=cluster.cluster_id,
-        requested=body.baseline_run_id if body else None,
-        named=body is not None and "baseline_run_id" in body.model_fields_set,
+        session, namespace_id=namespace.namespace_id, cluster_id=cluster.cluster_id, requested=requested, named=named
     )
     config["baseline_run_id"] = baseline
     run = submit_execution(
@@ -80,7 +89,7 @@ def execute_cluster(
         namespace_id=namespace.namespace_id,
         cluster_id=cluster.cluster_id,
         config=config,
-        run_name=body.run_name if body else None,
+        run_name=body.run_name,
         baseline_run_id=baseline,
     )
     runner = getattr(request.app.state, "runner", None)
