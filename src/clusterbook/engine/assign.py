@@ -165,8 +165,8 @@ def assign_documents(
     else:
         means = cluster_means(X, labels, k)
         own = np.full(n, np.nan, dtype=np.float32)  # distances to the assigned documents' own means
-        rows = np.flatnonzero(assigned)
-        own[rows] = np.linalg.norm(X[rows] - means[labels[rows]], axis=1)
+        members = np.flatnonzero(assigned)
+        own[members] = np.linalg.norm(X[members] - means[labels[members]], axis=1)
         metrics = cluster_metrics(X, labels, random_state, means=means, distances=own)
         if (~assigned).any():
             metrics.notes["unassigned"] = (
