@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from clusterbook.engine.geometry import cluster_means
+from clusterbook.engine.geometry import cluster_means, distances_to_means
 from clusterbook.engine.metrics import Metrics, cluster_metrics, unavailable
 from clusterbook.engine.projection import empty_projection, project_2d
 from clusterbook.errors import ClusteringFailed
@@ -35,20 +35,19 @@ def faiss_available() -> bool:
     return True
 
 
-def _unit(block: np.ndarray) -> np.ndarray:
-    """``block`` scaled to unit rows (float32, a new array; all-zero rows stay zero)."""
-    block = np.asarray(block, dtype=np.float32)
-    norms = np.sqrt(np.einsum("ij,ij->i", block, block, dtype=np.float64)).astype(np.float32)
-    norms[norms == 0] = 1.0
-    unit: np.ndarray = block / norms[:, None]
-    return unit
+def _norms(block: np.ndarray) -> np.ndarray:
+    """Row norms in float64 (float32 squares of long vectors lose digits), as float32."""
+    norms: np.ndarray = np.sqrt(np.einsum("ij,ij->i", block, block, dtype=np.float64)).astype(np.float32)
+    return norms
 
 
 class NearestCentre:
     """Nearest of fixed centres by cosine similarity, with a threshold below which a row is unassigned.
 
     ``fit(centres)`` keeps unit-length float32 copies; ``predict(X)`` returns labels (-1: below
-    ``threshold``) and sets ``similarity_`` (each row's cosine similarity to its nearest centre).
+    ``threshold``) and sets ``similarity_`` (each row's cosine similarity to its nearest centre) and
+    ``distance_`` (its Euclidean distance to that centre, NaN when unassigned). One product per chunk
+    gives both: the rows are not normalised (x·ĉ is largest where the cosine is), so no copy of X is made.
     ``backend``: "auto" (faiss when installed), "faiss" or "numpy"; ``backend_`` says which ran.
     """
 
@@ -65,7 +64,10 @@ class NearestCentre:
         centres = np.asarray(centres)
         if centres.ndim != 2 or len(centres) == 0:
             raise ValueError(f"centres must be a non-empty k × d array, got shape {centres.shape}")
-        self.centres_ = np.ascontiguousarray(_unit(centres))
+        centres = np.asarray(centres, dtype=np.float32)
+        self.centre_norms_ = _norms(centres)
+        safe = np.where(self.centre_norms_ == 0, 1.0, self.centre_norms_).astype(np.float32)
+        self.centres_ = np.ascontiguousarray(centres / safe[:, None])
         use_faiss = self.backend == "faiss" or (self.backend == "auto" and faiss_available())
         self.backend_ = "faiss" if use_faiss else "numpy"
         self.index_: Any = None
@@ -82,19 +84,30 @@ class NearestCentre:
             raise ValueError(f"rows must have the centres' {d} dimensions, got shape {X.shape}")
         labels = np.empty(len(X), dtype=np.int32)
         similarity = np.empty(len(X), dtype=np.float32)
+        distance = np.empty(len(X), dtype=np.float32)
         for start in range(0, len(X), self.chunk):
-            block = _unit(X[start : start + self.chunk])
+            block = np.ascontiguousarray(X[start : start + self.chunk], dtype=np.float32)
             if self.index_ is not None:
-                best_sim, best = self.index_.search(np.ascontiguousarray(block), 1)
-                best, best_sim = best[:, 0], best_sim[:, 0]
+                projected, best = self.index_.search(block, 1)  # x · ĉ, the largest
+                best, projected = best[:, 0], projected[:, 0]
             else:
                 scores = block @ self.centres_.T
                 best = np.argmax(scores, axis=1)
-                best_sim = scores[np.arange(len(block)), best]
-            labels[start : start + len(block)] = best
-            similarity[start : start + len(block)] = best_sim
-        labels[similarity < self.threshold] = -1
+                projected = scores[np.arange(len(block)), best]
+            norms = _norms(block)
+            rows = slice(start, start + len(block))
+            labels[rows] = best
+            similarity[rows] = np.where(norms > 0, projected / np.where(norms > 0, norms, 1), 0.0)
+            # |x - c|² = |x|² + |c|² - 2 |c| (x · ĉ)
+            centre_norms = self.centre_norms_[best]
+            squared = norms.astype(np.float64) ** 2 + centre_norms.astype(np.float64) ** 2
+            squared -= 2.0 * centre_norms * projected.astype(np.float64)
+            distance[rows] = np.sqrt(np.maximum(squared, 0.0))
+        unassigned = similarity < self.threshold
+        labels[unassigned] = -1
+        distance[unassigned] = np.nan
         self.similarity_ = similarity
+        self.distance_ = distance
         return labels
 
 
@@ -148,14 +161,9 @@ def assign_documents(
     estimator = NearestCentre(threshold, backend).fit(centres)
     labels = estimator.predict(X) if n else np.empty(0, dtype=np.int32)
     similarity = estimator.similarity_ if n else np.empty(0, dtype=np.float32)
+    distances = estimator.distance_ if n else np.empty(0, dtype=np.float32)
     timings["assign"] = round((time.perf_counter() - start) * 1000, 3)
     assigned = labels >= 0
-    distances = np.full(n, np.nan, dtype=np.float32)
-    for chunk_start in range(0, n, CHUNK):
-        rows = slice(chunk_start, chunk_start + CHUNK)
-        keep = assigned[rows]
-        diff = X[rows][keep] - centres[labels[rows][keep]]
-        distances[rows][keep] = np.linalg.norm(diff, axis=1)
     sizes = np.bincount(labels[assigned], minlength=k)
     start = time.perf_counter()
     if not n:
@@ -163,11 +171,8 @@ def assign_documents(
     elif not assigned.any():
         metrics = unavailable("every document was left unassigned (below the assignment threshold)")
     else:
-        means = cluster_means(X, labels, k)
-        own = np.full(n, np.nan, dtype=np.float32)  # distances to the assigned documents' own means
-        members = np.flatnonzero(assigned)
-        own[members] = np.linalg.norm(X[members] - means[labels[members]], axis=1)
-        metrics = cluster_metrics(X, labels, random_state, means=means, distances=own)
+        means = cluster_means(X, labels, k)  # the assigned documents' own means, which the metrics are of
+        metrics = cluster_metrics(X, labels, random_state, means=means, distances=distances_to_means(X, labels, means))
         if (~assigned).any():
             metrics.notes["unassigned"] = (
                 f"metrics use the {int(assigned.sum()):,} assigned documents; "
