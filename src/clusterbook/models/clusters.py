@@ -34,6 +34,22 @@ class ReclusterPolicy(WireModel):
     )
 
 
+HIERARCHY_LEVELS = (2, 5)
+
+
+class HierarchyConfig(WireModel):
+    """A tree over the flat clusters, built after them (agglomeration over the centres)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    levels: int = Field(
+        ge=HIERARCHY_LEVELS[0],
+        le=HIERARCHY_LEVELS[1],
+        description=f"Levels below the root, {HIERARCHY_LEVELS[0]}-{HIERARCHY_LEVELS[1]}, the last being the flat "
+        "clusters; level l has about k^(l/levels) groups (fewer levels when k is too small to tell them apart).",
+    )
+
+
 class VectorConfig(WireModel):
     """How a vector cluster runs: algorithm, its parameters, sampling and normalisation."""
 
@@ -52,6 +68,10 @@ class VectorConfig(WireModel):
     recluster: ReclusterPolicy = Field(
         default_factory=ReclusterPolicy, description="When assign runs report should_recluster."
     )
+    hierarchy: HierarchyConfig | None = Field(
+        default=None,
+        description='Build a labelled tree over the clusters, e.g. {"levels": 2}: GET …/executions/{run_id}/hierarchy.',
+    )
 
 
 class AttributeConfig(WireModel):
@@ -60,7 +80,11 @@ class AttributeConfig(WireModel):
     model_config = ConfigDict(extra="forbid")
 
     attributes: list[str] = Field(min_length=1)
-    hierarchical_grouping: bool = False
+    hierarchical_grouping: bool = Field(
+        default=False,
+        description="Nest the groups by the attributes in order (country → city), one tree level per attribute: "
+        "GET …/executions/{run_id}/hierarchy.",
+    )
 
 
 class LLMLabelingConfig(WireModel):

@@ -87,6 +87,7 @@ export const runPage = {
           { label: run.run_name || run.run_id },
         ]),
         header(run),
+        run.should_recluster ? h("div", { class: "notice notice-warn recluster-notice", role: "status" }, h("strong", {}, "Time to re-cluster. "), `${run.recluster_reason}.`) : null,
         run.status === "failed" ? failure(run) : null,
         IN_FLIGHT.has(run.status) ? inFlight(run) : null,
         run.status === "canceled" ? h("div", { class: "notice" }, `This run was canceled ${run.completed_at ? `at ${fmtTimeLong(run.completed_at)}` : ""}.`) : null,
@@ -139,6 +140,9 @@ export const runPage = {
           .map((m) => [m.label, m.name === "duration_ms" && IN_FLIGHT.has(run.status) ? h("span", { class: "elapsed" }, elapsed(run)) : h("span", { dataset: { measure: m.name }, title: m.meaning }, fmtMeasure(m, measureValue(run, m)))]),
         ["Baseline", run.baseline_run_id ? h("span", { class: "baseline-run" }, baselineLink(baseline?.run_name || run.baseline_run_id, { title: "The run this one is compared with (agreement, matched clusters)" }), baseline?.missing ? h("span", { class: "muted small" }, " (no longer readable)") : null) : h("span", { class: "muted", title: "No run was compared with this one" }, "none")],
         ["Algorithm", run.algorithm || DASH],
+        ...(run.mode === "assign"
+          ? [["Mode", h("span", { class: "assign-mode" }, "assigned to the centres of ", h("a", { href: href(runPath(clusterId, run.source_run_id)), class: "mono" }, run.source_run_id))]]
+          : []),
         ["Points", fmtInt(run.num_points)],
         ["Attempts", run.attempts ? fmtInt(run.attempts) : DASH],
       ];
