@@ -19,7 +19,12 @@ from clusterbook.models.compare import MAX_COMPARE_RUNS, CompareExecutionsReques
 from clusterbook.models.config_fields import MAX_SCANNED_RUNS, ExecutionConfigFieldsResponse
 from clusterbook.models.executions import ClusterExecutionResult, ExecuteRequest
 from clusterbook.models.listing import ListClusterExecutionsRequest, ListClusterExecutionsResponse, SortSpec
-from clusterbook.models.members import ExecutionProjection, ListExecutionMembersRequest, ListExecutionMembersResponse
+from clusterbook.models.members import (
+    ExecutionHierarchy,
+    ExecutionProjection,
+    ListExecutionMembersRequest,
+    ListExecutionMembersResponse,
+)
 from clusterbook.store import executions as store
 from clusterbook.store import members as members_store
 from clusterbook.store.baselines import choose_baseline
@@ -290,3 +295,24 @@ def get_execution_projection(run_id: str, cluster: ClusterDep, session: SessionD
             f"execution {run_id!r} has no projection: it is {run.status}, and projections exist only for completed runs"
         )
     return projection
+
+
+@router.get(
+    "/executions/{run_id}/hierarchy",
+    response_model=ExecutionHierarchy,
+    summary="The labelled tree the run built over its clusters",
+    description="Present for completed runs of clusters with vector_config.hierarchy (agglomeration over the "
+    "centres) or attribute_config.hierarchical_grouping (one level per attribute); 404 otherwise, saying why.",
+)
+def get_execution_hierarchy(run_id: str, cluster: ClusterDep, session: SessionDep) -> ExecutionHierarchy:
+    run = _run_or_404(session, cluster, run_id)
+    tree = members_store.read_hierarchy(session, run_id=run_id)
+    if tree is None:
+        why = (
+            f"it is {run.status}, and trees are built by completed runs"
+            if run.status != "completed"
+            else 'its cluster asked for none; set vector_config.hierarchy (e.g. {"levels": 2}) or '
+            "attribute_config.hierarchical_grouping and execute it again"
+        )
+        raise NotFound(f"execution {run_id!r} has no hierarchy: {why}")
+    return tree

@@ -18,7 +18,12 @@ from clusterbook.models.compare import CompareExecutionsResponse
 from clusterbook.models.config_fields import ExecutionConfigFieldsResponse
 from clusterbook.models.executions import ClusterExecutionResult, ExecutionStatus
 from clusterbook.models.listing import ListClusterExecutionsResponse
-from clusterbook.models.members import ExecutionMember, ExecutionProjection, ListExecutionMembersResponse
+from clusterbook.models.members import (
+    ExecutionHierarchy,
+    ExecutionMember,
+    ExecutionProjection,
+    ListExecutionMembersResponse,
+)
 from clusterbook.models.trends import ExecutionTrendsResponse
 
 LIST = route("POST", "/v1/clusters/{cluster_id}/executions/list", idempotent=True)
@@ -27,6 +32,7 @@ GET = route("GET", "/v1/clusters/{cluster_id}/executions/{run_id}")
 CANCEL = route("POST", "/v1/clusters/{cluster_id}/executions/{run_id}/cancel")
 MEMBERS = route("POST", "/v1/clusters/{cluster_id}/executions/{run_id}/members/list", idempotent=True)
 PROJECTION = route("GET", "/v1/clusters/{cluster_id}/executions/{run_id}/projection")
+HIERARCHY = route("GET", "/v1/clusters/{cluster_id}/executions/{run_id}/hierarchy")
 FIND = route("GET", "/v1/executions/{run_id}")
 COMPARE = route("POST", "/v1/clusters/{cluster_id}/executions/compare", idempotent=True)  # reads only
 TRENDS = route("POST", "/v1/clusters/{cluster_id}/executions/trends", idempotent=True)  # reads only
@@ -301,6 +307,10 @@ class Executions:
         """A 2-D projection of a sample of the run's points and its cluster centres (completed runs only)."""
         return self._http.call(Call.to(PROJECTION, model(ExecutionProjection), cluster_id=cluster_id, run_id=run_id))
 
+    def hierarchy(self, cluster_id: str, run_id: str) -> ExecutionHierarchy:
+        """The labelled tree the run built over its clusters (:class:`~clusterbook.errors.NotFound` without one)."""
+        return self._http.call(Call.to(HIERARCHY, model(ExecutionHierarchy), cluster_id=cluster_id, run_id=run_id))
+
 
 class AsyncExecutions:
     """The async twin of :class:`Executions`."""
@@ -422,4 +432,9 @@ class AsyncExecutions:
     async def projection(self, cluster_id: str, run_id: str) -> ExecutionProjection:
         return await self._http.call(
             Call.to(PROJECTION, model(ExecutionProjection), cluster_id=cluster_id, run_id=run_id)
+        )
+
+    async def hierarchy(self, cluster_id: str, run_id: str) -> ExecutionHierarchy:
+        return await self._http.call(
+            Call.to(HIERARCHY, model(ExecutionHierarchy), cluster_id=cluster_id, run_id=run_id)
         )
