@@ -137,6 +137,8 @@ export const api = {
   getRun: (cid, runId, opts) => request("GET", `/v1/clusters/${enc(cid)}/executions/${enc(runId)}`, opts),
   getRunById: (runId, opts) => request("GET", `/v1/executions/${enc(runId)}`, opts),
   cancelRun: (cid, runId, opts) => request("POST", `/v1/clusters/${enc(cid)}/executions/${enc(runId)}/cancel`, opts),
+  hierarchy: (cid, runId, opts) =>
+    request("GET", `/v1/clusters/${enc(cid)}/executions/${enc(runId)}/hierarchy`, opts),
   projection: (cid, runId, opts) =>
     request("GET", `/v1/clusters/${enc(cid)}/executions/${enc(runId)}/projection`, opts),
   listMembers: (cid, runId, body, params, opts) =>
