@@ -10,6 +10,7 @@ import httpx
 import numpy as np
 from sklearn.metrics import adjusted_rand_score
 
+from clusterbook.client import Client
 from tests.runner.conftest import create_cluster, execute, ok, upload_collection, wait_for
 
 DIMS = 16
@@ -151,8 +152,10 @@ def test_a_cluster_whose_shares_drift_asks_for_a_recluster(api: httpx.Client) ->
     )["cluster_id"]
     assert wait_for(api, cid, execute(api, cid)["run_id"])["status"] == "completed"
     ok(api.post("/v1/collections/drift/documents", json={"documents": _blob_points(blobs[:1], 30, "one", rng)}))
-    run = wait_for(api, cid, execute(api, cid, {"mode": "assign"})["run_id"])
-    assert run["metrics"]["unassigned_ratio"] == 0.0
-    assert run["config"]["share_drift"] > 0.6  # one third of the source's documents, all of the new ones
-    assert run["should_recluster"] is True and "drifted" in run["recluster_reason"]
-    assert "max_drift" in ok(api.get(f"/v1/clusters/{cid}"))["recluster_reason"]
+    with Client(base_url=str(api.base_url)) as client:  # the SDK submits assign runs too
+        typed = client.clusters.execute(cid, mode="assign", assignment_threshold=0.5, wait=True, timeout=120)
+        assert typed.mode == "assign" and typed.metrics is not None and typed.metrics.unassigned_ratio == 0.0
+        assert typed.config is not None and typed.config["share_drift"] > 0.6  # 1/3 before, all of them now
+        assert typed.should_recluster is True and typed.recluster_reason and "drifted" in typed.recluster_reason
+        cluster = client.clusters.get(cid)
+        assert cluster.should_recluster and cluster.recluster_reason and "max_drift" in cluster.recluster_reason
