@@ -111,3 +111,10 @@ def test_source_runs_that_cannot_be_assigned_to_are_refused(
 def test_attribute_clusters_have_no_assign_mode(http: httpx.Client, session_factory: sessionmaker[Session]) -> None:
     cluster = make_cluster(session_factory, cluster_type="attribute", attribute_config={"attributes": ["k"]})
     _refused(http, cluster.cluster_id, {"mode": "assign"}, "mode", "fixed by metadata")
+
+
+def test_an_assign_run_has_no_estimate(http: httpx.Client, session_factory: sessionmaker[Session]) -> None:
+    cluster = make_cluster(session_factory)
+    response = http.post(f"/v1/clusters/{cluster.cluster_id}/execute/estimate", json={"mode": "assign"})
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["loc"] == "mode" and "no size limit" in response.json()["detail"]
