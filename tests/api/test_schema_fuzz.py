@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pytest
 import requests
 import schemathesis
@@ -33,10 +34,12 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy import insert
 
+from clusterbook.engine.hierarchy import build_tree, tree_record
+from clusterbook.engine.labeling import ClusterLabel
 from clusterbook.store.keys import create_api_key
 from clusterbook.store.namespaces import ensure_namespace
 from clusterbook.store.queue import insert_members
-from clusterbook.store.tables import execution_projections
+from clusterbook.store.tables import execution_hierarchies, execution_projections
 from tests.factories import make_cluster, make_collection, make_documents, make_history
 
 EXAMPLES = int(os.environ.get("CLUSTERBOOK_FUZZ_EXAMPLES", "20"))
@@ -79,7 +82,7 @@ def auth_headers(session_factory) -> dict[str, str]:
 @pytest.fixture
 def seeded(session_factory) -> dict[str, str]:
     """Real objects for the path ids: a collection with documents, a cluster over it, completed runs
-    (one with members and a projection)."""
+    (one with members, a projection and a hierarchy)."""
     collection = make_collection(session_factory, collection_name="fuzzed")
     make_documents(
         session_factory,
@@ -104,6 +107,8 @@ def seeded(session_factory) -> dict[str, str]:
                 },
             )
         )
+        tree = build_tree([], np.array([4, 1]), [ClusterLabel("a", None, ["a"]), ClusterLabel("b", None, [])], [])
+        session.execute(insert(execution_hierarchies).values(run_id=run_ids[0], hierarchy=tree_record(tree, 2, "fuzz")))
     return {
         "collection_id": collection.collection_id,
         "cluster_id": cluster.cluster_id,
