@@ -134,10 +134,13 @@ def has_inputs(operation: schemathesis.APIOperation) -> bool:
     return bool(list(operation.iter_parameters()) or list(operation.body))
 
 
-def run_order(label: str) -> tuple[int, str]:
-    """Deletes last (the seeded cluster's delete very last), so they do not take objects from the rest."""
+def run_order(label: str) -> tuple[int, int, str]:
+    """Deletes last (the seeded cluster's delete very last), so they do not take objects from the rest;
+    among them the deeper paths first (a document before its collection), so none finds its parent gone."""
     method, path = label.split(" ", 1)
-    return (2 if path == "/v1/clusters/{cluster_id}" else 1) if method == "DELETE" else 0, label
+    if method != "DELETE":
+        return 0, 0, label
+    return (2 if path == "/v1/clusters/{cluster_id}" else 1), -path.count("/"), label
 
 
 def fuzz(
