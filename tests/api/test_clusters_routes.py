@@ -21,6 +21,8 @@ FULL_CONFIG = {
         "sample_size": 5000,
         "normalize_features": False,
         "embedder": "tfidf-svd",
+        "recluster": {"max_unassigned_ratio": 0.35, "max_drift": 0.2},
+        "hierarchy": {"levels": 3},
     },
     "filters": {"operator": "AND", "conditions": [{"field": "metadata.lang", "operator": "eq", "value": "en"}]},
     "llm_labeling": {

@@ -58,6 +58,7 @@ def test_one_execution_in_the_contract_shape(http, session_factory):
         "calinski_harabasz_score": 103.0,
         # clusterbook additions, null for a run recorded without them
         "noise_points": None,
+        "unassigned_ratio": None,  # assign runs only
         "agreement_ari": None,
         "agreement_ami": None,
         "matched_fraction": None,
@@ -84,6 +85,7 @@ def test_one_execution_in_the_contract_shape(http, session_factory):
         "override": None,
         "inherited": None,
         "merged_from": None,
+        "vector": None,  # the centre, only with ?include_vectors=true
     }
     assert parse_time(body["created_at"]) == BASE_TIME + timedelta(minutes=3)
     assert parse_time(body["completed_at"]) == BASE_TIME + timedelta(minutes=3, seconds=5)

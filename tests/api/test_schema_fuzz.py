@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import pytest
 import requests
 import schemathesis
@@ -34,6 +35,8 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy import insert
 
+from clusterbook.engine.hierarchy import build_tree, tree_record
+from clusterbook.engine.labeling import ClusterLabel
 from clusterbook.models.monitors import MonitorCreate
 from clusterbook.models.schedules import ScheduleCreate
 from clusterbook.models.webhooks import WebhookCreate
@@ -42,7 +45,7 @@ from clusterbook.store.monitors import create_monitor
 from clusterbook.store.namespaces import ensure_namespace
 from clusterbook.store.queue import insert_members
 from clusterbook.store.schedules import create_schedule
-from clusterbook.store.tables import execution_projections
+from clusterbook.store.tables import execution_hierarchies, execution_projections
 from clusterbook.store.webhooks import create_webhook, enqueue_event
 from tests.factories import make_cluster, make_collection, make_documents, make_history
 
@@ -50,7 +53,7 @@ EXAMPLES = int(os.environ.get("CLUSTERBOOK_FUZZ_EXAMPLES", "20"))
 """Examples per operation and generation mode (positive, negative); raise it locally to dig deeper."""
 RANDOM = os.environ.get("CLUSTERBOOK_FUZZ_RANDOM") == "1"
 """New cases on each run instead of the same derandomized ones (for digging locally, not for CI)."""
-EXPECTED_OPERATIONS = 55
+EXPECTED_OPERATIONS = 56
 """Operations in the schema today: the test fails if fewer are found (a route lost from the schema)."""
 
 # Not negative_data_rejection: the API ignores unknown query parameters (as HTTP APIs do) and the
@@ -86,7 +89,7 @@ def auth_headers(session_factory) -> dict[str, str]:
 @pytest.fixture
 def seeded(session_factory) -> dict[str, str]:
     """Real objects for the path ids: a collection with documents, a cluster over it, completed runs
-    (one with members and a projection), a schedule."""
+    (one with members, a projection and a hierarchy), a schedule, a webhook with a delivery, a monitor."""
     collection = make_collection(session_factory, collection_name="fuzzed")
     make_documents(
         session_factory,
@@ -131,6 +134,8 @@ def seeded(session_factory) -> dict[str, str]:
                 {"name": "quiet", "rule": {"kind": "no_completed_run", "for_seconds": 60}}
             ),
         )
+        tree = build_tree([], np.array([4, 1]), [ClusterLabel("a", None, ["a"]), ClusterLabel("b", None, [])], [])
+        session.execute(insert(execution_hierarchies).values(run_id=run_ids[0], hierarchy=tree_record(tree, 2, "fuzz")))
     return {
         "webhook_id": webhook.webhook_id,
         "collection_id": collection.collection_id,
@@ -160,10 +165,13 @@ def has_inputs(operation: schemathesis.APIOperation) -> bool:
     return bool(list(operation.iter_parameters()) or list(operation.body))
 
 
-def run_order(label: str) -> tuple[int, str]:
-    """Deletes last (the seeded cluster's delete very last), so they do not take objects from the rest."""
+def run_order(label: str) -> tuple[int, int, str]:
+    """Deletes last (the seeded cluster's delete very last), so they do not take objects from the rest;
+    among them the deeper paths first (a document before its collection), so none finds its parent gone."""
     method, path = label.split(" ", 1)
-    return (2 if path == "/v1/clusters/{cluster_id}" else 1) if method == "DELETE" else 0, label
+    if method != "DELETE":
+        return 0, 0, label
+    return (2 if path == "/v1/clusters/{cluster_id}" else 1), -path.count("/"), label
 
 
 def fuzz(

@@ -378,3 +378,25 @@ def test_remote_commands_pass_the_api_key(live_server: BackgroundServer, session
     assert error_line(cli(live_server, "clusters", "list", "--api-key", key + "x")).startswith(
         "error: the API key is not valid"
     )
+
+
+def test_execute_in_assign_mode_from_the_cli(worker_server: BackgroundServer) -> None:
+    with Client(worker_server.url) as client:
+        client.collections.create("incoming")
+        client.documents.upsert("incoming", blobs(60))
+        client.clusters.create(
+            "arrivals", collection_ids=["incoming"], vector_config={"algorithm_params": {"n_clusters": 3}}
+        )
+        first = client.clusters.execute("arrivals", wait=True, timeout=120)
+    assigned = json.loads(
+        ok(cli(worker_server, "execute", "arrivals", "-w", "--mode", "assign", "--all-documents", "-f", "json"))
+    )
+    assert assigned["mode"] == "assign" and assigned["source_run_id"] == first.run_id
+    assert assigned["num_points"] == 60 and assigned["metrics"]["unassigned_ratio"] == 0.0
+    shown = ok(cli(worker_server, "executions", "show", assigned["run_id"]))
+    assert f"assign, to the centres of {first.run_id}" in shown
+    strict = ok(cli(worker_server, "execute", "arrivals", "-w", "--mode", "assign", "--all-documents",
+                    "--source-run", first.run_id, "--assignment-threshold", "1"))  # fmt: skip
+    assert "re-cluster" in strict and "unassigned" in strict
+    refused = cli(worker_server, "execute", "arrivals", "--source-run", first.run_id)
+    assert refused.exit_code == 1 and 'applies only to "mode": "assign"' in refused.stderr

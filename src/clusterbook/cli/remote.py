@@ -267,6 +267,22 @@ def execute(
             help="With stability: share of the documents in each subsample (0.5-0.95, default 0.8).",
         ),
     ] = None,
+    mode: Annotated[
+        str | None,
+        typer.Option(
+            "--mode", help="'assign': place documents against a completed run's centres instead of re-clustering."
+        ),
+    ] = None,
+    source_run: Annotated[
+        str | None, typer.Option("--source-run", help="Assign mode: the run whose centres to use (default: latest).")
+    ] = None,
+    assignment_threshold: Annotated[
+        float | None,
+        typer.Option("--assignment-threshold", help="Assign mode: least cosine similarity to a centre (0-1)."),
+    ] = None,
+    all_documents: Annotated[
+        bool, typer.Option("--all-documents", help="Assign mode: every document, not only those changed since.")
+    ] = False,
     timeout: Annotated[
         float | None, typer.Option("--timeout", min=0, help="With --wait: give up waiting after this many seconds.")
     ] = None,
@@ -293,6 +309,10 @@ def execute(
             random_state=random_state,
             sample_size=sample_size,
             stability=stability,
+            mode=mode,
+            source_run_id=source_run,
+            assignment_threshold=assignment_threshold,
+            documents="all" if all_documents else None,
         )
         if not wait:
             if output == DetailFormat.json:

@@ -222,6 +222,10 @@ def run_details(run: ClusterExecutionResult, *, traceback: bool = False) -> Rend
         ("baseline", run.baseline_run_id or "none"),
         ("started by", run.trigger),
     ]
+    if run.mode == "assign":
+        rows.append(("mode", f"assign, to the centres of {run.source_run_id}"))
+    if run.should_recluster:
+        rows.append(("re-cluster", Text(f"yes: {run.recluster_reason}", style="yellow")))
     for measure in MEASURES:
         value = run.measure_value(measure)
         if value is not None:

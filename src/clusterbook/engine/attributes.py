@@ -19,7 +19,8 @@ MISSING = "(missing)"
 
 class AttributeGrouper:
     """Groups rows by the tuple of their ``attributes`` values. After ``fit``: ``labels_`` (ordered by size,
-    like every algorithm's) and ``names_`` (the label of group n)."""
+    like every algorithm's), ``names_`` (the label of group n) and ``keys_`` (group n's shown values,
+    one per attribute: what hierarchical grouping nests by)."""
 
     def __init__(self, attributes: Sequence[str]):
         self.attributes = attributes
@@ -27,6 +28,7 @@ class AttributeGrouper:
     def fit(self, metadata: Sequence[Mapping[str, Any] | None]) -> AttributeGrouper:
         groups: dict[tuple[str | None, ...], int] = {}
         names: list[str] = []
+        keys: list[tuple[str, ...]] = []
         raw = np.empty(len(metadata), dtype=np.int64)
         for row, meta in enumerate(metadata):
             values = [(meta or {}).get(attr) for attr in self.attributes]
@@ -34,12 +36,15 @@ class AttributeGrouper:
             if key not in groups:
                 groups[key] = len(groups)
                 names.append(", ".join(f"{a}={_show(v)}" for a, v in zip(self.attributes, values, strict=True)))
+                keys.append(tuple(_show(v) for v in values))
             raw[row] = groups[key]
         self.labels_ = order_by_size(raw)
         _, first_rows = np.unique(raw, return_index=True)  # group g first appears at first_rows[g]
         self.names_ = [""] * len(names)
+        self.keys_: list[tuple[str, ...]] = [()] * len(names)
         for group, row in enumerate(first_rows):
             self.names_[self.labels_[row]] = names[group]
+            self.keys_[self.labels_[row]] = keys[group]
         return self
 
 

@@ -46,6 +46,10 @@ class RunConfig:
     llm: LLMSettings | None = None
     stability: StabilityConfig | None = None
     """Score each cluster's bootstrap stability (``stability.py``); None: not asked for."""
+    hierarchy_levels: int | None = None
+    """Build a tree of this many levels over the clusters (``hierarchy.py``); None: no tree."""
+    hierarchical_grouping: bool = False
+    """Attribute grouping: nest the groups by the attributes in order, one level per attribute."""
     size_limit_factor: float = 1.0
     """Scales the algorithms' declared size limits (``limits.py``): the factor the run was admitted with."""
 

@@ -22,7 +22,8 @@ from clusterbook.engine.attributes import AttributeGrouper
 from clusterbook.engine.config import EngineInput, RunConfig
 from clusterbook.engine.embedders import make_embedder
 from clusterbook.engine.geometry import cluster_means, distances_to_means
-from clusterbook.engine.labeling import ClusterLabel, KeywordLabeler, gather_cluster_texts, has_text
+from clusterbook.engine.hierarchy import CentreTree, attribute_groups, build_tree, tree_record
+from clusterbook.engine.labeling import ClusterLabel, ClusterTexts, KeywordLabeler, gather_cluster_texts, has_text
 from clusterbook.engine.llm import LLMLabeler
 from clusterbook.engine.metrics import cluster_metrics, unavailable
 from clusterbook.engine.parallel import TaskMap
@@ -61,7 +62,7 @@ def run_pipeline(data: EngineInput, tasks: TaskMap | None = None) -> EngineResul
     with timings.phase("embed"):
         X, embedded, owned = _space(data)
     with timings.phase("cluster"):
-        labels, names, fit_record = _cluster(data, X, params, owned)
+        labels, names, fit_record, keys = _cluster(data, X, params, owned)
         k = int(labels.max()) + 1 if labels.max() >= 0 else 0
         means: np.ndarray | None = None
         if X is not None:
@@ -83,7 +84,8 @@ def run_pipeline(data: EngineInput, tasks: TaskMap | None = None) -> EngineResul
         if stability.note:
             metrics.notes["stability"] = stability.note
     with timings.phase("label"):
-        cluster_labels, llm_errors = _label(data, labels, distances, names)
+        texts = gather_cluster_texts(labels, distances, data.texts, cfg.random_state)
+        cluster_labels, llm_errors = _label(data, texts, names)
     with timings.phase("project"):
         if X is None or means is None:
             projection = empty_projection(n)
@@ -91,6 +93,10 @@ def run_pipeline(data: EngineInput, tasks: TaskMap | None = None) -> EngineResul
             projection = project_2d(X, labels, means, data.document_ids, seed)
 
     sizes = np.bincount(labels[labels >= 0], minlength=k)
+    hierarchy = None
+    if cfg.hierarchy_levels is not None or cfg.hierarchical_grouping:
+        with timings.phase("hierarchy"):
+            hierarchy = _hierarchy(cfg, means, keys, sizes, cluster_labels, texts)
     per_cluster = stability.per_cluster if stability and stability.per_cluster else [None] * k
     centroids = [
         CentroidResult(f"cl_{c}", int(sizes[c]), lab.label, lab.summary, lab.keywords, per_cluster[c])
@@ -117,19 +123,21 @@ def run_pipeline(data: EngineInput, tasks: TaskMap | None = None) -> EngineResul
         llm_labeling_errors=llm_errors,
         effective_config=effective,
         timings_ms=dict(timings),
+        centers=None if means is None else np.ascontiguousarray(means, dtype=np.float32),
+        hierarchy=hierarchy,
     )
 
 
 def _cluster(
     data: EngineInput, X: np.ndarray | None, params: dict[str, Any], owned: bool
-) -> tuple[np.ndarray, list[str] | None, dict[str, Any]]:
-    """Size-ordered labels, group names (attribute_based only) and what the fit adds to effective_config.
-    ``owned``: X is the pipeline's own array, which the fit may work on in place."""
+) -> tuple[np.ndarray, list[str] | None, dict[str, Any], list[tuple[str, ...]] | None]:
+    """Size-ordered labels, group names and values (attribute_based only) and what the fit adds to
+    effective_config. ``owned``: X is the pipeline's own array, which the fit may work on in place."""
     cfg = data.config
     if cfg.algorithm == "attribute_based":
         grouper = AttributeGrouper(cfg.attributes).fit(data.metadata)
         notes = {"fit_notes": ["sample_size is not used by attribute_based"]} if cfg.sample_size else {}
-        return grouper.labels_, grouper.names_, notes
+        return grouper.labels_, grouper.names_, notes, grouper.keys_
     assert X is not None  # _space embeds texts or _check_input refused, for every vector algorithm
     clusterer = Clusterer(
         cfg.algorithm,
@@ -150,7 +158,31 @@ def _cluster(
         record["auto_k_scores"] = {str(k): v for k, v in clusterer.auto_k_scores_.items()}
     if clusterer.notes_:
         record["fit_notes"] = clusterer.notes_
-    return clusterer.labels_, None, record
+    return clusterer.labels_, None, record, None
+
+
+def _hierarchy(
+    cfg: RunConfig,
+    means: np.ndarray | None,
+    keys: list[tuple[str, ...]] | None,
+    sizes: np.ndarray,
+    cluster_labels: list[ClusterLabel],
+    texts: list[ClusterTexts],
+) -> dict[str, Any] | None:
+    """The tree over the clusters: by attribute for hierarchical grouping, by centres otherwise."""
+    if not len(sizes):
+        return None
+    if cfg.algorithm == "attribute_based":
+        if not cfg.hierarchical_grouping or keys is None:
+            return None
+        groups, names = attribute_groups(cfg.attributes, keys)
+        nodes = build_tree(groups, sizes, cluster_labels, texts, names)
+        return tree_record(nodes, len(cfg.attributes), "attributes in order: " + " → ".join(cfg.attributes))
+    if means is None or cfg.hierarchy_levels is None:
+        return None
+    tree = CentreTree(cfg.hierarchy_levels).fit(means)
+    nodes = build_tree(tree.groups_, sizes, cluster_labels, texts)
+    return tree_record(nodes, cfg.hierarchy_levels, "ward agglomeration over the cluster centres")
 
 
 def _stability(
@@ -180,10 +212,9 @@ def _stability(
 
 
 def _label(
-    data: EngineInput, labels: np.ndarray, distances: np.ndarray, names: list[str] | None
+    data: EngineInput, texts: list[ClusterTexts], names: list[str] | None
 ) -> tuple[list[ClusterLabel], list[str]]:
     """Keyword labels, then the LLM's where configured; attribute groups keep their value names."""
-    texts = gather_cluster_texts(labels, distances, data.texts, data.config.random_state)
     cluster_labels = KeywordLabeler().label(texts)
     errors: list[str] = []
     if data.config.llm is not None:
@@ -293,6 +324,8 @@ def _config_record(cfg: RunConfig, params: dict[str, Any], embedded: bool) -> di
         "sample_size": cfg.sample_size,
         "normalize_features": cfg.normalize_features,
         "attributes": list(cfg.attributes),
+        **({"hierarchy": {"levels": cfg.hierarchy_levels}} if cfg.hierarchy_levels is not None else {}),
+        **({"hierarchical_grouping": True} if cfg.hierarchical_grouping else {}),
         "stability": None
         if cfg.stability is None
         else {"resamples": cfg.stability.resamples, "fraction": cfg.stability.fraction},

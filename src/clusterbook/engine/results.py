@@ -45,3 +45,9 @@ class EngineResult:
     timings_ms: dict[str, float]
     stability: float | None = None
     """The mean of the centroids' stability (the declared metric); None when not asked for or not computable."""
+    centers: np.ndarray | None = None
+    """float32 (k × d): cluster n's mean in the clustered space, row n; None when the run had no vectors."""
+    unassigned_ratio: float | None = None
+    """Assign runs: the share of documents left unassigned (below the threshold); None for a full run."""
+    hierarchy: dict[str, Any] | None = None
+    """The tree over the clusters (``hierarchy.py``), when the run asked for one."""

@@ -14,6 +14,42 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,127}$"
 NAMESPACE_NAME_PATTERN = r"^[a-z0-9][a-z0-9_\-]{0,62}$"
 
 
+class ReclusterPolicy(WireModel):
+    """When the assign runs of a cluster say it is time for a full run again (``should_recluster``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_unassigned_ratio: float = Field(
+        default=0.2,
+        ge=0.0,
+        le=1.0,
+        description="More than this share of an assign run's documents left unassigned: re-cluster.",
+    )
+    max_drift: float = Field(
+        default=0.3,
+        ge=0.0,
+        le=1.0,
+        description="An assign run's cluster shares further than this from the source run's (total variation "
+        "distance, 0 the same shares, 1 disjoint): re-cluster.",
+    )
+
+
+HIERARCHY_LEVELS = (2, 5)
+
+
+class HierarchyConfig(WireModel):
+    """A tree over the flat clusters, built after them (agglomeration over the centres)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    levels: int = Field(
+        ge=HIERARCHY_LEVELS[0],
+        le=HIERARCHY_LEVELS[1],
+        description=f"Levels below the root, {HIERARCHY_LEVELS[0]}-{HIERARCHY_LEVELS[1]}, the last being the flat "
+        "clusters; level l has about k^(l/levels) groups (fewer levels when k is too small to tell them apart).",
+    )
+
+
 class VectorConfig(WireModel):
     """How a vector cluster runs: algorithm, its parameters, sampling and normalisation."""
 
@@ -29,6 +65,13 @@ class VectorConfig(WireModel):
         default="tfidf-svd",
         description="How vectors are computed from text when documents carry none: 'tfidf-svd' or 'minilm'.",
     )
+    recluster: ReclusterPolicy = Field(
+        default_factory=ReclusterPolicy, description="When assign runs report should_recluster."
+    )
+    hierarchy: HierarchyConfig | None = Field(
+        default=None,
+        description='Build a labelled tree over the clusters, e.g. {"levels": 2}: GET …/executions/{run_id}/hierarchy.',
+    )
 
 
 class AttributeConfig(WireModel):
@@ -37,7 +80,11 @@ class AttributeConfig(WireModel):
     model_config = ConfigDict(extra="forbid")
 
     attributes: list[str] = Field(min_length=1)
-    hierarchical_grouping: bool = False
+    hierarchical_grouping: bool = Field(
+        default=False,
+        description="Nest the groups by the attributes in order (country → city), one tree level per attribute: "
+        "GET …/executions/{run_id}/hierarchy.",
+    )
 
 
 class LLMLabelingConfig(WireModel):
@@ -145,6 +192,13 @@ class Cluster(WireModel):
     description: str | None = None
     created_at: UTCDatetime
     updated_at: UTCDatetime
+    should_recluster: bool = Field(
+        default=False,
+        description="The verdict of the cluster's latest assign run (cleared by a completed full run): too "
+        "many documents unassigned, or cluster shares drifted too far from the source run.",
+    )
+    recluster_reason: str | None = Field(default=None, description="Why should_recluster is true.")
+    recluster_run_id: str | None = Field(default=None, description="The assign run that said so.")
 
 
 class ListClustersResponse(WireModel):

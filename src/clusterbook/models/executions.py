@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, create_model
 
@@ -108,6 +108,11 @@ class ClusterExecutionCentroid(WireModel):
         description="Bootstrap stability (0..1, higher is better): this cluster's mean best Jaccard overlap "
         "with the clusters of the re-clustered subsamples; null unless the run was executed with stability.",
     )
+    vector: list[float] | None = Field(
+        default=None,
+        description="The cluster's centre (its members' mean in the clustered, normalised space, float32); "
+        "only with ?include_vectors=true, and only for completed runs over vectors.",
+    )
 
 
 class ClusterExecutionResult(WireModel):
@@ -166,6 +171,16 @@ class ClusterExecutionResult(WireModel):
     merges: list[CentroidMerge] | None = Field(
         default=None, description="Merges of this run's clusters (POST …/centroids/merge), oldest first."
     )
+    mode: RunMode = Field(default="cluster", description="'cluster' (a full run) or 'assign' (see execute).")
+    source_run_id: str | None = Field(
+        default=None, description="Assign runs: the completed run whose centres the documents were assigned to."
+    )
+    should_recluster: bool | None = Field(
+        default=None,
+        description="Assign runs, once completed: true when they left more documents unassigned, or drifted "
+        "further from the source run's cluster shares, than the cluster's vector_config.recluster allows.",
+    )
+    recluster_reason: str | None = Field(default=None, description="Why should_recluster is true.")
 
     def measure_value(self, measure: Measure) -> float | None:
         """The value of a declared measure on this run (inside ``metrics`` or a top-level attribute)."""
@@ -203,10 +218,40 @@ class StabilityRequest(StorableBody):
     )
 
 
+RunMode = Literal["cluster", "assign"]
+AssignDocuments = Literal["changed", "all"]
+DEFAULT_ASSIGNMENT_THRESHOLD = 0.5
+
+
 class ExecuteRequest(StorableBody):
     """Body of ``POST /v1/clusters/{cluster_id}/execute`` (optional): a name and one-off overrides."""
 
     model_config = ConfigDict(extra="forbid")
+
+    mode: RunMode = Field(
+        default="cluster",
+        description="'cluster': cluster the documents from scratch. 'assign': place documents against the "
+        "centres of a completed run (source_run_id) without re-clustering; documents whose cosine similarity "
+        "to the nearest centre is below assignment_threshold are left unassigned.",
+    )
+    source_run_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Assign mode: the completed run of this cluster whose centres the documents are assigned "
+        "to. Absent: the cluster's latest completed run.",
+    )
+    assignment_threshold: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description=f"Assign mode: the least cosine similarity to the nearest centre (0-1, default "
+        f"{DEFAULT_ASSIGNMENT_THRESHOLD}) for a document to be assigned.",
+    )
+    documents: AssignDocuments | None = Field(
+        default=None,
+        description="Assign mode: 'changed' (default) assigns the documents added or changed since the source "
+        "run started; 'all' assigns every document of the cluster.",
+    )
 
     run_name: str | None = Field(default=None, max_length=MAX_RUN_NAME)
     algorithm_params: dict[str, Any] | None = Field(

@@ -109,6 +109,16 @@ MEASURES: tuple[Measure, ...] = (
         digits=0,
     ),
     Measure(
+        "unassigned_ratio",
+        "number",
+        "lower",
+        "Unassigned",
+        "Assign runs only: share of the documents placed against the source run's centres whose cosine "
+        "similarity to the nearest centre fell below the assignment threshold, so they were left unassigned.",
+        minimum=0.0,
+        maximum=1.0,
+    ),
+    Measure(
         "agreement_ari",
         "number",
         "higher",

@@ -22,9 +22,11 @@ from clusterbook.engine import EngineInput, EngineResult, run_pipeline
 from clusterbook.errors import ClusterbookError
 from clusterbook.models.measures import METRIC_MEASURES
 from clusterbook.runner.agreement import relate_to_baseline
+from clusterbook.runner.assign import assign_result, load_assign_input, read_assign_snapshot
 from clusterbook.runner.config import engine_config, read_snapshot
 from clusterbook.runner.parallel import ProcessMap, become_group_leader
 from clusterbook.settings import configure_logging
+from clusterbook.store.clusters import record_recluster
 from clusterbook.store.db import make_engine, make_sessionmaker, transaction
 from clusterbook.store.documents import load_run_documents
 from clusterbook.store.queue import Claim, RunOutcome, complete_execution, fail_execution, record_worker
@@ -99,6 +101,9 @@ def _compute(claim: Claim, settings: ComputeSettings) -> None:
                 if not record_worker(session, run_id=claim.run_id, token=claim.token, worker_id=settings.worker_id):
                     logger.info("run %s is no longer this attempt's; not computing it", claim.run_id)
                     return
+        if claim.config.get("mode") == "assign":
+            _compute_assign(claim, settings, writes, reads, started)
+            return
         snapshot = read_snapshot(claim.config)
         config = engine_config(snapshot, llm_base_url=settings.llm_base_url, llm_api_key=settings.llm_api_key)
         with transaction(reads) as session:
@@ -132,17 +137,7 @@ def _compute(claim: Claim, settings: ComputeSettings) -> None:
         if config.stability is not None:  # how the resamples ran: 0 in the run's own process
             outcome.config["stability_processes"] = tasks.last_processes
         outcome.member_ids = member_ids
-        with transaction(writes) as session:
-            written = complete_execution(session, run_id=claim.run_id, token=claim.token, outcome=outcome)
-            if written:  # same transaction, same token: agreement lands with the completion or not at all
-                relate_to_baseline(session, run_id=claim.run_id, token=claim.token)
-        logger.info(
-            "run %s %s in %.0f ms (persist %.0f ms)",
-            claim.run_id,
-            "completed" if written else "finished but was no longer ours",
-            (time.perf_counter() - started) * 1000.0,
-            (time.perf_counter() - persist_started) * 1000.0,
-        )
+        _persist(writes, claim, outcome, None, started, persist_started)
     except ClusterbookError as exc:  # an expected problem (data, configuration): the message says it all
         _record_failure(writes, claim, exc.message.replace("{cluster_id}", claim.cluster_id), None)
     except Exception as exc:  # noqa: BLE001 - any other failure is recorded on the run, never lost
@@ -153,6 +148,47 @@ def _compute(claim: Claim, settings: ComputeSettings) -> None:
         _record_failure(writes, claim, message, traceback.format_exc())
     finally:
         engine.dispose()
+
+
+def _persist(
+    writes: Any,
+    claim: Claim,
+    outcome: RunOutcome,
+    recluster: dict[str, Any] | None,
+    started: float,
+    persist_started: float,
+) -> None:
+    """Write the completed run; in the same transaction its agreement with the baseline and the
+    cluster's re-cluster verdict (``recluster``: an assign run's; None: a full run clears it)."""
+    with transaction(writes) as session:
+        written = complete_execution(session, run_id=claim.run_id, token=claim.token, outcome=outcome)
+        if written:  # same transaction, same token: agreement lands with the completion or not at all
+            relate_to_baseline(session, run_id=claim.run_id, token=claim.token)
+            record_recluster(session, cluster_id=claim.cluster_id, verdict=recluster)
+    logger.info(
+        "run %s %s in %.0f ms (persist %.0f ms)",
+        claim.run_id,
+        "completed" if written else "finished but was no longer ours",
+        (time.perf_counter() - started) * 1000.0,
+        (time.perf_counter() - persist_started) * 1000.0,
+    )
+
+
+def _compute_assign(claim: Claim, settings: ComputeSettings, writes: Any, reads: Any, started: float) -> None:
+    """An assign run (``runner/assign.py``): load the documents and the source's centres, assign, persist."""
+    snapshot = read_assign_snapshot(claim.config)
+    with transaction(reads) as session:
+        loaded = load_assign_input(session, claim.namespace_id, snapshot)
+    load_ms = (time.perf_counter() - started) * 1000.0
+    result, member_ids, recluster = assign_result(claim.run_id, snapshot, loaded)
+    del loaded
+    persist_started = time.perf_counter()
+    outcome = outcome_of(result, claim.config, load_ms=load_ms, llm_configured=False)
+    outcome.config["compute_threads"] = effective_threads()
+    outcome.config["runner"] = settings.runner
+    outcome.details["recluster"] = recluster
+    outcome.member_ids = member_ids
+    _persist(writes, claim, outcome, recluster, started, persist_started)
 
 
 def _record_failure(writes: Any, claim: Claim, message: str, trace: str | None) -> None:
@@ -225,4 +261,6 @@ def outcome_of(result: EngineResult, submitted: dict[str, Any], *, load_ms: floa
         member_clusters=member_clusters,
         member_distances=distances,
         projection=result.projection,
+        centers=result.centers,
+        hierarchy=result.hierarchy,
     )

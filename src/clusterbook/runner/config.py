@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from clusterbook.engine import EMBEDDERS, LLMSettings, RunConfig, StabilityConfig, validate_algorithm_params
 from clusterbook.errors import ClusteringFailed, ValidationFailed
-from clusterbook.models.clusters import AttributeConfig, Cluster, LLMLabelingConfig, VectorConfig
+from clusterbook.models.clusters import HIERARCHY_LEVELS, AttributeConfig, Cluster, LLMLabelingConfig, VectorConfig
 from clusterbook.models.executions import ExecuteRequest
 
 ATTRIBUTE_ALGORITHM = "attribute_based"
@@ -66,12 +66,25 @@ def run_config_for(cluster: Cluster, request: ExecuteRequest | None) -> dict[str
             "algorithm": ATTRIBUTE_ALGORITHM,
             "params": validate_algorithm_params(ATTRIBUTE_ALGORITHM, {}),
             "attributes": list(cluster.attribute_config.attributes),
+            **({"hierarchical_grouping": True} if cluster.attribute_config.hierarchical_grouping else {}),
             "embedder": "tfidf-svd",
             "random_state": request.random_state or 0,
             "sample_size": None,
             "normalize_features": True,
         }
     vector = cluster.vector_config or VectorConfig()
+    if request.mode == "assign":  # prepare_assign (runner/assign.py) adds the source run's settings
+        return {
+            **base,
+            "algorithm": vector.clustering_method,
+            "params": {},
+            "attributes": [],
+            "embedder": vector.embedder,
+            "random_state": request.random_state or 0,
+            "sample_size": None,
+            "normalize_features": vector.normalize_features,
+            "stability": None,
+        }
     params = {**vector.algorithm_params, **(request.algorithm_params or {})}
     params = _prefixed(lambda: validate_algorithm_params(vector.clustering_method, params))
     random_state = request.random_state if request.random_state is not None else params.get("random_state", 0)
@@ -85,6 +98,7 @@ def run_config_for(cluster: Cluster, request: ExecuteRequest | None) -> dict[str
         "sample_size": request.sample_size or vector.sample_size,
         "normalize_features": vector.normalize_features,
         "stability": None if request.stability is None else request.stability.model_dump(),
+        **({"hierarchy": vector.hierarchy.model_dump()} if vector.hierarchy is not None else {}),
     }
 
 
@@ -109,6 +123,14 @@ class StabilitySnapshot(BaseModel):
     fraction: float
 
 
+class HierarchySnapshot(BaseModel):
+    """A run's stored hierarchy request (bounds checked again here: a hand-written row may be wrong)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    levels: int = Field(ge=HIERARCHY_LEVELS[0], le=HIERARCHY_LEVELS[1])
+
+
 class RunSnapshot(BaseModel):
     """The shape of a run's stored configuration (``run_config_for`` writes it at submit). Checked
     again when a worker picks the run up, because a row may come from elsewhere (an older version,
@@ -127,6 +149,8 @@ class RunSnapshot(BaseModel):
     filters: dict[str, Any] | None = None
     llm: dict[str, Any] | None = None
     stability: StabilitySnapshot | None = None
+    hierarchy: HierarchySnapshot | None = None
+    hierarchical_grouping: bool = False
     size_limit_factor: float | None = None
     """The size-limit factor the run was admitted with (``runner/limits.py``); the engine checks it again."""
 
@@ -174,4 +198,6 @@ def engine_config(snapshot: Any, *, llm_base_url: str | None, llm_api_key: str |
         if run.stability is None
         else StabilityConfig(resamples=run.stability.resamples, fraction=run.stability.fraction),
         size_limit_factor=run.size_limit_factor or 1.0,
+        hierarchy_levels=None if run.hierarchy is None else run.hierarchy.levels,
+        hierarchical_grouping=run.hierarchical_grouping,
     )

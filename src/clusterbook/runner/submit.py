@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from clusterbook.models.clusters import Cluster
 from clusterbook.models.executions import ClusterExecutionResult, ExecuteRequest
+from clusterbook.runner.assign import check_mode_fields, prepare_assign
 from clusterbook.runner.config import run_config_for
 from clusterbook.runner.limits import admit_run
 from clusterbook.store.baselines import choose_baseline
@@ -30,14 +31,19 @@ def prepare_run(
 ) -> PreparedRun:
     """The checks of a submit without the submit: ValidationFailed / RunTooLarge (422) for a body the
     cluster cannot run. A schedule's execute body is checked with this when the schedule is saved."""
+    body = body or ExecuteRequest()
+    check_mode_fields(body)
     config = run_config_for(cluster, body)
-    admit_run(session, namespace_id=namespace_id, config=config, factor=size_limit_factor)
+    named = "baseline_run_id" in body.model_fields_set
+    requested = body.baseline_run_id
+    if body.mode == "assign":  # linear in the documents: no algorithm size limit applies
+        source = prepare_assign(session, cluster, body, config)
+        if not named:  # an assign run is compared with the run whose centres it used
+            named, requested = True, source
+    else:
+        admit_run(session, namespace_id=namespace_id, config=config, factor=size_limit_factor)
     baseline = choose_baseline(
-        session,
-        namespace_id=namespace_id,
-        cluster_id=cluster.cluster_id,
-        requested=body.baseline_run_id if body else None,
-        named=body is not None and "baseline_run_id" in body.model_fields_set,
+        session, namespace_id=namespace_id, cluster_id=cluster.cluster_id, requested=requested, named=named
     )
     config["baseline_run_id"] = baseline
     return PreparedRun(config, baseline)

@@ -30,7 +30,22 @@ _c = clusters.c
 
 
 def row_to_cluster(row: Row[Any]) -> Cluster:
-    return Cluster.model_validate(dict(row._mapping))
+    values = dict(row._mapping)
+    verdict = values.pop("recluster", None) or {}
+    return Cluster.model_validate(
+        {
+            **values,
+            "should_recluster": bool(verdict.get("should_recluster")),
+            "recluster_reason": verdict.get("reason"),
+            "recluster_run_id": verdict.get("run_id"),
+        }
+    )
+
+
+def record_recluster(session: Session, *, cluster_id: str, verdict: dict[str, Any] | None) -> None:
+    """The cluster's standing verdict: an assign run's (``should_recluster``, ``reason``, ``run_id``),
+    or None once a full run completed. Written in the run's completion transaction."""
+    session.execute(update(clusters).where(_c.cluster_id == cluster_id).values(recluster=verdict))
 
 
 def _name_taken(name: str) -> Conflict:

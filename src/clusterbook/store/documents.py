@@ -360,6 +360,7 @@ def load_run_documents(
     collection_ids: list[str],
     filters: dict[str, Any] | None,
     with_metadata: bool = True,
+    updated_since: datetime | None = None,
 ) -> RunDocuments:
     """Documents of the cluster's collections (ids or names) that match the cluster's pre-filter (same
     filter language over metadata.*), ordered by collection then document id.
@@ -374,10 +375,14 @@ def load_run_documents(
     ``make_sessionmaker(engine, snapshot=True)``), the vectors come by binary COPY instead
     (``store/vector_copy.py``) and the whole-collection reads walk the ``(collection_id, document_id)``
     index rather than sort. ``with_metadata=False`` skips reading (and parsing) the metadata JSON,
-    which only attribute grouping needs; every document then gets ``{}``.
+    which only attribute grouping needs; every document then gets ``{}``. ``updated_since``: only the
+    documents added or changed at or after that time (assign runs, ``runner/assign.py``).
     """
     targets = _run_collections(session, namespace_id, collection_ids)
     where = _run_filter(session, filters)
+    whole = filters is None and updated_since is None
+    if updated_since is not None:
+        where = and_(where, _d.updated_at >= updated_since)
     counts: list[tuple[int, int]] = []
     for row in targets:
         scope = and_(_d.collection_id == row.collection_id, where)
@@ -399,12 +404,12 @@ def load_run_documents(
     metadata: list[dict[str, Any]] = []
     owner: dict[str, str] = {}
     # PostgreSQL, the whole collections, one snapshot: the vectors by COPY, the rest by a plain query
-    by_copy = vectors is not None and filters is None and not is_sqlite(session) and holds_one_snapshot(session)
+    by_copy = vectors is not None and whole and not is_sqlite(session) and holds_one_snapshot(session)
     columns = [_d.document_id, _d.text] + ([_d.vector] if vectors is not None and not by_copy else [])
     columns += [_d.metadata] if with_metadata else []
     expected_bytes = (dimension or 0) * VECTOR_DTYPE.itemsize
     vectors_done = 0
-    with index_order(session, filters is None):
+    with index_order(session, whole):
         for row, (count, _) in zip(targets, counts, strict=True):
             if not count:
                 continue

@@ -196,6 +196,14 @@ def row_to_result(row: Row[Any]) -> ClusterExecutionResult:
         extras["merges"] = details["merges"]
     if details.get("backdated"):
         extras["backdated"] = details["backdated"]
+    config = m["config"] or {}
+    if config.get("mode") == "assign":
+        extras["mode"] = "assign"
+        extras["source_run_id"] = config.get("source_run_id")
+    verdict = details.get("recluster")
+    if verdict:
+        extras["should_recluster"] = bool(verdict.get("should_recluster"))
+        extras["recluster_reason"] = verdict.get("reason")
     metric_extras: dict[str, Any] = {}
     if details.get("metric_notes"):
         metric_extras["notes"] = details["metric_notes"]

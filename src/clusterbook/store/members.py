@@ -1,4 +1,5 @@
-"""A run's per-document results: memberships (paged like the history) and the 2-D projection."""
+"""A run's per-document results: memberships (paged like the history), the 2-D projection and the
+cluster tree."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from clusterbook.models.members import ExecutionMember, ExecutionProjection
+from clusterbook.models.members import ExecutionHierarchy, ExecutionMember, ExecutionProjection
 from clusterbook.store.fields import FieldRegistry, FieldSpec
 from clusterbook.store.listing import ListQuery, PageRequest, PageRows, compile_query, fetch_page
-from clusterbook.store.tables import execution_members, execution_projections
+from clusterbook.store.tables import execution_hierarchies, execution_members, execution_projections
 
 _m = execution_members.c
 _MEMBER_ID_LOWER = func.lower(_m.document_id)
@@ -49,3 +50,12 @@ def read_projection(session: Session, *, run_id: str) -> ExecutionProjection | N
     if projection is None:
         return None
     return ExecutionProjection(run_id=run_id, **projection)
+
+
+def read_hierarchy(session: Session, *, run_id: str) -> ExecutionHierarchy | None:
+    tree: dict[str, Any] | None = session.execute(
+        select(execution_hierarchies.c.hierarchy).where(execution_hierarchies.c.run_id == run_id)
+    ).scalar_one_or_none()
+    if tree is None:
+        return None
+    return ExecutionHierarchy(run_id=run_id, **tree)

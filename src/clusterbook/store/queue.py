@@ -21,12 +21,13 @@ from sqlalchemy.orm import Session
 
 from clusterbook.models.executions import ClusterExecutionResult, ExecutionStatus
 from clusterbook.models.measures import METRIC_MEASURES
+from clusterbook.store.centres import insert_centres
 from clusterbook.store.db import insert_rows, is_sqlite
 from clusterbook.store.executions import build_search_text, create_execution, duration_ms, queue_ms
 from clusterbook.store.folded import with_folded
 from clusterbook.store.lifecycle import may_enter, sources
 from clusterbook.store.params import replace_params
-from clusterbook.store.tables import execution_members, execution_projections, executions
+from clusterbook.store.tables import execution_hierarchies, execution_members, execution_projections, executions
 from clusterbook.store.webhooks import enqueue_run_event
 
 _c = executions.c
@@ -64,6 +65,9 @@ class RunOutcome:
     member_clusters: Sequence[str | None] = ()
     member_distances: Sequence[float | None] = ()
     projection: dict[str, Any] | None = None
+    centers: Any = None
+    """float32 (k × d) array, row n the centre of 'cl_<n>'; None when the run had no vectors."""
+    hierarchy: dict[str, Any] | None = None
 
 
 def _changed(session: Session, statement: Any) -> int:
@@ -223,6 +227,10 @@ def complete_execution(session: Session, *, run_id: str, token: str, outcome: Ru
     insert_members(session, run_id, outcome.member_ids, outcome.member_clusters, outcome.member_distances)
     if outcome.projection is not None:
         session.execute(insert(execution_projections).values(run_id=run_id, projection=outcome.projection))
+    if outcome.centers is not None:
+        insert_centres(session, run_id, outcome.centers)
+    if outcome.hierarchy is not None:
+        session.execute(insert(execution_hierarchies).values(run_id=run_id, hierarchy=outcome.hierarchy))
     enqueue_run_event(session, run_id=run_id)  # execution.completed, committed with the run or not at all
     return True
 

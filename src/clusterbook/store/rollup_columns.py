@@ -44,8 +44,14 @@ class AggColumn:
     integer: bool
     contribution: str
 
-    def of(self, alias: str) -> str:
-        return self.contribution.replace("{r}", alias)
+    def of(self, alias: str, missing: frozenset[str] = frozenset()) -> str:
+        """The contribution over ``alias``; a measure column in ``missing`` (not yet added by the
+        migrations that ran so far) counts as null."""
+        contribution = self.contribution
+        for column in missing:
+            cast = "BIGINT" if MEASURES_BY_NAME[column].kind == "integer" else "DOUBLE PRECISION"
+            contribution = contribution.replace("{r}." + column, f"CAST(NULL AS {cast})")
+        return contribution.replace("{r}", alias)
 
 
 def hist_column(i: int) -> str:

@@ -17,15 +17,17 @@ row and never lose an update.
   rows in the same order.
 
 The SQL is generated from ``rollup_columns.AGG_COLUMNS`` (itself derived from ``MEASURES``). A
-migration that adds a measure adds its rollup columns and calls :func:`install` again, then
-:func:`rebuild`.
+migration that adds a measure adds its column, its rollup columns (when missing) and calls
+:func:`install` again, then :func:`rebuild`. Migrations older than a measure run today's code: there
+:func:`install` and :func:`rebuild` count a measure whose ``executions`` column does not exist yet as
+null (``missing_measures``), so the migration stream still runs from an empty database.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -60,7 +62,16 @@ def _bucket(dialect: str, alias: str) -> str:
     )
 
 
-def upsert_sql(dialect: str, source: str, *, alias: str = "r", sign: str | None = None) -> str:
+def missing_measures(conn: Connection | Session) -> frozenset[str]:
+    """Declared measure columns that ``executions`` does not have yet (a migration older than them is running)."""
+    bind = conn.connection() if isinstance(conn, Session) else conn
+    present = {column["name"] for column in inspect(bind).get_columns("executions")}
+    return frozenset(m.column for m in MEASURES if m.column not in present)
+
+
+def upsert_sql(
+    dialect: str, source: str, *, alias: str = "r", sign: str | None = None, missing: frozenset[str] = frozenset()
+) -> str:
     """``INSERT … SELECT … ON CONFLICT DO UPDATE`` adding the runs of ``source`` to their buckets.
 
     ``source`` is a FROM item naming rows ``alias`` with a ``sign`` column (grouped), or, with
@@ -73,10 +84,10 @@ def upsert_sql(dialect: str, source: str, *, alias: str = "r", sign: str | None 
     folded = f"CASE WHEN {_ANY_ALGORITHM} THEN NULL ELSE {alias}.algorithm_folded END"
     keys = [f"{alias}.cluster_id", "g.grain", _bucket(dialect, alias), f"{alias}.status", akey, algorithm, folded]
     if sign is not None:
-        sums = ", ".join(f"{sign} * ({c.of(alias)})" for c in AGG_COLUMNS)
+        sums = ", ".join(f"{sign} * ({c.of(alias, missing)})" for c in AGG_COLUMNS)
         select = f"SELECT {', '.join(keys)}, {sums} FROM ({_GRAINS_SQL}) g WHERE true"
     else:
-        sums = ", ".join(f"SUM({alias}.sign * ({c.of(alias)}))" for c in AGG_COLUMNS)
+        sums = ", ".join(f"SUM({alias}.sign * ({c.of(alias, missing)}))" for c in AGG_COLUMNS)
         grouped = ", ".join(str(i) for i in range(1, len(keys) + 1))
         select = (
             f"SELECT {', '.join(keys)}, {sums} FROM {source} CROSS JOIN ({_GRAINS_SQL}) g "
@@ -89,29 +100,33 @@ def upsert_sql(dialect: str, source: str, *, alias: str = "r", sign: str | None 
     )
 
 
-def _changed(old: str, new: str, dialect: str) -> str:
+def _tracked(missing: frozenset[str]) -> tuple[str, ...]:
+    return tuple(c for c in TRACKED if c not in missing)
+
+
+def _changed(old: str, new: str, dialect: str, missing: frozenset[str] = frozenset()) -> str:
     op = "IS NOT" if dialect == "sqlite" else "IS DISTINCT FROM"
-    return " OR ".join(f"{old}.{c} {op} {new}.{c}" for c in TRACKED)
+    return " OR ".join(f"{old}.{c} {op} {new}.{c}" for c in _tracked(missing))
 
 
 SQLITE_INSERT_TRIGGER = "executions_rollup_insert"
 
 
-def sqlite_insert_trigger() -> str:
+def sqlite_insert_trigger(missing: frozenset[str] = frozenset()) -> str:
     return (
         f"CREATE TRIGGER {SQLITE_INSERT_TRIGGER} AFTER INSERT ON executions BEGIN "
-        f"{upsert_sql('sqlite', '', alias='new', sign='1')}; END"
+        f"{upsert_sql('sqlite', '', alias='new', sign='1', missing=missing)}; END"
     )
 
 
-def _sqlite_ddl() -> list[str]:
+def _sqlite_ddl(missing: frozenset[str]) -> list[str]:
+    old = upsert_sql("sqlite", "", alias="old", sign="-1", missing=missing)
+    new = upsert_sql("sqlite", "", alias="new", sign="1", missing=missing)
     return [
-        sqlite_insert_trigger(),
-        "CREATE TRIGGER executions_rollup_delete AFTER DELETE ON executions BEGIN "
-        f"{upsert_sql('sqlite', '', alias='old', sign='-1')}; END",
-        f"CREATE TRIGGER executions_rollup_update AFTER UPDATE OF {', '.join(TRACKED)} ON executions "
-        f"WHEN {_changed('old', 'new', 'sqlite')} BEGIN "
-        f"{upsert_sql('sqlite', '', alias='old', sign='-1')}; {upsert_sql('sqlite', '', alias='new', sign='1')}; END",
+        sqlite_insert_trigger(missing),
+        f"CREATE TRIGGER executions_rollup_delete AFTER DELETE ON executions BEGIN {old}; END",
+        f"CREATE TRIGGER executions_rollup_update AFTER UPDATE OF {', '.join(_tracked(missing))} ON executions "
+        f"WHEN {_changed('old', 'new', 'sqlite', missing)} BEGIN {old}; {new}; END",
     ]
 
 
@@ -122,8 +137,8 @@ def _pg_function(name: str, body: str) -> str:
     )
 
 
-def _pg_ddl() -> list[str]:
-    changed = _changed("o", "n", "postgresql")
+def _pg_ddl(missing: frozenset[str]) -> list[str]:
+    changed = _changed("o", "n", "postgresql", missing)
     moved = (
         f"(SELECT -1 AS sign, o.* FROM old_rows o JOIN new_rows n ON n.id = o.id WHERE {changed} "
         f"UNION ALL SELECT 1 AS sign, n.* FROM old_rows o JOIN new_rows n ON n.id = o.id WHERE {changed}) r"
@@ -136,7 +151,7 @@ def _pg_ddl() -> list[str]:
     ddl = []
     for event, (referencing, source) in parts.items():
         fn = f"executions_rollup_{event}"
-        ddl.append(_pg_function(fn, upsert_sql("postgresql", source)))
+        ddl.append(_pg_function(fn, upsert_sql("postgresql", source, missing=missing)))
         ddl.append(f"DROP TRIGGER IF EXISTS {fn} ON executions")
         ddl.append(
             f"CREATE TRIGGER {fn} AFTER {event.upper()} ON executions REFERENCING {referencing} "
@@ -148,12 +163,13 @@ def _pg_ddl() -> list[str]:
 def install(conn: Connection) -> None:
     """(Re)create the triggers for the current declaration of measures."""
     dialect = conn.dialect.name
+    missing = missing_measures(conn)
     if dialect == "sqlite":
         for name in ("insert", "delete", "update"):
             conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS executions_rollup_{name}")
-        ddl = _sqlite_ddl()
+        ddl = _sqlite_ddl(missing)
     else:
-        ddl = _pg_ddl()
+        ddl = _pg_ddl(missing)
     for statement in ddl:
         conn.exec_driver_sql(statement)
 
@@ -166,7 +182,7 @@ def rebuild(conn: Connection | Session, *, cluster_id: str | None = None) -> int
     params: dict[str, Any] = {} if cluster_id is None else {"cid": cluster_id}
     conn.execute(text("DELETE FROM execution_rollups" + scope), params)
     source = f"(SELECT 1 AS sign, * FROM executions{scope}) r"
-    conn.execute(text(upsert_sql(dialect, source)), params)
+    conn.execute(text(upsert_sql(dialect, source, missing=missing_measures(conn))), params)
     counted = conn.execute(text("SELECT count(*) FROM execution_rollups" + scope), params).scalar_one()
     return int(counted)
 

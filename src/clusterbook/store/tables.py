@@ -53,6 +53,8 @@ clusters = Table(
     Column("description", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # the verdict of the latest assign run ({"should_recluster", "reason", "run_id"}), cleared by a full run
+    Column("recluster", JSONType),
     Column("cluster_id_folded", Text, info={"folds": "cluster_id"}),
     Column("cluster_name_folded", Text, info={"folds": "cluster_name"}),
     Column("description_folded", Text, info={"folds": "description"}),
@@ -170,6 +172,25 @@ execution_projections = Table(
     Column("run_id", IdentifierType, ForeignKey("executions.run_id", ondelete="CASCADE"), primary_key=True),
     Column("projection", JSONType, nullable=False),
 )
+
+execution_centres = Table(
+    "execution_centres",
+    metadata,
+    Column("run_id", IdentifierType, ForeignKey("executions.run_id", ondelete="CASCADE"), primary_key=True),
+    Column("cluster_id", String(16), primary_key=True),  # 'cl_<n>' of the run
+    Column("position", Integer, nullable=False),  # n of 'cl_<n>': the centres' order
+    Column("vector", LargeBinary, nullable=False),  # float32 bytes (little-endian), never JSON
+)
+"""Each completed run's cluster centres (means in the clustered space), written with the completion;
+assign runs place documents against them (``runner/assign.py``)."""
+
+execution_hierarchies = Table(
+    "execution_hierarchies",
+    metadata,
+    Column("run_id", IdentifierType, ForeignKey("executions.run_id", ondelete="CASCADE"), primary_key=True),
+    Column("hierarchy", JSONType, nullable=False),
+)
+"""The tree over a run's clusters (``vector_config.hierarchy`` or hierarchical attribute grouping)."""
 
 api_keys = Table(
     "api_keys",

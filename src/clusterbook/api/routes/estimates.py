@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body
 
 from clusterbook.api.deps import ClusterDep, NamespaceDep, SessionDep, SettingsDep
 from clusterbook.api.problems import COMMON_PROBLEMS
+from clusterbook.errors import ErrorLocation, ValidationFailed
 from clusterbook.models.estimates import ExecutionEstimate
 from clusterbook.models.executions import ExecuteRequest
 
@@ -33,6 +34,13 @@ def estimate_execution(
     from clusterbook.runner.config import run_config_for  # the engine loads on first use, not at import
     from clusterbook.runner.limits import estimate_submission
 
+    if body is not None and body.mode == "assign":
+        message = (
+            "estimates are of clustering runs; an assign run costs one pass over the documents against the "
+            "source run's centres (about 5 s per million on one thread, see benchmarks/bench_assign.py) and has "
+            "no size limit: leave mode out to estimate a full run"
+        )
+        raise ValidationFailed(message, errors=[ErrorLocation("mode", message)])
     config = run_config_for(cluster, body)
     estimate = estimate_submission(
         session, namespace_id=namespace.namespace_id, config=config, factor=settings.size_limit_factor

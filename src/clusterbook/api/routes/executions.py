@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
@@ -19,9 +19,15 @@ from clusterbook.models.compare import MAX_COMPARE_RUNS, CompareExecutionsReques
 from clusterbook.models.config_fields import MAX_SCANNED_RUNS, ExecutionConfigFieldsResponse
 from clusterbook.models.executions import ClusterExecutionResult, ExecuteRequest
 from clusterbook.models.listing import ListClusterExecutionsRequest, ListClusterExecutionsResponse, SortSpec
-from clusterbook.models.members import ExecutionProjection, ListExecutionMembersRequest, ListExecutionMembersResponse
+from clusterbook.models.members import (
+    ExecutionHierarchy,
+    ExecutionProjection,
+    ListExecutionMembersRequest,
+    ListExecutionMembersResponse,
+)
 from clusterbook.store import executions as store
 from clusterbook.store import members as members_store
+from clusterbook.store.centres import read_centres
 from clusterbook.store.config_fields import list_config_fields
 from clusterbook.store.fields import EXECUTION_FIELDS
 
@@ -177,9 +183,26 @@ def list_execution_config_fields(
     return list_config_fields(session, cluster_id=cluster.cluster_id)
 
 
-@router.get("/executions/{run_id}", response_model=ClusterExecutionResult, summary="One execution")
-def get_execution(run_id: str, cluster: ClusterDep, session: SessionDep) -> ClusterExecutionResult:
-    return _run_or_404(session, cluster, run_id)
+@router.get(
+    "/executions/{run_id}",
+    response_model=ClusterExecutionResult,
+    summary="One execution",
+    description="With include_vectors=true each centroid carries its centre (float32 values) in `vector`; "
+    "a run that stored no centres (not completed, or without vectors) returns its centroids without one.",
+)
+def get_execution(
+    run_id: str,
+    cluster: ClusterDep,
+    session: SessionDep,
+    include_vectors: Annotated[bool, Query(description="Return each centroid's centre vector too.")] = False,
+) -> ClusterExecutionResult:
+    run = _run_or_404(session, cluster, run_id)
+    if include_vectors and run.centroids:
+        found = read_centres(session, run_id=run_id)
+        if found is not None:
+            by_id = dict(zip(found[0], found[1].tolist(), strict=True))
+            run.centroids = [c.model_copy(update={"vector": by_id.get(c.cluster_id)}) for c in run.centroids]
+    return run
 
 
 @router.post(
@@ -250,3 +273,24 @@ def get_execution_projection(run_id: str, cluster: ClusterDep, session: SessionD
             f"execution {run_id!r} has no projection: it is {run.status}, and projections exist only for completed runs"
         )
     return projection
+
+
+@router.get(
+    "/executions/{run_id}/hierarchy",
+    response_model=ExecutionHierarchy,
+    summary="The labelled tree the run built over its clusters",
+    description="Present for completed runs of clusters with vector_config.hierarchy (agglomeration over the "
+    "centres) or attribute_config.hierarchical_grouping (one level per attribute); 404 otherwise, saying why.",
+)
+def get_execution_hierarchy(run_id: str, cluster: ClusterDep, session: SessionDep) -> ExecutionHierarchy:
+    run = _run_or_404(session, cluster, run_id)
+    tree = members_store.read_hierarchy(session, run_id=run_id)
+    if tree is None:
+        why = (
+            f"it is {run.status}, and trees are built by completed runs"
+            if run.status != "completed"
+            else 'its cluster asked for none; set vector_config.hierarchy (e.g. {"levels": 2}) or '
+            "attribute_config.hierarchical_grouping and execute it again"
+        )
+        raise NotFound(f"execution {run_id!r} has no hierarchy: {why}")
+    return tree

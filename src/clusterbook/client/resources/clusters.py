@@ -109,6 +109,7 @@ def _execute(
     sample_size: int | None,
     baseline_run_id: str | None | Unset = UNSET,
     stability: Mapping[str, Any] | None = None,
+    assign: Mapping[str, Any] | None = None,
 ) -> Call[ClusterExecutionResult]:
     body: dict[str, Any] = {
         "run_name": run_name,
@@ -116,11 +117,24 @@ def _execute(
         "random_state": random_state,
         "sample_size": sample_size,
         "stability": None if stability is None else dict(stability),
+        **(assign or {}),
     }
     body = {k: v for k, v in body.items() if v is not None}
     if baseline_run_id is not UNSET:
         body["baseline_run_id"] = baseline_run_id  # None too: "no baseline"
     return Call.to(EXECUTE, model(ClusterExecutionResult), body=body, cluster_id=cluster)
+
+
+def _assign(
+    mode: str | None, source_run_id: str | None, assignment_threshold: float | None, documents: str | None
+) -> dict[str, Any]:
+    """The assign-mode fields of an execute body (the server refuses them without ``mode="assign"``)."""
+    return {
+        "mode": mode,
+        "source_run_id": source_run_id,
+        "assignment_threshold": assignment_threshold,
+        "documents": documents,
+    }
 
 
 def _estimate(
@@ -261,6 +275,10 @@ class Clusters:
         sample_size: int | None = None,
         baseline_run_id: str | None | Unset = UNSET,
         stability: Mapping[str, Any] | None = None,
+        mode: str | None = None,
+        source_run_id: str | None = None,
+        assignment_threshold: float | None = None,
+        documents: str | None = None,
         wait: bool = False,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         timeout: float | None = None,
@@ -272,9 +290,20 @@ class Clusters:
         and keeps running. ``baseline_run_id``: the completed run to compare the new one with (None for
         none); left UNSET, the cluster's latest completed run. ``stability``: score each cluster's
         bootstrap stability, e.g. ``{"resamples": 5, "fraction": 0.8}`` (``metrics.stability`` and
-        each centroid's ``stability``)."""
+        each centroid's ``stability``). ``mode="assign"``: place the documents changed since
+        ``source_run_id`` (default: the latest completed run; ``documents="all"``: every one) against
+        its centres, unassigned below ``assignment_threshold`` (cosine similarity, default 0.5)."""
         run = self._http.call(
-            _execute(cluster, run_name, algorithm_params, random_state, sample_size, baseline_run_id, stability)
+            _execute(
+                cluster,
+                run_name,
+                algorithm_params,
+                random_state,
+                sample_size,
+                baseline_run_id,
+                stability,
+                _assign(mode, source_run_id, assignment_threshold, documents),
+            )
         )
         if not wait:
             return run
@@ -391,13 +420,26 @@ class AsyncClusters:
         sample_size: int | None = None,
         baseline_run_id: str | None | Unset = UNSET,
         stability: Mapping[str, Any] | None = None,
+        mode: str | None = None,
+        source_run_id: str | None = None,
+        assignment_threshold: float | None = None,
+        documents: str | None = None,
         wait: bool = False,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         timeout: float | None = None,
         on_update: OnUpdate | None = None,
     ) -> ClusterExecutionResult:
         run = await self._http.call(
-            _execute(cluster, run_name, algorithm_params, random_state, sample_size, baseline_run_id, stability)
+            _execute(
+                cluster,
+                run_name,
+                algorithm_params,
+                random_state,
+                sample_size,
+                baseline_run_id,
+                stability,
+                _assign(mode, source_run_id, assignment_threshold, documents),
+            )
         )
         if not wait:
             return run

@@ -19,7 +19,12 @@ from clusterbook.models.compare import CompareExecutionsResponse
 from clusterbook.models.config_fields import ExecutionConfigFieldsResponse
 from clusterbook.models.executions import ClusterExecutionResult, ExecutionStatus
 from clusterbook.models.listing import ListClusterExecutionsResponse
-from clusterbook.models.members import ExecutionMember, ExecutionProjection, ListExecutionMembersResponse
+from clusterbook.models.members import (
+    ExecutionHierarchy,
+    ExecutionMember,
+    ExecutionProjection,
+    ListExecutionMembersResponse,
+)
 from clusterbook.models.trends import ExecutionTrendsResponse
 
 LIST = route("POST", "/v1/clusters/{cluster_id}/executions/list", idempotent=True)
@@ -28,6 +33,7 @@ GET = route("GET", "/v1/clusters/{cluster_id}/executions/{run_id}")
 CANCEL = route("POST", "/v1/clusters/{cluster_id}/executions/{run_id}/cancel")
 MEMBERS = route("POST", "/v1/clusters/{cluster_id}/executions/{run_id}/members/list", idempotent=True)
 PROJECTION = route("GET", "/v1/clusters/{cluster_id}/executions/{run_id}/projection")
+HIERARCHY = route("GET", "/v1/clusters/{cluster_id}/executions/{run_id}/hierarchy")
 FIND = route("GET", "/v1/executions/{run_id}")
 COMPARE = route("POST", "/v1/clusters/{cluster_id}/executions/compare", idempotent=True)  # reads only
 TRENDS = route("POST", "/v1/clusters/{cluster_id}/executions/trends", idempotent=True)  # reads only
@@ -95,8 +101,9 @@ def _member_page(response: ListExecutionMembersResponse) -> tuple[Sequence[Execu
     return response.results, response.pagination.next_cursor
 
 
-def _get(cluster_id: str, run_id: str) -> Call[ClusterExecutionResult]:
-    return Call.to(GET, model(ClusterExecutionResult), cluster_id=cluster_id, run_id=run_id)
+def _get(cluster_id: str, run_id: str, include_vectors: bool = False) -> Call[ClusterExecutionResult]:
+    params = {"include_vectors": "true"} if include_vectors else None
+    return Call.to(GET, model(ClusterExecutionResult), params=params, cluster_id=cluster_id, run_id=run_id)
 
 
 def _compare(cluster_id: str, run_ids: Sequence[str]) -> Call[CompareExecutionsResponse]:
@@ -231,9 +238,10 @@ class Executions:
         ``metadata.<key>`` ``fields`` asked for) into ``to`` as ``"csv"`` or ``"parquet"``; returns the bytes written."""
         return self._http.download(members_call(cluster_id, run_id, format, fields), to)
 
-    def get(self, cluster_id: str, run_id: str) -> ClusterExecutionResult:
-        """One run of the cluster (:class:`~clusterbook.errors.NotFound` when it has no such run)."""
-        return self._http.call(_get(cluster_id, run_id))
+    def get(self, cluster_id: str, run_id: str, *, include_vectors: bool = False) -> ClusterExecutionResult:
+        """One run of the cluster (:class:`~clusterbook.errors.NotFound` when it has no such run);
+        ``include_vectors``: each centroid's centre in ``vector``."""
+        return self._http.call(_get(cluster_id, run_id, include_vectors))
 
     def find(self, run_id: str) -> ClusterExecutionResult:
         """One run by its id alone, whatever its cluster (within the client's namespace)."""
@@ -331,6 +339,10 @@ class Executions:
         """A 2-D projection of a sample of the run's points and its cluster centres (completed runs only)."""
         return self._http.call(Call.to(PROJECTION, model(ExecutionProjection), cluster_id=cluster_id, run_id=run_id))
 
+    def hierarchy(self, cluster_id: str, run_id: str) -> ExecutionHierarchy:
+        """The labelled tree the run built over its clusters (:class:`~clusterbook.errors.NotFound` without one)."""
+        return self._http.call(Call.to(HIERARCHY, model(ExecutionHierarchy), cluster_id=cluster_id, run_id=run_id))
+
 
 class AsyncExecutions:
     """The async twin of :class:`Executions`."""
@@ -393,8 +405,8 @@ class AsyncExecutions:
     ) -> int:
         return await self._http.download(members_call(cluster_id, run_id, format, fields), to)
 
-    async def get(self, cluster_id: str, run_id: str) -> ClusterExecutionResult:
-        return await self._http.call(_get(cluster_id, run_id))
+    async def get(self, cluster_id: str, run_id: str, *, include_vectors: bool = False) -> ClusterExecutionResult:
+        return await self._http.call(_get(cluster_id, run_id, include_vectors))
 
     async def find(self, run_id: str) -> ClusterExecutionResult:
         return await self._http.call(Call.to(FIND, model(ClusterExecutionResult), run_id=run_id))
@@ -476,4 +488,9 @@ class AsyncExecutions:
     async def projection(self, cluster_id: str, run_id: str) -> ExecutionProjection:
         return await self._http.call(
             Call.to(PROJECTION, model(ExecutionProjection), cluster_id=cluster_id, run_id=run_id)
+        )
+
+    async def hierarchy(self, cluster_id: str, run_id: str) -> ExecutionHierarchy:
+        return await self._http.call(
+            Call.to(HIERARCHY, model(ExecutionHierarchy), cluster_id=cluster_id, run_id=run_id)
         )

@@ -160,6 +160,8 @@ export const api = {
   mergeCentroids: (cid, runId, clusterIds, label, opts) =>
     request("POST", `/v1/clusters/${enc(cid)}/executions/${enc(runId)}/centroids/merge`, { ...opts, body: label ? { cluster_ids: clusterIds, label } : { cluster_ids: clusterIds } }),
   cancelRun: (cid, runId, opts) => request("POST", `/v1/clusters/${enc(cid)}/executions/${enc(runId)}/cancel`, opts),
+  hierarchy: (cid, runId, opts) =>
+    request("GET", `/v1/clusters/${enc(cid)}/executions/${enc(runId)}/hierarchy`, opts),
   projection: (cid, runId, opts) =>
     request("GET", `/v1/clusters/${enc(cid)}/executions/${enc(runId)}/projection`, opts),
   listMembers: (cid, runId, body, params, opts) =>

@@ -218,8 +218,10 @@ export const historyPage = {
       const sort = SORTS[view.sortKey];
       return api.exportRuns(clusterId, { ...toRequest(view.filters), sort: { field: sort.field, direction: view.dir } }, format);
     });
+    const reclusterNote = h("div", { class: "notice notice-warn recluster-notice", role: "status", hidden: true });
     container.append(
       head.el,
+      reclusterNote,
       h("div", { class: "summary" }, h("div", { class: "summary-cards" }, cardGrid, scopeNote), pieCard),
       filters.el,
       h("div", { class: "export-bar" }, exporter),
@@ -235,6 +237,15 @@ export const historyPage = {
       (cluster) => {
         head.setCluster(cluster);
         document.title = `${cluster.cluster_name} · History · clusterbook`;
+        if (cluster.should_recluster) {
+          reclusterNote.replaceChildren(
+            h("strong", {}, "Time to re-cluster. "),
+            `The latest assign run `,
+            h("a", { href: href(runPath(clusterId, cluster.recluster_run_id)) }, shortId(cluster.recluster_run_id)),
+            ` says: ${cluster.recluster_reason}. Execute the cluster in full to clear this.`,
+          );
+          reclusterNote.hidden = false;
+        }
       },
       () => {},
     );
@@ -309,6 +320,8 @@ export const historyPage = {
           "td",
           { class: "run-col" },
           h("a", { href: href(runPath(clusterId, run.run_id)), class: "row-title" }, title),
+          run.mode === "assign" ? h("span", { class: "tag mode-tag", title: `Assigned to the centres of ${run.source_run_id}` }, "assign") : null,
+          run.should_recluster ? h("span", { class: "tag recluster-tag", title: run.recluster_reason || "" }, "re-cluster") : null,
           h("div", { class: "mono muted small run-id" }, run.run_id),
           run.error_message ? h("div", { class: "row-error small", title: run.error_message }, run.error_message) : null,
         ),

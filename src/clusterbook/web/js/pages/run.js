@@ -88,11 +88,13 @@ export const runPage = {
           { label: run.run_name || run.run_id },
         ]),
         header(run),
+        run.should_recluster ? h("div", { class: "notice notice-warn recluster-notice", role: "status" }, h("strong", {}, "Time to re-cluster. "), `${run.recluster_reason}.`) : null,
         run.status === "failed" ? failure(run) : null,
         IN_FLIGHT.has(run.status) ? inFlight(run) : null,
         run.status === "canceled" ? h("div", { class: "notice" }, `This run was canceled ${run.completed_at ? `at ${fmtTimeLong(run.completed_at)}` : ""}.`) : null,
         run.status === "completed" || run.metrics ? metricsSection(run) : null,
         run.status === "completed" ? projectionSection(run) : null,
+        run.status === "completed" && (run.config?.hierarchy || run.config?.hierarchical_grouping) ? hierarchySection(run) : null,
         run.centroids?.length ? centroidsSection(run) : null,
         run.llm_labeling_errors?.length ? labelingErrors(run) : null,
         detailsSection(run),
@@ -144,6 +146,9 @@ export const runPage = {
           .map((m) => [m.label, m.name === "duration_ms" && IN_FLIGHT.has(run.status) ? h("span", { class: "elapsed" }, elapsed(run)) : h("span", { dataset: { measure: m.name }, title: m.meaning }, fmtMeasure(m, measureValue(run, m)))]),
         ["Baseline", run.baseline_run_id ? h("span", { class: "baseline-run" }, baselineLink(baseline?.run_name || run.baseline_run_id, { title: "The run this one is compared with (agreement, matched clusters)" }), baseline?.missing ? h("span", { class: "muted small" }, " (no longer readable)") : null) : h("span", { class: "muted", title: "No run was compared with this one" }, "none")],
         ["Algorithm", run.algorithm || DASH],
+        ...(run.mode === "assign"
+          ? [["Mode", h("span", { class: "assign-mode" }, "assigned to the centres of ", h("a", { href: href(runPath(clusterId, run.source_run_id)), class: "mono" }, run.source_run_id))]]
+          : []),
         ["Points", fmtInt(run.num_points)],
         ["Attempts", run.attempts ? fmtInt(run.attempts) : DASH],
         ["Started by", h("span", { class: "run-trigger", title: "api: a request; schedule:<id> or monitor:<id>: that trigger" }, run.trigger === "api" ? "a request (api)" : run.trigger || "a request (api)")],
@@ -283,6 +288,59 @@ export const runPage = {
           } else {
             replace(body, errorState(error, { title: "Could not load the projection" }));
           }
+        },
+      );
+      return section;
+    }
+
+    // The tree over the clusters (GET …/hierarchy): one <details> per group, so each level folds away.
+    function hierarchySection(run) {
+      const body = h("div", { class: "tree-wrap" }, spinner("Loading the hierarchy…"));
+      const toggle = (open) => body.querySelectorAll("details").forEach((d) => (d.open = open));
+      const tools = h(
+        "div",
+        { class: "tree-tools" },
+        h("button", { type: "button", class: "btn btn-small btn-ghost", onclick: () => toggle(true) }, "Expand all"),
+        h("button", { type: "button", class: "btn btn-small btn-ghost", onclick: () => toggle(false) }, "Collapse all"),
+      );
+      const section = h(
+        "section",
+        { class: "section card hierarchy", "aria-labelledby": "hierarchy-title" },
+        h("div", { class: "card-head" }, h("h2", { id: "hierarchy-title", class: "card-title" }, "Cluster hierarchy"), tools),
+        body,
+      );
+      api.hierarchy(clusterId, run.run_id, { signal: controller.signal }).then(
+        (tree) => {
+          const nodes = new Map(tree.nodes.map((n) => [n.node_id, n]));
+          const total = nodes.get("root")?.num_members || 1;
+          const line = (node) =>
+            h(
+              "span",
+              { class: "tree-line" },
+              h("span", { class: "tree-label" }, node.label || node.node_id),
+              h("span", { class: "tree-count num" }, `${fmtInt(node.num_members)} · ${fmtPercent(node.num_members, total)}`),
+              node.keywords?.length ? h("span", { class: "tree-keywords muted small" }, node.keywords.slice(0, 5).join(", ")) : null,
+            );
+          const branch = (node) => {
+            if (!node.children.length) {
+              return h("li", { class: "tree-leaf", dataset: { nodeId: node.node_id } }, h("span", { class: "mono muted small tree-id" }, node.node_id), line(node));
+            }
+            return h(
+              "li",
+              { class: "tree-node", dataset: { nodeId: node.node_id } },
+              h("details", { open: node.level < 1 }, h("summary", {}, line(node)), h("ul", { class: "tree" }, node.children.map((id) => branch(nodes.get(id))))),
+            );
+          };
+          const root = nodes.get("root");
+          replace(
+            body,
+            h("ul", { class: "tree tree-root", role: "tree", "aria-label": "Clusters grouped into a tree" }, root.children.map((id) => branch(nodes.get(id)))),
+            h("p", { class: "muted small" }, `${tree.levels} level${tree.levels === 1 ? "" : "s"} below all ${fmtInt(root.num_members)} documents; ${tree.method}.`),
+          );
+        },
+        (error) => {
+          if (isAbort(error)) return;
+          replace(body, errorState(error, { title: "Could not load the hierarchy" }));
         },
       );
       return section;
