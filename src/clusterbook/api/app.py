@@ -13,7 +13,17 @@ from clusterbook.api.deps import require_key
 from clusterbook.api.docs import mount_api_docs
 from clusterbook.api.limits import BodySizeLimit, BodyTooLarge, UploadGate
 from clusterbook.api.problems import install_problem_handlers, payload_too_large
-from clusterbook.api.routes import clusters, collections, estimates, executions, meta, namespaces, runs, trends
+from clusterbook.api.routes import (
+    catalogue,
+    clusters,
+    collections,
+    estimates,
+    executions,
+    meta,
+    namespaces,
+    runs,
+    trends,
+)
 from clusterbook.api.uploads import document_upload_body
 from clusterbook.api.web import mount_dashboard
 from clusterbook.settings import Settings
@@ -64,7 +74,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     # Every /v1 route sits behind the key check; tests/api/test_auth.py walks app.routes to hold
     # each one to it. /healthz and the dashboard's files stay open (they hold no data).
     v1 = APIRouter(dependencies=[Depends(require_key)])
-    for module in (namespaces, clusters, collections, executions, estimates, runs, trends, meta):
+    for module in (namespaces, clusters, collections, executions, estimates, runs, trends, meta, catalogue):
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(namespaces.health_router)

@@ -48,6 +48,10 @@ class RunConfig:
     """Score each cluster's bootstrap stability (``stability.py``); None: not asked for."""
     size_limit_factor: float = 1.0
     """Scales the algorithms' declared size limits (``limits.py``): the factor the run was admitted with."""
+    preprocessing: tuple[dict[str, Any], ...] = ()
+    """The declared steps (``preprocessing.py``) the fit sees the vectors through; metrics do not."""
+    reassign_noise_max_distance: float | None = None
+    """Density fits: noise within this distance of a cluster's centre joins it (``diagnostics.py``)."""
 
 
 @dataclass

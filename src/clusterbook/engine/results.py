@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,8 @@ class CentroidResult:
     keywords: list[str]
     stability: float | None = None
     """Mean best Jaccard with the clusters of the re-clustered subsamples; None when not asked for."""
+    representative_ids: list[str] = field(default_factory=list)
+    """Its members nearest the centre (at most 5), nearest first."""
 
 
 @dataclass
@@ -45,3 +47,9 @@ class EngineResult:
     timings_ms: dict[str, float]
     stability: float | None = None
     """The mean of the centroids' stability (the declared metric); None when not asked for or not computable."""
+    noise_ratio: float | None = None
+    cluster_size_entropy: float | None = None
+    largest_cluster_share: float | None = None
+    degenerate: int | None = None
+    reassigned_points: int | None = None
+    """Noise points moved into a cluster by ``reassign_noise``; None when it was not asked for."""

@@ -86,6 +86,11 @@ class ClusterExecutionCentroid(WireModel):
         description="Bootstrap stability (0..1, higher is better): this cluster's mean best Jaccard overlap "
         "with the clusters of the re-clustered subsamples; null unless the run was executed with stability.",
     )
+    representative_ids: list[str] | None = Field(
+        default=None,
+        description="Document ids of the members nearest this cluster's centre (at most 5, nearest first); "
+        "absent on runs from before it was recorded.",
+    )
 
 
 class ClusterExecutionResult(WireModel):

@@ -18,19 +18,20 @@ row and never lose an update.
 
 The SQL is generated from ``rollup_columns.AGG_COLUMNS`` (itself derived from ``MEASURES``). A
 migration that adds a measure adds its rollup columns and calls :func:`install` again, then
-:func:`rebuild`.
+:func:`rebuild`. Both leave out the measures whose ``executions`` column does not exist yet, so an
+older migration that calls them (while the declaration already holds a later measure) still runs.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from clusterbook.models.measures import MEASURES
-from clusterbook.store.rollup_columns import AGG_COLUMNS
+from clusterbook.store.rollup_columns import AGG_COLUMNS, AggColumn
 
 GRAINS = ("hour", "day", "all", "hs", "ds")
 STATUS_GRAINS = {"hour": "hs", "day": "ds"}
@@ -60,12 +61,19 @@ def _bucket(dialect: str, alias: str) -> str:
     )
 
 
-def upsert_sql(dialect: str, source: str, *, alias: str = "r", sign: str | None = None) -> str:
+def upsert_sql(
+    dialect: str,
+    source: str,
+    *,
+    alias: str = "r",
+    sign: str | None = None,
+    columns: tuple[AggColumn, ...] = AGG_COLUMNS,
+) -> str:
     """``INSERT … SELECT … ON CONFLICT DO UPDATE`` adding the runs of ``source`` to their buckets.
 
     ``source`` is a FROM item naming rows ``alias`` with a ``sign`` column (grouped), or, with
     ``sign`` given, empty: the single row ``alias`` of a SQLite row trigger (``new``/``old``)."""
-    names = ", ".join(c.name for c in AGG_COLUMNS)
+    names = ", ".join(c.name for c in columns)
     akey = (
         f"CASE WHEN {_ANY_ALGORITHM} THEN '*' WHEN {alias}.algorithm IS NULL THEN '-' ELSE '=' || {alias}.algorithm END"
     )
@@ -73,25 +81,34 @@ def upsert_sql(dialect: str, source: str, *, alias: str = "r", sign: str | None 
     folded = f"CASE WHEN {_ANY_ALGORITHM} THEN NULL ELSE {alias}.algorithm_folded END"
     keys = [f"{alias}.cluster_id", "g.grain", _bucket(dialect, alias), f"{alias}.status", akey, algorithm, folded]
     if sign is not None:
-        sums = ", ".join(f"{sign} * ({c.of(alias)})" for c in AGG_COLUMNS)
+        sums = ", ".join(f"{sign} * ({c.of(alias)})" for c in columns)
         select = f"SELECT {', '.join(keys)}, {sums} FROM ({_GRAINS_SQL}) g WHERE true"
     else:
-        sums = ", ".join(f"SUM({alias}.sign * ({c.of(alias)}))" for c in AGG_COLUMNS)
+        sums = ", ".join(f"SUM({alias}.sign * ({c.of(alias)}))" for c in columns)
         grouped = ", ".join(str(i) for i in range(1, len(keys) + 1))
         select = (
             f"SELECT {', '.join(keys)}, {sums} FROM {source} CROSS JOIN ({_GRAINS_SQL}) g "
             f"GROUP BY {grouped} ORDER BY 1, 2, 3, 4, 5"
         )
-    updates = ", ".join(f"{c.name} = execution_rollups.{c.name} + excluded.{c.name}" for c in AGG_COLUMNS)
+    updates = ", ".join(f"{c.name} = execution_rollups.{c.name} + excluded.{c.name}" for c in columns)
     return (
         f"INSERT INTO execution_rollups (cluster_id, grain, bucket_start, status, algorithm_key, algorithm, "
         f"algorithm_folded, {names}) {select} ON CONFLICT ({KEY}) DO UPDATE SET {updates}"
     )
 
 
-def _changed(old: str, new: str, dialect: str) -> str:
+def _changed(old: str, new: str, dialect: str, tracked: tuple[str, ...]) -> str:
     op = "IS NOT" if dialect == "sqlite" else "IS DISTINCT FROM"
-    return " OR ".join(f"{old}.{c} {op} {new}.{c}" for c in TRACKED)
+    return " OR ".join(f"{old}.{c} {op} {new}.{c}" for c in tracked)
+
+
+def _present(conn: Connection | Session) -> tuple[tuple[AggColumn, ...], tuple[str, ...]]:
+    """The summed and tracked columns whose measure exists in ``executions`` now (all of them once the
+    schema is at head; fewer while an older migration runs)."""
+    bind = conn.connection() if isinstance(conn, Session) else conn
+    existing = {c["name"] for c in inspect(bind).get_columns("executions")}
+    columns = tuple(c for c in AGG_COLUMNS if c.measure is None or c.measure in existing)
+    return columns, tuple(c for c in TRACKED if c in existing)
 
 
 SQLITE_INSERT_TRIGGER = "executions_rollup_insert"
@@ -104,14 +121,14 @@ def sqlite_insert_trigger() -> str:
     )
 
 
-def _sqlite_ddl() -> list[str]:
+def _sqlite_ddl(columns: tuple[AggColumn, ...], tracked: tuple[str, ...]) -> list[str]:
+    old = upsert_sql("sqlite", "", alias="old", sign="-1", columns=columns)
+    new = upsert_sql("sqlite", "", alias="new", sign="1", columns=columns)
     return [
-        sqlite_insert_trigger(),
-        "CREATE TRIGGER executions_rollup_delete AFTER DELETE ON executions BEGIN "
-        f"{upsert_sql('sqlite', '', alias='old', sign='-1')}; END",
-        f"CREATE TRIGGER executions_rollup_update AFTER UPDATE OF {', '.join(TRACKED)} ON executions "
-        f"WHEN {_changed('old', 'new', 'sqlite')} BEGIN "
-        f"{upsert_sql('sqlite', '', alias='old', sign='-1')}; {upsert_sql('sqlite', '', alias='new', sign='1')}; END",
+        f"CREATE TRIGGER {SQLITE_INSERT_TRIGGER} AFTER INSERT ON executions BEGIN {new}; END",
+        f"CREATE TRIGGER executions_rollup_delete AFTER DELETE ON executions BEGIN {old}; END",
+        f"CREATE TRIGGER executions_rollup_update AFTER UPDATE OF {', '.join(tracked)} ON executions "
+        f"WHEN {_changed('old', 'new', 'sqlite', tracked)} BEGIN {old}; {new}; END",
     ]
 
 
@@ -122,8 +139,8 @@ def _pg_function(name: str, body: str) -> str:
     )
 
 
-def _pg_ddl() -> list[str]:
-    changed = _changed("o", "n", "postgresql")
+def _pg_ddl(columns: tuple[AggColumn, ...], tracked: tuple[str, ...]) -> list[str]:
+    changed = _changed("o", "n", "postgresql", tracked)
     moved = (
         f"(SELECT -1 AS sign, o.* FROM old_rows o JOIN new_rows n ON n.id = o.id WHERE {changed} "
         f"UNION ALL SELECT 1 AS sign, n.* FROM old_rows o JOIN new_rows n ON n.id = o.id WHERE {changed}) r"
@@ -136,7 +153,7 @@ def _pg_ddl() -> list[str]:
     ddl = []
     for event, (referencing, source) in parts.items():
         fn = f"executions_rollup_{event}"
-        ddl.append(_pg_function(fn, upsert_sql("postgresql", source)))
+        ddl.append(_pg_function(fn, upsert_sql("postgresql", source, columns=columns)))
         ddl.append(f"DROP TRIGGER IF EXISTS {fn} ON executions")
         ddl.append(
             f"CREATE TRIGGER {fn} AFTER {event.upper()} ON executions REFERENCING {referencing} "
@@ -148,12 +165,13 @@ def _pg_ddl() -> list[str]:
 def install(conn: Connection) -> None:
     """(Re)create the triggers for the current declaration of measures."""
     dialect = conn.dialect.name
+    columns, tracked = _present(conn)
     if dialect == "sqlite":
         for name in ("insert", "delete", "update"):
             conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS executions_rollup_{name}")
-        ddl = _sqlite_ddl()
+        ddl = _sqlite_ddl(columns, tracked)
     else:
-        ddl = _pg_ddl()
+        ddl = _pg_ddl(columns, tracked)
     for statement in ddl:
         conn.exec_driver_sql(statement)
 
@@ -166,7 +184,7 @@ def rebuild(conn: Connection | Session, *, cluster_id: str | None = None) -> int
     params: dict[str, Any] = {} if cluster_id is None else {"cid": cluster_id}
     conn.execute(text("DELETE FROM execution_rollups" + scope), params)
     source = f"(SELECT 1 AS sign, * FROM executions{scope}) r"
-    conn.execute(text(upsert_sql(dialect, source)), params)
+    conn.execute(text(upsert_sql(dialect, source, columns=_present(conn)[0])), params)
     counted = conn.execute(text("SELECT count(*) FROM execution_rollups" + scope), params).scalar_one()
     return int(counted)
 
