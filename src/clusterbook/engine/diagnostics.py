@@ -71,6 +71,8 @@ def representative_rows(
 ) -> list[list[int]]:
     """Per cluster 0..k-1, the rows of its members nearest its centre (at most ``per_cluster``, ties by row).
     Clusters without distances (no vector space) get their first members."""
+    if k == 0:
+        return []
     members = np.flatnonzero(labels >= 0)
     key = np.nan_to_num(distances[members].astype(np.float64), nan=np.inf)
     order = members[np.lexsort((members, key, labels[members]))]  # by cluster, then distance, then row
