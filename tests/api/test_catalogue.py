@@ -54,12 +54,16 @@ def test_every_served_default_and_preset_creates_a_cluster(http: httpx.Client, c
         if algorithm["cluster_type"] != "vector":
             continue
         vector_config = {"clustering_method": algorithm["name"], "algorithm_params": algorithm["defaults"]}
-        created = http.post("/v1/clusters", json={"cluster_name": f"d-{algorithm['name']}", "vector_config": vector_config})
+        created = http.post(
+            "/v1/clusters", json={"cluster_name": f"d-{algorithm['name']}", "vector_config": vector_config}
+        )
         assert created.status_code == 201, (algorithm["name"], created.text)
         assert created.json()["vector_config"]["algorithm_params"] == algorithm["defaults"]
     for preset in catalogue["presets"]:
         vector_config = {"clustering_method": preset["name"], "algorithm_params": preset["algorithm_params"]}
-        created = http.post("/v1/clusters", json={"cluster_name": f"p-{preset['name']}", "vector_config": vector_config})
+        created = http.post(
+            "/v1/clusters", json={"cluster_name": f"p-{preset['name']}", "vector_config": vector_config}
+        )
         assert created.status_code == 201, (preset["name"], created.text)
         assert preset["cost"].strip() and preset["description"].strip()
     for step in catalogue["preprocessing_steps"]:  # each step with its defaults, on a density algorithm
@@ -71,13 +75,41 @@ def test_every_served_default_and_preset_creates_a_cluster(http: httpx.Client, c
 @pytest.mark.parametrize(
     ("vector_config", "fragments"),
     [
-        ({"clustering_method": "kmeans", "preprocessing": [{"step": "tsne"}]}, ["preprocessing[0]", "'pca', 'normalize', 'umap'"]),
-        ({"clustering_method": "hdbscan", "preprocessing": [{"step": "umap", "n_components": 500}]}, ["preprocessing[0].n_components", "from 2 to 100"]),
-        ({"clustering_method": "kmeans", "preprocessing": [{"step": "normalize"}, {"step": "normalize"}]}, ["repeats the normalize step"]),
-        ({"clustering_method": "hdbscan", "preprocessing": [{"step": "umap", "n_components": 5}, {"step": "pca", "n_components": 20}]}, ["must be less than the 5 dimensions"]),
-        ({"clustering_method": "dbscan", "algorithm_params": {"pca_components": 10}, "preprocessing": [{"step": "pca"}]}, ["pca_components", "remove pca_components"]),
-        ({"clustering_method": "kmeans", "reassign_noise": {"max_distance": 0.5}}, ["reassign_noise", "density algorithms", "remove reassign_noise"]),
-        ({"clustering_method": "topics", "algorithm_params": {"n_clusters": 5}}, ["n_clusters is not a parameter of hdbscan"]),
+        (
+            {"clustering_method": "kmeans", "preprocessing": [{"step": "tsne"}]},
+            ["preprocessing[0]", "'pca', 'normalize', 'umap'"],
+        ),
+        (
+            {"clustering_method": "hdbscan", "preprocessing": [{"step": "umap", "n_components": 500}]},
+            ["preprocessing[0].n_components", "from 2 to 100"],
+        ),
+        (
+            {"clustering_method": "kmeans", "preprocessing": [{"step": "normalize"}, {"step": "normalize"}]},
+            ["repeats the normalize step"],
+        ),
+        (
+            {
+                "clustering_method": "hdbscan",
+                "preprocessing": [{"step": "umap", "n_components": 5}, {"step": "pca", "n_components": 20}],
+            },
+            ["must be less than the 5 dimensions"],
+        ),
+        (
+            {
+                "clustering_method": "dbscan",
+                "algorithm_params": {"pca_components": 10},
+                "preprocessing": [{"step": "pca"}],
+            },
+            ["pca_components", "remove pca_components"],
+        ),
+        (
+            {"clustering_method": "kmeans", "reassign_noise": {"max_distance": 0.5}},
+            ["reassign_noise", "density algorithms", "remove reassign_noise"],
+        ),
+        (
+            {"clustering_method": "topics", "algorithm_params": {"n_clusters": 5}},
+            ["n_clusters is not a parameter of hdbscan"],
+        ),
     ],
 )
 def test_refused_combinations_answer_422_saying_what_to_change(
