@@ -281,6 +281,7 @@ ROUTES: dict[tuple[str, str], Spec] = {
         Call("GET", f"/v1/clusters/{o.cluster_id}/executions/config-fields"),
     ],
     ("GET", "/v1/meta/measures"): lambda o, c: [Call("GET", "/v1/meta/measures")],
+    ("GET", "/v1/algorithms"): lambda o, c: [Call("GET", "/v1/algorithms")],
 }  # fmt: skip
 
 

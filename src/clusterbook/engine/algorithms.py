@@ -254,6 +254,7 @@ class Clusterer:
             dimensions=d,
             sample_size=self.sample_size,
             factor=self.size_limit_factor,
+            preprocessing=self.preprocessing_,
         )
         check_run_size(estimate)
         k = self.params_.get("n_clusters")
