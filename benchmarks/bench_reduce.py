@@ -64,7 +64,13 @@ def run_once(
 
 
 def row(
-    name: str, X: np.ndarray, y: np.ndarray, params: dict[str, Any], steps: list[dict[str, Any]], repeat: int
+    name: str,
+    X: np.ndarray,
+    y: np.ndarray,
+    params: dict[str, Any],
+    steps: list[dict[str, Any]],
+    repeat: int,
+    sample_size: int | None = None,
 ) -> None:
     cleaned = validate_algorithm_params("hdbscan", params)
     estimate = estimate_run(
@@ -72,11 +78,15 @@ def row(
         cleaned,
         documents=len(X),
         dimensions=X.shape[1],
+        sample_size=sample_size,
         preprocessing=validate_preprocessing(steps, "hdbscan"),
     )
+    if estimate.refused:  # the engine would refuse it too: print why instead of timing it
+        print(f"{name:<30} refused by the size limit: {estimate.reason}")
+        return
     times, result = [], None
     for _ in range(repeat):
-        seconds, result = run_once(X, params, steps)
+        seconds, result = run_once(X, params, steps, sample_size)
         times.append(seconds)
     assert result is not None
     wall = statistics.median(times)

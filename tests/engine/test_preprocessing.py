@@ -9,6 +9,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from clusterbook.engine import run_pipeline
 from clusterbook.engine.catalogue import PRESETS, expand
+from clusterbook.engine.params import validate_algorithm_params
 from clusterbook.engine.preprocessing import MAX_STEPS, Preprocessor, validate_preprocessing
 from clusterbook.errors import ValidationFailed
 from tests.engine.conftest import demo_input, run
@@ -73,6 +74,8 @@ def test_defaults_are_filled_and_validation_is_idempotent() -> None:
         ),
         ([{"step": "normalize"}] * (MAX_STEPS + 1), "kmeans", {}, f"at most {MAX_STEPS} are accepted"),
         ({"step": "pca"}, "kmeans", {}, "preprocessing must be a list of steps, got dict"),
+        ([{"step": ["pca"]}], "kmeans", {}, "preprocessing[0] must be an object"),
+        (["pca"], "kmeans", {}, "preprocessing[0] must be an object"),
     ],
 )
 def test_bad_steps_are_refused_naming_the_step(steps, algorithm, params, message) -> None:  # type: ignore[no-untyped-def]
@@ -125,3 +128,28 @@ def test_umap_then_hdbscan_recovers_the_demo_topics(demo_docs) -> None:  # type:
     ari = adjusted_rand_score(truth, result.labels)
     assert ari >= 0.8, (ari, len(result.centroids), result.noise_points)
     assert "umap" in result.metric_notes["preprocessing"]
+
+
+def test_the_size_limit_counts_the_dimensions_the_steps_leave_and_names_the_step_to_lower() -> None:
+    from clusterbook.engine.limits import estimate_run
+
+    params = validate_algorithm_params("hdbscan", {})
+    plain = estimate_run("hdbscan", params, documents=100_000, dimensions=384)
+    assert plain.refused and "pca_components" in (plain.reason or "")
+    pca16 = estimate_run(
+        "hdbscan", params, documents=100_000, dimensions=384, preprocessing=[{"step": "pca", "n_components": 16}]
+    )
+    assert not pca16.refused and pca16.fit_dimensions == 16
+    pca50 = estimate_run(
+        "hdbscan", params, documents=100_000, dimensions=384, preprocessing=[{"step": "pca", "n_components": 50}]
+    )
+    assert pca50.refused and pca50.fit_dimensions == 50
+    assert "lower the n_components of the last reducing preprocessing step to at most 20" in (pca50.reason or "")
+    umap = estimate_run(
+        "hdbscan",
+        params,
+        documents=100_000,
+        dimensions=384,
+        preprocessing=validate_preprocessing([{"step": "umap"}], "hdbscan"),
+    )
+    assert not umap.refused and umap.fit_dimensions == 5 and umap.estimated_seconds > pca16.estimated_seconds

@@ -186,9 +186,11 @@ def estimate_run(
     seconds += step_seconds
     memory = 1.5 * documents * dimensions * _VECTOR_BYTES + fit_n * fit_d * _VECTOR_BYTES * (fit_d < dimensions)
     memory += cost.bytes_per_pair * fit_n**2 + cost.bytes_per_document * fit_n
+    reduced_by_step = any(step.get("step") in ("pca", "umap") for step in preprocessing)
     reason = _refusal(
-        algorithm, params, cost, documents, fit_n, dimensions, fit_d, max_documents, max_cells, sample_size
-    )
+        algorithm, params, cost, documents, fit_n, dimensions, fit_d, max_documents, max_cells, sample_size,
+        reduced_by_step,
+    )  # fmt: skip
     return RunEstimate(
         algorithm=algorithm,
         documents=documents,
@@ -222,6 +224,7 @@ def _refusal(
     max_documents: int,
     max_cells: int,
     sample_size: int | None,
+    reduced_by_step: bool = False,
 ) -> str | None:
     opt_in = "set sample_size to fit on a seeded sample and assign the other documents to the nearest cluster centre"
     if fit_n > max_documents:
@@ -238,11 +241,15 @@ def _refusal(
     )
     ways = []
     components = max_cells // max(fit_n, 1)
-    if algorithm in REDUCIBLE and components >= 2:
+    if reduced_by_step and components >= 2:
+        ways.append(
+            f"lower the n_components of the last reducing preprocessing step to at most {components:,} "
+            f"(e.g. {min(components, 16)})"
+        )
+    elif algorithm in REDUCIBLE and components >= 2:
         ways.append(
             f"set algorithm_params.pca_components (at most {min(components, d - 1):,}, e.g. "
-            f"{min(components, 16)}) to cluster after a seeded PCA (or the same as a preprocessing step: "
-            f'{{"step": "pca", "n_components": {min(components, 16)}}})'
+            f"{min(components, 16)}) to cluster after a seeded PCA"
         )
     rows = max_cells // max(fit_d, 1)
     if rows >= 2:

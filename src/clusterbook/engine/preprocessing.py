@@ -103,7 +103,7 @@ def validate_preprocessing(steps: Any, algorithm: str, params: Mapping[str, Any]
     for i, step in enumerate(steps):
         where = f"preprocessing[{i}]"
         name = step.get("step") if isinstance(step, Mapping) else None
-        if name not in STEP_PARAMS:
+        if not isinstance(name, str) or name not in STEP_PARAMS:
             accepted = ", ".join(repr(s) for s in STEP_PARAMS)
             problems.append((where, f'must be an object {{"step": one of {accepted}, ...}}, got {_brief(step)}'))
             continue
