@@ -21,6 +21,8 @@ FULL_CONFIG = {
         "sample_size": 5000,
         "normalize_features": False,
         "embedder": "tfidf-svd",
+        "preprocessing": [{"step": "pca", "n_components": 20}, {"step": "normalize"}],
+        "reassign_noise": {"max_distance": 0.3},
     },
     "filters": {"operator": "AND", "conditions": [{"field": "metadata.lang", "operator": "eq", "value": "en"}]},
     "llm_labeling": {

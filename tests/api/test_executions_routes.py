@@ -58,6 +58,11 @@ def test_one_execution_in_the_contract_shape(http, session_factory):
         "calinski_harabasz_score": 103.0,
         # clusterbook additions, null for a run recorded without them
         "noise_points": None,
+        "noise_ratio": None,
+        "cluster_size_entropy": None,
+        "largest_cluster_share": None,
+        "degenerate": None,
+        "reassigned_points": None,
         "agreement_ari": None,
         "agreement_ami": None,
         "matched_fraction": None,
@@ -77,6 +82,7 @@ def test_one_execution_in_the_contract_shape(http, session_factory):
         "jaccard": None,
         "baseline_label": None,
         "stability": None,  # bootstrap stability, null unless the run was executed with stability
+        "representative_ids": None,  # the members nearest the centre, absent on runs recorded without them
     }
     assert parse_time(body["created_at"]) == BASE_TIME + timedelta(minutes=3)
     assert parse_time(body["completed_at"]) == BASE_TIME + timedelta(minutes=3, seconds=5)

@@ -120,7 +120,7 @@ def test_metrics_and_centroids_stay_in_the_original_space() -> None:
 
 @pytest.mark.slow
 def test_umap_then_hdbscan_recovers_the_demo_topics(demo_docs) -> None:  # type: ignore[no-untyped-def]
-    """The topics preset's pipeline on the demo corpus (8 topics): ARI ≥ 0.8 against the true topics."""
+    """The topics preset's pipeline on the demo corpus (6 topics): ARI ≥ 0.8 against the true topics."""
     topics = expand("topics", {}, None)
     data = demo_input(demo_docs, topics.algorithm, params=topics.params, preprocessing=tuple(topics.preprocessing))
     result = run_pipeline(data)

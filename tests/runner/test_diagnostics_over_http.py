@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+import pytest
 
 from tests.runner.conftest import create_cluster, execute, ok, upload_collection, wait_for
 from tests.runner.test_runs_over_http import blob_documents
@@ -86,3 +87,22 @@ def test_density_runs_report_diagnostics_reassign_noise_and_keep_their_steps(api
             )
         )
         assert [r["run_id"] for r in listed["results"]] == [run["run_id"]]
+
+
+@pytest.mark.slow
+def test_the_topics_preset_runs_umap_then_hdbscan_with_keyword_labels(api: httpx.Client) -> None:
+    from clusterbook.demo.corpus import demo_documents
+
+    documents = demo_documents(per_topic=40)
+    upload_collection(api, "articles", documents)
+    cluster = create_cluster(api, "topics", "articles", vector_config={"clustering_method": "topics"})
+    submitted = execute(api, cluster["cluster_id"])
+    assert submitted["algorithm"] == "hdbscan" and submitted["config"]["preset"] == "topics"
+    run = wait_for(api, cluster["cluster_id"], submitted["run_id"], timeout=600)
+    assert run["status"] == "completed", run.get("error_message")
+    assert [s["step"] for s in run["config"]["preprocessing"]] == ["umap"]
+    assert run["config"]["preprocessing"][0]["to_dims"] == 5
+    truth = {d["document_id"]: d["metadata"]["topic"] for d in documents}
+    assert run["num_clusters"] == len(set(truth.values()))
+    assert all(c["keywords"] and c["label"] for c in run["centroids"])
+    assert "umap" in run["metrics"]["notes"]["preprocessing"]

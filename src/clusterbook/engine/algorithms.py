@@ -2,7 +2,8 @@
 
 ``Clusterer`` is the one estimator the pipeline fits. It refuses inputs beyond the algorithm's declared
 size limit (``limits.py``, with the way out in the message), applies the declared ``pca_components``
-reduction before a density fit (``reduction.py``), fits on a seeded sample when ``sample_size`` asks for it and
+reduction before a density fit (``reduction.py``) and the declared ``preprocessing`` steps (``preprocessing.py``)
+to the rows it fits, fits on a seeded sample when ``sample_size`` asks for it and
 assigns the other rows to the nearest cluster mean, and turns scikit-learn's data-dependent warnings
 (convergence, disconnected graphs, …) into notes instead of letting them escape.
 """
@@ -187,7 +188,8 @@ FACTORIES: dict[str, Factory] = {
 
 class Clusterer:
     """Fits one algorithm on vectors. After ``fit``: ``labels_`` (int32, -1 noise, ordered by size),
-    ``params_`` (validated, defaults filled), ``n_fit_`` (rows the estimator saw), ``chosen_n_clusters_``
+    ``params_`` (validated, defaults filled), ``preprocessing_`` and ``step_records_`` (the validated steps
+    and what each did), ``n_fit_`` (rows the estimator saw), ``chosen_n_clusters_``
     (kmeans 'auto'), ``auto_k_scores_`` and ``notes_`` (scikit-learn's warnings about this data, kept for
     the run record). Warnings are captured with ``warnings.catch_warnings``, which is process-global:
     fit one Clusterer per process at a time (the runner runs the engine in a worker process)."""
