@@ -391,6 +391,7 @@ ROUTES: dict[tuple[str, str], Spec] = {
         Call("POST", f"/v1/collections/{o.collection_id}/documents/export", {}),
         Call("POST", f"/v1/collections/{c.collection_id}/documents/export", {"filters": {"document_id": o.doc}}),
     ],
+    ("GET", "/v1/algorithms"): lambda o, c: [Call("GET", "/v1/algorithms")],
 }  # fmt: skip
 
 

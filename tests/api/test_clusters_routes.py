@@ -23,6 +23,8 @@ FULL_CONFIG = {
         "embedder": "tfidf-svd",
         "recluster": {"max_unassigned_ratio": 0.35, "max_drift": 0.2},
         "hierarchy": {"levels": 3},
+        "preprocessing": [{"step": "pca", "n_components": 20}, {"step": "normalize"}],
+        "reassign_noise": {"max_distance": 0.3},
     },
     "filters": {"operator": "AND", "conditions": [{"field": "metadata.lang", "operator": "eq", "value": "en"}]},
     "llm_labeling": {

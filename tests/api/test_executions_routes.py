@@ -59,6 +59,11 @@ def test_one_execution_in_the_contract_shape(http, session_factory):
         # clusterbook additions, null for a run recorded without them
         "noise_points": None,
         "unassigned_ratio": None,  # assign runs only
+        "noise_ratio": None,
+        "cluster_size_entropy": None,
+        "largest_cluster_share": None,
+        "degenerate": None,
+        "reassigned_points": None,
         "agreement_ari": None,
         "agreement_ami": None,
         "matched_fraction": None,
@@ -86,6 +91,7 @@ def test_one_execution_in_the_contract_shape(http, session_factory):
         "inherited": None,
         "merged_from": None,
         "vector": None,  # the centre, only with ?include_vectors=true
+        "representative_ids": None,  # the members nearest the centre, absent on runs recorded without them
     }
     assert parse_time(body["created_at"]) == BASE_TIME + timedelta(minutes=3)
     assert parse_time(body["completed_at"]) == BASE_TIME + timedelta(minutes=3, seconds=5)

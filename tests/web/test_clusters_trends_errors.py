@@ -51,7 +51,7 @@ def test_create_a_cluster_then_execute_it(fresh_tab):
     expect(dialog.get_by_role("checkbox").first).to_be_visible()
     dialog.get_by_role("checkbox").first.check()
     dialog.get_by_label("Algorithm").select_option("hdbscan")
-    expect(dialog.get_by_label("Parameters (JSON)")).to_have_value('{"min_cluster_size":5}')
+    expect(dialog.get_by_label("Parameters (JSON)")).to_have_value(re.compile(r'^\{"min_cluster_size":5,'))
     fresh_tab.shot("clusters-create-dialog")
     dialog.get_by_role("button", name="Create cluster").click()
     expect(dialog).to_be_hidden()

@@ -15,6 +15,7 @@ from clusterbook.api.limits import BodySizeLimit, BodyTooLarge, UploadGate
 from clusterbook.api.metrics import install_metrics
 from clusterbook.api.problems import install_problem_handlers, payload_too_large
 from clusterbook.api.routes import (
+    catalogue,
     centroids,
     clusters,
     collections,
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         runs,
         trends,
         meta,
+        catalogue,
         schedules,
         webhooks,
         monitors,

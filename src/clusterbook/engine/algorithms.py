@@ -2,7 +2,8 @@
 
 ``Clusterer`` is the one estimator the pipeline fits. It refuses inputs beyond the algorithm's declared
 size limit (``limits.py``, with the way out in the message), applies the declared ``pca_components``
-reduction before a density fit (``reduction.py``), fits on a seeded sample when ``sample_size`` asks for it and
+reduction before a density fit (``reduction.py``) and the declared ``preprocessing`` steps (``preprocessing.py``)
+to the rows it fits, fits on a seeded sample when ``sample_size`` asks for it and
 assigns the other rows to the nearest cluster mean, and turns scikit-learn's data-dependent warnings
 (convergence, disconnected graphs, …) into notes instead of letting them escape.
 """
@@ -32,6 +33,7 @@ from clusterbook.engine.kmeans import FastKMeans
 from clusterbook.engine.labeling import truncate
 from clusterbook.engine.limits import SAMPLE_ALTERNATIVES, check_run_size, estimate_run
 from clusterbook.engine.params import validate_algorithm_params
+from clusterbook.engine.preprocessing import Preprocessor, StepRecord, validate_preprocessing
 from clusterbook.engine.reduction import Reduction, reduce_dimensions
 from clusterbook.errors import ClusteringFailed
 
@@ -186,7 +188,8 @@ FACTORIES: dict[str, Factory] = {
 
 class Clusterer:
     """Fits one algorithm on vectors. After ``fit``: ``labels_`` (int32, -1 noise, ordered by size),
-    ``params_`` (validated, defaults filled), ``n_fit_`` (rows the estimator saw), ``chosen_n_clusters_``
+    ``params_`` (validated, defaults filled), ``preprocessing_`` and ``step_records_`` (the validated steps
+    and what each did), ``n_fit_`` (rows the estimator saw), ``chosen_n_clusters_``
     (kmeans 'auto'), ``auto_k_scores_`` and ``notes_`` (scikit-learn's warnings about this data, kept for
     the run record). Warnings are captured with ``warnings.catch_warnings``, which is process-global:
     fit one Clusterer per process at a time (the runner runs the engine in a worker process)."""
@@ -199,6 +202,7 @@ class Clusterer:
         sample_size: int | None = None,
         copy: bool = True,
         size_limit_factor: float = 1.0,
+        preprocessing: tuple[dict[str, Any], ...] = (),
     ):
         self.algorithm = algorithm
         self.params = params
@@ -208,9 +212,12 @@ class Clusterer:
         """False: the estimator may work on X in place (k-means centres it and restores it), saving a copy."""
         self.size_limit_factor = size_limit_factor
         """Scales the algorithm's declared size limit (``engine/limits.py``; ``CLUSTERBOOK_SIZE_LIMIT_FACTOR``)."""
+        self.preprocessing = preprocessing
+        """The declared steps (``preprocessing.py``) applied, in order, to the rows the estimator fits on."""
 
     def fit(self, X: np.ndarray) -> Clusterer:
         self.params_ = validate_algorithm_params(self.algorithm, self.params)  # ValidationFailed before any work
+        self.preprocessing_ = validate_preprocessing(list(self.preprocessing), self.algorithm, self.params_)
         n = X.shape[0]
         fit_rows = sample_rows(n, self.sample_size, self.random_state)
         self.n_fit_ = n if fit_rows is None else len(fit_rows)
@@ -223,10 +230,15 @@ class Clusterer:
         X_model = X_fit
         if params.get("pca_components") is not None:  # the declared reduction: the fit alone sees it
             X_model, self.reduction_ = reduce_dimensions(X_fit, params["pca_components"], self.random_state)
+        self.step_records_: list[StepRecord] = []
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
+            if self.preprocessing_:
+                steps = Preprocessor(self.preprocessing_, self.random_state)
+                X_model = steps.fit_transform(X_model)
+                self.step_records_ = steps.records_
             if params.get("n_clusters") == "auto":
-                params["n_clusters"] = self.chosen_n_clusters_ = self._choose_k(X_fit, params)
+                params["n_clusters"] = self.chosen_n_clusters_ = self._choose_k(X_model, params)
             fit_labels = order_by_size(self._fit_predict(X_model, params))
         self.notes_ = self._keep_notes(caught)
         if fit_rows is None:
@@ -244,6 +256,7 @@ class Clusterer:
             dimensions=d,
             sample_size=self.sample_size,
             factor=self.size_limit_factor,
+            preprocessing=self.preprocessing_,
         )
         check_run_size(estimate)
         k = self.params_.get("n_clusters")

@@ -52,6 +52,10 @@ class RunConfig:
     """Attribute grouping: nest the groups by the attributes in order, one level per attribute."""
     size_limit_factor: float = 1.0
     """Scales the algorithms' declared size limits (``limits.py``): the factor the run was admitted with."""
+    preprocessing: tuple[dict[str, Any], ...] = ()
+    """The declared steps (``preprocessing.py``) the fit sees the vectors through; metrics do not."""
+    reassign_noise_max_distance: float | None = None
+    """Density fits: noise within this distance of a cluster's centre joins it (``diagnostics.py``)."""
 
 
 @dataclass

@@ -59,3 +59,12 @@ def distances_to_means(X: np.ndarray, labels: np.ndarray, means: np.ndarray, chu
             diff = X[rows][keep] - means[lab[keep]]
             out[start : start + chunk][keep] = np.linalg.norm(diff, axis=1)
     return out
+
+
+def normalize_rows(X: np.ndarray, chunk: int = 4_096) -> None:
+    """Scale every row of X to unit L2 norm in place (all-zero rows stay zero), as sklearn's ``normalize``."""
+    for start in range(0, len(X), chunk):
+        block = X[start : start + chunk]
+        norms = np.sqrt(np.einsum("ij,ij->i", block, block, dtype=np.float64))
+        norms[norms == 0] = 1.0
+        block /= norms[:, None].astype(X.dtype)

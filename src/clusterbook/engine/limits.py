@@ -15,9 +15,11 @@ cost model is an order-of-magnitude estimate calibrated on the 2-core developmen
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from clusterbook.engine.preprocessing import UMAP_FIT_ROWS
 from clusterbook.engine.reduction import REDUCIBLE
 from clusterbook.errors import RunTooLarge
 
@@ -26,6 +28,11 @@ EMBEDDED_DIMS = {"tfidf-svd": 128, "minilm": 384}
 _VECTOR_BYTES = 4  # float32
 _OVERHEAD_SECONDS_PER_CELL = 1.2e-7  # loading, normalising, metrics, projection, writing members: linear in N·d
 _BASE_SECONDS = 0.5
+# UMAP (preprocessing step): numba compiles its kernels once per process; the fit's cost per row fitted
+# and the transform's per row placed, measured roughly on one core (n_neighbors 15, 384 dimensions).
+_UMAP_COMPILE_SECONDS = 15.0
+_UMAP_FIT_SECONDS_PER_ROW = 2.5e-3
+_UMAP_TRANSFORM_SECONDS_PER_ROW = 1e-3
 
 
 @dataclass(frozen=True)
@@ -152,23 +159,38 @@ def estimate_run(
     dimensions: int,
     sample_size: int | None = None,
     factor: float = 1.0,
+    preprocessing: Sequence[Mapping[str, Any]] = (),
 ) -> RunEstimate:
-    """The estimate for fitting ``documents`` × ``dimensions`` with validated ``params``; limits × ``factor``."""
+    """The estimate for fitting ``documents`` × ``dimensions`` with validated ``params`` after the validated
+    ``preprocessing`` steps (the last reducing step sets the dimensions fitted); limits × ``factor``."""
     cost = cost_of(algorithm, params)
     fit_n = min(documents, sample_size) if sample_size else documents
     components = params.get("pca_components")
     fit_d = min(dimensions, int(components)) if isinstance(components, int) else dimensions
+    step_seconds = 0.0
+    for step in preprocessing:
+        if step.get("step") in ("pca", "umap"):
+            before, fit_d = fit_d, min(fit_d, int(step["n_components"]))
+            if step["step"] == "pca":
+                step_seconds += 2e-9 * fit_n * before * fit_d
+            else:  # fitted on at most UMAP_FIT_ROWS rows, the others placed by transform; plus numba's compile
+                fitted = min(fit_n, UMAP_FIT_ROWS)
+                step_seconds += _UMAP_COMPILE_SECONDS + _UMAP_FIT_SECONDS_PER_ROW * fitted
+                step_seconds += _UMAP_TRANSFORM_SECONDS_PER_ROW * (fit_n - fitted)
     max_documents = max(2, int(cost.max_documents * factor))
     max_cells = max(2, int(cost.max_cells * factor))
     seconds = _BASE_SECONDS + _OVERHEAD_SECONDS_PER_CELL * documents * max(dimensions, 1)
     seconds += cost.seconds_per_unit * fit_n**cost.n_power * max(fit_d, 1)
-    if fit_d < dimensions:  # the PCA: fitted on a sample, applied to every row
+    if fit_d < dimensions and not preprocessing:  # pca_components: fitted on a sample, applied to every row
         seconds += 2e-9 * documents * dimensions * fit_d
+    seconds += step_seconds
     memory = 1.5 * documents * dimensions * _VECTOR_BYTES + fit_n * fit_d * _VECTOR_BYTES * (fit_d < dimensions)
     memory += cost.bytes_per_pair * fit_n**2 + cost.bytes_per_document * fit_n
+    reduced_by_step = any(step.get("step") in ("pca", "umap") for step in preprocessing)
     reason = _refusal(
-        algorithm, params, cost, documents, fit_n, dimensions, fit_d, max_documents, max_cells, sample_size
-    )
+        algorithm, params, cost, documents, fit_n, dimensions, fit_d, max_documents, max_cells, sample_size,
+        reduced_by_step,
+    )  # fmt: skip
     return RunEstimate(
         algorithm=algorithm,
         documents=documents,
@@ -202,6 +224,7 @@ def _refusal(
     max_documents: int,
     max_cells: int,
     sample_size: int | None,
+    reduced_by_step: bool = False,
 ) -> str | None:
     opt_in = "set sample_size to fit on a seeded sample and assign the other documents to the nearest cluster centre"
     if fit_n > max_documents:
@@ -218,7 +241,12 @@ def _refusal(
     )
     ways = []
     components = max_cells // max(fit_n, 1)
-    if algorithm in REDUCIBLE and components >= 2:
+    if reduced_by_step and components >= 2:
+        ways.append(
+            f"lower the n_components of the last reducing preprocessing step to at most {components:,} "
+            f"(e.g. {min(components, 16)})"
+        )
+    elif algorithm in REDUCIBLE and components >= 2:
         ways.append(
             f"set algorithm_params.pca_components (at most {min(components, d - 1):,}, e.g. "
             f"{min(components, 16)}) to cluster after a seeded PCA"

@@ -51,6 +51,8 @@ class ParamSpec:
     high_open: bool = False
     choices: tuple[str, ...] = ()
     also: tuple[Any, ...] = ()
+    meaning: str = ""
+    """One line saying what the parameter changes, for the catalogue (``GET /v1/algorithms``) and the form."""
 
     def describe(self) -> str:
         """The accepted values in words, e.g. "an integer from 2 to 1000 or 'auto'"."""
@@ -116,110 +118,264 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _int(name: str, default: Any, low: int, high: int | None = None, also: tuple[Any, ...] = ()) -> ParamSpec:
-    return ParamSpec(name, "int", default, low=low, high=high, also=also)
+def _int(
+    name: str, default: Any, low: int, high: int | None = None, also: tuple[Any, ...] = (), *, meaning: str
+) -> ParamSpec:
+    return ParamSpec(name, "int", default, low=low, high=high, also=also, meaning=meaning)
 
 
 def _float(name: str, default: Any, low: float | None = 0.0, high: float | None = None, **kw: Any) -> ParamSpec:
     return ParamSpec(name, "float", default, low=low, high=high, **kw)
 
 
-def _choice(name: str, default: str, *choices: str) -> ParamSpec:
-    return ParamSpec(name, "choice", default, choices=choices)
+def _choice(name: str, default: str, *choices: str, meaning: str) -> ParamSpec:
+    return ParamSpec(name, "choice", default, choices=choices, meaning=meaning)
 
 
-def _bool(name: str, default: bool) -> ParamSpec:
-    return ParamSpec(name, "bool", default)
+def _bool(name: str, default: bool, *, meaning: str) -> ParamSpec:
+    return ParamSpec(name, "bool", default, meaning=meaning)
 
 
-_N_CLUSTERS = _int("n_clusters", 8, 2, MAX_CLUSTERS)
-_MAX_ITER = _int("max_iter", 300, 1, 10_000)
-_N_INIT_AUTO = _int("n_init", "auto", 1, 100, also=("auto",))
-_INIT = _choice("init", "k-means++", "k-means++", "random")
-_SEED = _int("random_state", _NO_DEFAULT, 0, MAX_SEED, also=(None,))
+_N_CLUSTERS = _int("n_clusters", 8, 2, MAX_CLUSTERS, meaning="How many clusters to find.")
+_MAX_ITER = _int("max_iter", 300, 1, 10_000, meaning="Most iterations of the fit before it stops unconverged.")
+_N_INIT_AUTO = _int(
+    "n_init", "auto", 1, 100, also=("auto",), meaning="Seeded restarts; the best one is kept ('auto': 1 for k-means++)."
+)
+_INIT = _choice(
+    "init", "k-means++", "k-means++", "random", meaning="How the first centres are picked: spread out, or at random."
+)
+_SEED = _int(
+    "random_state", _NO_DEFAULT, 0, MAX_SEED, also=(None,), meaning="The run's seed; the same seed gives the same run."
+)
+_MIN_SAMPLES = "Neighbours a point needs within reach to be a core point; higher leaves more noise."
 # The declared reduction step (engine/reduction.py): a seeded PCA before a density fit; opt-in, never implied.
-_PCA = _int("pca_components", None, 2, 4096, also=(None,))
+_PCA = _int(
+    "pca_components",
+    None,
+    2,
+    4096,
+    also=(None,),
+    meaning="Fit on this many principal components (seeded PCA); metrics stay in the original space.",
+)
+_DENSITY_METRIC = "How distance between two documents is measured."
 
 ALGORITHM_PARAMS: dict[str, tuple[ParamSpec, ...]] = {
     "kmeans": (
-        _int("n_clusters", 8, 2, MAX_CLUSTERS, also=("auto",)),
-        _int("k_min", 2, 2, MAX_CLUSTERS),
-        _int("k_max", 20, 2, MAX_CLUSTERS),
+        _int(
+            "n_clusters",
+            8,
+            2,
+            MAX_CLUSTERS,
+            also=("auto",),
+            meaning="How many clusters to find; 'auto' picks the k in k_min..k_max with the best silhouette.",
+        ),
+        _int("k_min", 2, 2, MAX_CLUSTERS, meaning="Smallest k tried when n_clusters is 'auto'."),
+        _int("k_max", 20, 2, MAX_CLUSTERS, meaning="Largest k tried when n_clusters is 'auto'."),
         _INIT,
         _N_INIT_AUTO,
         _MAX_ITER,
-        _float("tol", 1e-4, 0.0, 1.0),
+        _float("tol", 1e-4, 0.0, 1.0, meaning="Centre movement below which the fit counts as converged."),
     ),
     "minibatch_kmeans": (
         _N_CLUSTERS,
-        _int("batch_size", 1024, 1, 1_000_000),
+        _int("batch_size", 1024, 1, 1_000_000, meaning="Documents per mini-batch update; larger is steadier."),
         _INIT,
         _N_INIT_AUTO,
-        _int("max_iter", 100, 1, 10_000),
-        _int("max_no_improvement", 10, 1, 10_000, also=(None,)),
+        _int("max_iter", 100, 1, 10_000, meaning="Most passes over the data."),
+        _int(
+            "max_no_improvement",
+            10,
+            1,
+            10_000,
+            also=(None,),
+            meaning="Stop after this many batches without improvement (null: never stop early).",
+        ),
     ),
     "dbscan": (
-        _float("eps", 0.5, low_open=True),
-        _int("min_samples", 5, 1, 1_000_000),
-        _choice("metric", "euclidean", "euclidean", "manhattan", "cosine"),
+        _float("eps", 0.5, low_open=True, meaning="Radius of a neighbourhood; larger merges more documents."),
+        _int("min_samples", 5, 1, 1_000_000, meaning=_MIN_SAMPLES),
+        _choice("metric", "euclidean", "euclidean", "manhattan", "cosine", meaning=_DENSITY_METRIC),
         _PCA,
     ),
     "hdbscan": (
-        _int("min_cluster_size", 5, 2, 1_000_000),
-        _int("min_samples", None, 1, 1_000_000, also=(None,)),
-        _int("max_cluster_size", None, 2, 10_000_000, also=(None,)),
-        _float("cluster_selection_epsilon", 0.0),
-        _choice("cluster_selection_method", "eom", "eom", "leaf"),
-        _choice("metric", "euclidean", "euclidean", "manhattan"),
-        _bool("allow_single_cluster", False),
+        _int("min_cluster_size", 5, 2, 1_000_000, meaning="Smallest group that counts as a cluster, not noise."),
+        _int(
+            "min_samples",
+            None,
+            1,
+            1_000_000,
+            also=(None,),
+            meaning="How conservative the density estimate is (null: min_cluster_size); higher, more noise.",
+        ),
+        _int(
+            "max_cluster_size",
+            None,
+            2,
+            10_000_000,
+            also=(None,),
+            meaning="Split clusters larger than this (null: no limit).",
+        ),
+        _float(
+            "cluster_selection_epsilon", 0.0, meaning="Merge clusters closer than this distance (0: keep them all)."
+        ),
+        _choice(
+            "cluster_selection_method",
+            "eom",
+            "eom",
+            "leaf",
+            meaning="'eom' keeps the most persistent clusters, 'leaf' the finest ones.",
+        ),
+        _choice("metric", "euclidean", "euclidean", "manhattan", meaning=_DENSITY_METRIC),
+        _bool("allow_single_cluster", False, meaning="Allow a result of one cluster (plus noise)."),
         _PCA,
         # 'hdbscan': the optional hdbscan package (clusterbook[hdbscan]), whose Borůvka KD-tree is much faster
         # in few dimensions; scikit-learn's HDBSCAN is the plain path and always available.
-        _choice("implementation", "sklearn", "sklearn", "hdbscan"),
+        _choice(
+            "implementation",
+            "sklearn",
+            "sklearn",
+            "hdbscan",
+            meaning="scikit-learn's HDBSCAN, or the faster hdbscan package (clusterbook[hdbscan]).",
+        ),
     ),
     "agglomerative": (
-        _int("n_clusters", 8, 2, MAX_CLUSTERS, also=(None,)),
-        _choice("linkage", "ward", "ward", "complete", "average", "single"),
-        _choice("metric", "euclidean", "euclidean", "manhattan", "cosine"),
-        _float("distance_threshold", None, low_open=True, also=(None,)),
+        _int("n_clusters", 8, 2, MAX_CLUSTERS, also=(None,), meaning="How many clusters to cut the tree into."),
+        _choice(
+            "linkage",
+            "ward",
+            "ward",
+            "complete",
+            "average",
+            "single",
+            meaning="How the distance between two groups is measured when merging.",
+        ),
+        _choice("metric", "euclidean", "euclidean", "manhattan", "cosine", meaning=_DENSITY_METRIC),
+        _float(
+            "distance_threshold",
+            None,
+            low_open=True,
+            also=(None,),
+            meaning="Cut the tree at this merge distance instead of at n_clusters.",
+        ),
     ),
     "spectral": (
         _N_CLUSTERS,
-        _choice("affinity", "rbf", "rbf", "nearest_neighbors"),
+        _choice(
+            "affinity",
+            "rbf",
+            "rbf",
+            "nearest_neighbors",
+            meaning="The similarity graph: a Gaussian kernel, or each document's nearest neighbours.",
+        ),
         # 'scale' = 1 / (d · X.var()), as SVC does: 1.0 on unit vectors, and no disconnected graph (and
         # minutes in ARPACK/LOBPCG) when normalize_features is off and the features are large.
-        _float("gamma", "scale", low_open=True, also=("scale",)),
-        _int("n_neighbors", 10, 2, 10_000),
-        _choice("assign_labels", "kmeans", "kmeans", "discretize", "cluster_qr"),
-        _int("n_init", 10, 1, 100),
+        _float(
+            "gamma",
+            "scale",
+            low_open=True,
+            also=("scale",),
+            meaning="Width of the Gaussian kernel ('scale': 1 / (dimensions × variance)).",
+        ),
+        _int("n_neighbors", 10, 2, 10_000, meaning="Neighbours per document in the nearest_neighbors graph."),
+        _choice(
+            "assign_labels",
+            "kmeans",
+            "kmeans",
+            "discretize",
+            "cluster_qr",
+            meaning="How clusters are read from the spectral embedding.",
+        ),
+        _int("n_init", 10, 1, 100, meaning="Seeded restarts of the k-means label assignment."),
     ),
     "gaussian_mixture": (
-        _N_CLUSTERS,
+        _int("n_clusters", 8, 2, MAX_CLUSTERS, meaning="How many Gaussian components (clusters) to fit."),
         # diag, not sklearn's "full": a full covariance costs d² per component in 128–384 dimensions and
         # is singular for clusters smaller than d.
-        _choice("covariance_type", "diag", "full", "tied", "diag", "spherical"),
-        _choice("init_params", "kmeans", "kmeans", "k-means++", "random", "random_from_data"),
-        _int("max_iter", 100, 1, 10_000),
-        _int("n_init", 1, 1, 100),
-        _float("tol", 1e-3, low_open=True),
-        _float("reg_covar", 1e-6, low_open=True),
+        _choice(
+            "covariance_type",
+            "diag",
+            "full",
+            "tied",
+            "diag",
+            "spherical",
+            meaning="Shape of each component: 'diag' is cheap in many dimensions, 'full' costs d² each.",
+        ),
+        _choice(
+            "init_params",
+            "kmeans",
+            "kmeans",
+            "k-means++",
+            "random",
+            "random_from_data",
+            meaning="How the components start.",
+        ),
+        _int("max_iter", 100, 1, 10_000, meaning="Most EM iterations."),
+        _int("n_init", 1, 1, 100, meaning="Seeded restarts; the most likely fit is kept."),
+        _float("tol", 1e-3, low_open=True, meaning="Likelihood gain below which EM counts as converged."),
+        _float("reg_covar", 1e-6, low_open=True, meaning="Added to the covariances' diagonal to keep them invertible."),
     ),
     "mean_shift": (
-        _float("bandwidth", None, low_open=True, also=(None,)),
-        _float("quantile", 0.3, 0.0, 1.0, low_open=True),
-        _bool("bin_seeding", False),
-        _int("min_bin_freq", 1, 1, 1_000_000),
-        _bool("cluster_all", True),
+        _float(
+            "bandwidth",
+            None,
+            low_open=True,
+            also=(None,),
+            meaning="Kernel radius (null: estimated from a seeded sample at the given quantile).",
+        ),
+        _float(
+            "quantile",
+            0.3,
+            0.0,
+            1.0,
+            low_open=True,
+            meaning="Share of neighbours the estimated bandwidth covers; smaller gives more clusters.",
+        ),
+        _bool("bin_seeding", False, meaning="Start from a coarse grid of points instead of every document (faster)."),
+        _int("min_bin_freq", 1, 1, 1_000_000, meaning="Documents a grid bin needs to seed a cluster (bin_seeding)."),
+        _bool("cluster_all", True, meaning="Put every document in a cluster; false leaves far ones as noise."),
         _MAX_ITER,
     ),
     "optics": (
-        _int("min_samples", 5, 2, 1_000_000),
-        _float("max_eps", None, low_open=True, also=(None,)),
-        _choice("metric", "euclidean", "euclidean", "manhattan", "cosine"),
-        _choice("cluster_method", "xi", "xi", "dbscan"),
-        _float("xi", 0.05, 0.0, 1.0, low_open=True, high_open=True),
-        _float("eps", None, low_open=True, also=(None,)),
-        _int("min_cluster_size", None, 2, 1_000_000, also=(None,)),
+        _int("min_samples", 5, 2, 1_000_000, meaning=_MIN_SAMPLES),
+        _float(
+            "max_eps",
+            None,
+            low_open=True,
+            also=(None,),
+            meaning="Largest neighbourhood radius searched (null: unbounded); smaller is faster.",
+        ),
+        _choice("metric", "euclidean", "euclidean", "manhattan", "cosine", meaning=_DENSITY_METRIC),
+        _choice(
+            "cluster_method",
+            "xi",
+            "xi",
+            "dbscan",
+            meaning="Read clusters from the reachability plot by steepness ('xi') or at a fixed eps ('dbscan').",
+        ),
+        _float(
+            "xi",
+            0.05,
+            0.0,
+            1.0,
+            low_open=True,
+            high_open=True,
+            meaning="Steepness that marks a cluster boundary (cluster_method 'xi').",
+        ),
+        _float(
+            "eps",
+            None,
+            low_open=True,
+            also=(None,),
+            meaning="Radius for cluster_method 'dbscan' (null: max_eps).",
+        ),
+        _int(
+            "min_cluster_size",
+            None,
+            2,
+            1_000_000,
+            also=(None,),
+            meaning="Smallest cluster (null: min_samples).",
+        ),
         _PCA,
     ),
     "attribute_based": (),
@@ -259,6 +415,34 @@ _RULES: dict[str, Callable[[Mapping[str, Any], dict[str, Any]], Problems]] = {
 }
 
 
+def validate_spec_values(
+    declared: tuple[ParamSpec, ...], given: Mapping[str, Any], owner: str
+) -> tuple[dict[str, Any], Problems]:
+    """``given`` cleaned against ``declared`` with defaults filled, and every problem as (name, message).
+    ``owner`` names what the parameters belong to in the message for an unknown one."""
+    specs = {spec.name: spec for spec in declared}
+    problems: Problems = []
+    accepted = ", ".join(specs) or "none"
+    for name in given:
+        if name not in specs:
+            problems.append((str(name), f"is not a parameter of {owner}; accepted: {accepted}"))
+    cleaned: dict[str, Any] = {}
+    for name, spec in specs.items():
+        if name in given:
+            try:
+                cleaned[name] = spec.clean(given[name])
+            except ValueError as exc:
+                problems.append((name, str(exc)))
+        elif spec.default is not _NO_DEFAULT:
+            cleaned[name] = spec.default
+    return cleaned, problems
+
+
+def has_default(spec: ParamSpec) -> bool:
+    """False for a parameter that is checked when given but never filled (``random_state``)."""
+    return spec.default is not _NO_DEFAULT
+
+
 def validate_algorithm_params(algorithm: str, params: dict[str, Any]) -> dict[str, Any]:
     """Params with defaults filled; ValidationFailed naming every bad parameter, its range and the value.
 
@@ -270,21 +454,7 @@ def validate_algorithm_params(algorithm: str, params: dict[str, Any]) -> dict[st
     if not isinstance(params, Mapping):
         message = f"algorithm_params must be an object, got {_show(params)}"
         raise ValidationFailed(message, errors=[ErrorLocation("algorithm_params", message)])
-    specs = {spec.name: spec for spec in ALGORITHM_PARAMS[algorithm]}
-    problems: Problems = []
-    accepted = ", ".join(specs)
-    for name in params:
-        if name not in specs:
-            problems.append((str(name), f"is not a parameter of {algorithm}; accepted: {accepted}"))
-    cleaned: dict[str, Any] = {}
-    for name, spec in specs.items():
-        if name in params:
-            try:
-                cleaned[name] = spec.clean(params[name])
-            except ValueError as exc:
-                problems.append((name, str(exc)))
-        elif spec.default is not _NO_DEFAULT:
-            cleaned[name] = spec.default
+    cleaned, problems = validate_spec_values(ALGORITHM_PARAMS[algorithm], params, algorithm)
     if not problems and algorithm in _RULES:
         problems = _RULES[algorithm](params, cleaned)
     if problems:

@@ -20,14 +20,16 @@ from clusterbook import __version__
 from clusterbook.engine.algorithms import Clusterer
 from clusterbook.engine.attributes import AttributeGrouper
 from clusterbook.engine.config import EngineInput, RunConfig
+from clusterbook.engine.diagnostics import diagnose, reassign_noise, representative_rows
 from clusterbook.engine.embedders import make_embedder
-from clusterbook.engine.geometry import cluster_means, distances_to_means
+from clusterbook.engine.geometry import cluster_means, distances_to_means, normalize_rows, order_by_size
 from clusterbook.engine.hierarchy import CentreTree, attribute_groups, build_tree, tree_record
 from clusterbook.engine.labeling import ClusterLabel, ClusterTexts, KeywordLabeler, gather_cluster_texts, has_text
 from clusterbook.engine.llm import LLMLabeler
 from clusterbook.engine.metrics import cluster_metrics, unavailable
 from clusterbook.engine.parallel import TaskMap
 from clusterbook.engine.params import validate_algorithm_params
+from clusterbook.engine.preprocessing import fit_space_note, validate_preprocessing
 from clusterbook.engine.projection import empty_projection, project_2d
 from clusterbook.engine.results import CentroidResult, EngineResult
 from clusterbook.engine.stability import StabilityResult, bootstrap_stability
@@ -65,11 +67,19 @@ def run_pipeline(data: EngineInput, tasks: TaskMap | None = None) -> EngineResul
         labels, names, fit_record, keys = _cluster(data, X, params, owned)
         k = int(labels.max()) + 1 if labels.max() >= 0 else 0
         means: np.ndarray | None = None
+        reassigned: int | None = None
         if X is not None:
             means = cluster_means(X, labels, k)
+            if cfg.reassign_noise_max_distance is not None:
+                labels, reassigned = reassign_noise(X, labels, means, cfg.reassign_noise_max_distance)
+                if reassigned:
+                    labels = order_by_size(labels)
+                    means = cluster_means(X, labels, k)
+                fit_record["reassign_noise"] = {"max_distance": cfg.reassign_noise_max_distance, "moved": reassigned}
             distances = distances_to_means(X, labels, means)
         else:
             distances = np.full(n, np.nan, dtype=np.float32)
+        diagnostics = diagnose(labels)
     with timings.phase("metrics"):
         if X is None:
             metrics = unavailable("no vectors to measure: supply vectors, or text for every document")
@@ -77,6 +87,14 @@ def run_pipeline(data: EngineInput, tasks: TaskMap | None = None) -> EngineResul
             metrics = cluster_metrics(X, labels, seed, means=means, distances=distances)
             if "reduction" in fit_record:  # the fit saw reduced vectors; the metrics did not
                 metrics.notes["reduction"] = fit_record.pop("reduction_note")
+            if "preprocessing_note" in fit_record:
+                metrics.notes["preprocessing"] = fit_record.pop("preprocessing_note")
+        metrics.notes.update(diagnostics.notes)
+        if reassigned is not None:
+            metrics.notes["reassigned_points"] = (
+                f"{reassigned:,} noise points joined the nearest cluster within distance "
+                f"{cfg.reassign_noise_max_distance:g} of its centre (reassign_noise)"
+            )
     stability: StabilityResult | None = None
     if cfg.stability is not None:
         with timings.phase("stability"):
@@ -98,8 +116,17 @@ def run_pipeline(data: EngineInput, tasks: TaskMap | None = None) -> EngineResul
         with timings.phase("hierarchy"):
             hierarchy = _hierarchy(cfg, means, keys, sizes, cluster_labels, texts)
     per_cluster = stability.per_cluster if stability and stability.per_cluster else [None] * k
+    representatives = representative_rows(labels, distances, k)
     centroids = [
-        CentroidResult(f"cl_{c}", int(sizes[c]), lab.label, lab.summary, lab.keywords, per_cluster[c])
+        CentroidResult(
+            f"cl_{c}",
+            int(sizes[c]),
+            lab.label,
+            lab.summary,
+            lab.keywords,
+            per_cluster[c],
+            [data.document_ids[r] for r in representatives[c]],
+        )
         for c, lab in enumerate(cluster_labels)
     ]
     effective = {
@@ -119,6 +146,11 @@ def run_pipeline(data: EngineInput, tasks: TaskMap | None = None) -> EngineResul
         metric_notes=metrics.notes,
         noise_points=int((labels < 0).sum()),
         stability=None if stability is None else stability.mean,
+        noise_ratio=diagnostics.noise_ratio,
+        cluster_size_entropy=diagnostics.cluster_size_entropy,
+        largest_cluster_share=diagnostics.largest_cluster_share,
+        degenerate=diagnostics.degenerate,
+        reassigned_points=reassigned,
         projection=projection,
         llm_labeling_errors=llm_errors,
         effective_config=effective,
@@ -146,8 +178,14 @@ def _cluster(
         cfg.sample_size,
         copy=not owned,
         size_limit_factor=cfg.size_limit_factor,
+        preprocessing=cfg.preprocessing,
     ).fit(X)
     record: dict[str, Any] = {}
+    if clusterer.preprocessing_:  # the effective steps, defaults filled, and what each did
+        record["preprocessing"] = [
+            r.record() | s for r, s in zip(clusterer.step_records_, clusterer.preprocessing_, strict=True)
+        ]
+        record["preprocessing_note"] = fit_space_note(clusterer.step_records_)
     if clusterer.reduction_ is not None:
         record["reduction"] = clusterer.reduction_.record()
         record["reduction_note"] = clusterer.reduction_.note()
@@ -208,6 +246,7 @@ def _stability(
         config=cfg.stability,
         sample_size=cfg.sample_size,
         tasks=tasks,
+        preprocessing=cfg.preprocessing,  # every resample asks the same question, through the same steps
     )
 
 
@@ -261,6 +300,7 @@ def _check_input(data: EngineInput) -> int:
 def _check_config(cfg: RunConfig) -> dict[str, Any]:
     try:
         params = validate_algorithm_params(cfg.algorithm, cfg.params)
+        validate_preprocessing(list(cfg.preprocessing), cfg.algorithm, params)
     except ValidationFailed as exc:
         raise ClusteringFailed(exc.message, errors=exc.errors) from exc
     if cfg.sample_size is not None and cfg.sample_size < MIN_DOCUMENTS:
@@ -303,15 +343,6 @@ def _space(data: EngineInput) -> tuple[np.ndarray | None, bool, bool]:
             X, owned = X.copy(), True
         normalize_rows(X)
     return X, embedded, owned
-
-
-def normalize_rows(X: np.ndarray, chunk: int = _CHUNK) -> None:
-    """Scale every row of X to unit L2 norm in place (all-zero rows stay zero), as sklearn's ``normalize``."""
-    for start in range(0, len(X), chunk):
-        block = X[start : start + chunk]
-        norms = np.sqrt(np.einsum("ij,ij->i", block, block, dtype=np.float64))
-        norms[norms == 0] = 1.0
-        block /= norms[:, None].astype(X.dtype)
 
 
 def _config_record(cfg: RunConfig, params: dict[str, Any], embedded: bool) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,8 @@ class CentroidResult:
     keywords: list[str]
     stability: float | None = None
     """Mean best Jaccard with the clusters of the re-clustered subsamples; None when not asked for."""
+    representative_ids: list[str] = field(default_factory=list)
+    """Its members nearest the centre (at most 5), nearest first."""
 
 
 @dataclass
@@ -51,3 +53,9 @@ class EngineResult:
     """Assign runs: the share of documents left unassigned (below the threshold); None for a full run."""
     hierarchy: dict[str, Any] | None = None
     """The tree over the clusters (``hierarchy.py``), when the run asked for one."""
+    noise_ratio: float | None = None
+    cluster_size_entropy: float | None = None
+    largest_cluster_share: float | None = None
+    degenerate: int | None = None
+    reassigned_points: int | None = None
+    """Noise points moved into a cluster by ``reassign_noise``; None when it was not asked for."""

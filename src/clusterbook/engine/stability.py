@@ -59,6 +59,7 @@ class _Fit:
     params: dict[str, Any]
     random_state: int
     sample_size: int | None
+    preprocessing: tuple[dict[str, Any], ...] = ()
 
 
 def subsample_rows(n: int, fraction: float, random_state: int, index: int) -> np.ndarray:
@@ -74,7 +75,9 @@ def _recluster(X: np.ndarray, task: tuple[_Fit, np.ndarray]) -> np.ndarray | str
     fit, rows = task
     sample_size = None if fit.sample_size is None else min(fit.sample_size, len(rows))
     try:
-        clusterer = Clusterer(fit.algorithm, fit.params, fit.random_state, sample_size).fit(X[rows])
+        clusterer = Clusterer(
+            fit.algorithm, fit.params, fit.random_state, sample_size, preprocessing=fit.preprocessing
+        ).fit(X[rows])
     except ClusteringFailed as exc:
         return exc.message
     return np.asarray(clusterer.labels_, dtype=np.int32)
@@ -109,6 +112,7 @@ def bootstrap_stability(
     config: StabilityConfig,
     sample_size: int | None = None,
     tasks: TaskMap | None = None,
+    preprocessing: tuple[dict[str, Any], ...] = (),
 ) -> StabilityResult:
     """Score each cluster of ``labels`` (size-ordered, -1 noise) by re-clustering ``config.resamples``
     subsamples of ``X`` with ``algorithm``/``params`` (give the fitted k for n_clusters='auto', so every
@@ -118,7 +122,7 @@ def bootstrap_stability(
     if k == 0:
         return StabilityResult([], None, "every document is noise: there is no cluster to score")
     n = len(labels)
-    fit = _Fit(algorithm, dict(params), random_state, sample_size)
+    fit = _Fit(algorithm, dict(params), random_state, sample_size, tuple(preprocessing))
     row_sets = [subsample_rows(n, config.fraction, random_state, i) for i in range(config.resamples)]
     outcomes: Sequence[np.ndarray | str] = (tasks or SerialMap()).map(
         _recluster, [(fit, rows) for rows in row_sets], shared=X

@@ -50,13 +50,40 @@ class HierarchyConfig(WireModel):
     )
 
 
-class VectorConfig(WireModel):
-    """How a vector cluster runs: algorithm, its parameters, sampling and normalisation."""
+class ReassignNoise(WireModel):
+    """Give noise points of a density run to the nearest cluster centre within ``max_distance``."""
 
     model_config = ConfigDict(extra="forbid")
 
-    clustering_method: str = Field(default="kmeans", min_length=1, max_length=64)
+    max_distance: float = Field(
+        gt=0,
+        le=1e6,
+        allow_inf_nan=False,
+        description="Largest Euclidean distance (in the clustered, normalised space) from a noise point to a "
+        "cluster's centre for it to join that cluster; unit vectors are at most 2 apart.",
+    )
+
+
+class VectorConfig(WireModel):
+    """How a vector cluster runs: algorithm (or preset), its parameters, preprocessing, sampling and normalisation.
+
+    The algorithms, their parameters, the steps and the presets are listed by ``GET /v1/algorithms``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    clustering_method: str = Field(
+        default="kmeans", min_length=1, max_length=64, description="An algorithm or a preset such as 'topics'."
+    )
     algorithm_params: dict[str, Any] = Field(default_factory=dict)
+    preprocessing: list[dict[str, Any]] | None = Field(
+        default=None,
+        max_length=16,
+        description='Ordered steps applied to the vectors the fit sees, e.g. [{"step": "pca", "n_components": '
+        "50}]; null: none, or the preset's. Metrics stay in the original space.",
+    )
+    reassign_noise: ReassignNoise | None = Field(
+        default=None, description="Density algorithms only: reassign noise to the nearest centre within a bound."
+    )
     sample_size: int | None = Field(
         default=None, ge=2, description="Opt into sampling: fit on this many documents, assign the rest."
     )

@@ -113,6 +113,11 @@ class ClusterExecutionCentroid(WireModel):
         description="The cluster's centre (its members' mean in the clustered, normalised space, float32); "
         "only with ?include_vectors=true, and only for completed runs over vectors.",
     )
+    representative_ids: list[str] | None = Field(
+        default=None,
+        description="Document ids of the members nearest this cluster's centre (at most 5, nearest first); "
+        "absent on runs from before it was recorded.",
+    )
 
 
 class ClusterExecutionResult(WireModel):

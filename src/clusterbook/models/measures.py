@@ -119,6 +119,56 @@ MEASURES: tuple[Measure, ...] = (
         maximum=1.0,
     ),
     Measure(
+        "noise_ratio",
+        "number",
+        None,
+        "Noise share",
+        "Share of the documents left out of every cluster (noise); a density run above 0.5 says little "
+        "about most documents.",
+        minimum=0.0,
+        maximum=1.0,
+    ),
+    Measure(
+        "cluster_size_entropy",
+        "number",
+        None,
+        "Size evenness",
+        "Entropy of the cluster sizes over its maximum (log k): 1 when every cluster has the same size, "
+        "near 0 when one cluster holds almost everything; null below 2 clusters.",
+        minimum=0.0,
+        maximum=1.0,
+    ),
+    Measure(
+        "largest_cluster_share",
+        "number",
+        "lower",
+        "Largest cluster",
+        "Share of all documents in the largest cluster; above 0.9 the run is degenerate.",
+        minimum=0.0,
+        maximum=1.0,
+    ),
+    Measure(
+        "degenerate",
+        "integer",
+        "lower",
+        "Degenerate",
+        "1 when the clustering is unusable — one cluster holds more than 90% of the documents, every "
+        "document is noise, or every cluster is a single document (the reason is in metrics.notes); else 0.",
+        minimum=0,
+        maximum=1,
+        digits=0,
+    ),
+    Measure(
+        "reassigned_points",
+        "integer",
+        None,
+        "Reassigned noise",
+        "Noise points reassign_noise gave to the nearest cluster within its distance bound; null when "
+        "the run did not ask for it.",
+        minimum=0,
+        digits=0,
+    ),
+    Measure(
         "agreement_ari",
         "number",
         "higher",

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from clusterbook.engine import EngineResult
 from clusterbook.engine.assign import assign_documents
 from clusterbook.engine.embedders import make_embedder
-from clusterbook.engine.pipeline import normalize_rows
+from clusterbook.engine.geometry import normalize_rows
 from clusterbook.engine.results import CentroidResult
 from clusterbook.errors import ClusteringFailed, ErrorLocation, ValidationFailed
 from clusterbook.models.clusters import Cluster, ReclusterPolicy, VectorConfig

@@ -252,6 +252,7 @@ def outcome_of(result: EngineResult, submitted: dict[str, Any], *, load_ms: floa
                 "summary": c.summary,
                 "keywords": list(c.keywords),
                 "stability": _finite(c.stability),
+                "representative_ids": list(c.representative_ids),
             }
             for c in result.centroids
         ],

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from clusterbook.engine import EMBEDDERS, LLMSettings, RunConfig, StabilityConfig, validate_algorithm_params
+from clusterbook.engine.catalogue import DENSITY_ALGORITHMS, Expanded, expand
 from clusterbook.errors import ClusteringFailed, ValidationFailed
 from clusterbook.models.clusters import HIERARCHY_LEVELS, AttributeConfig, Cluster, LLMLabelingConfig, VectorConfig
 from clusterbook.models.executions import ExecuteRequest
@@ -32,7 +33,19 @@ def validate_cluster_config(
             "vector_config.clustering_method 'attribute_based' needs cluster_type 'attribute' with an "
             'attribute_config: {"attributes": ["metadata field", ...]}'
         )
-    _prefixed(lambda: validate_algorithm_params(config.clustering_method, config.algorithm_params))
+    _expanded(config, config.algorithm_params)
+
+
+def _expanded(config: VectorConfig, params: dict[str, Any]) -> Expanded:
+    """The algorithm, params and steps ``config`` runs with (a preset expanded); ValidationFailed naming the
+    field (``vector_config.…``) for a bad parameter, step, combination or noise reassignment."""
+    expanded: Expanded = _prefixed(lambda: expand(config.clustering_method, params, config.preprocessing))
+    if config.reassign_noise is not None and expanded.algorithm not in DENSITY_ALGORITHMS:
+        raise ValidationFailed(
+            f"vector_config.reassign_noise applies to the density algorithms ({', '.join(DENSITY_ALGORITHMS)}), "
+            f"which leave noise; {expanded.algorithm} puts every document in a cluster: remove reassign_noise"
+        )
+    return expanded
 
 
 def _prefixed(check: Any) -> Any:
@@ -85,13 +98,17 @@ def run_config_for(cluster: Cluster, request: ExecuteRequest | None) -> dict[str
             "normalize_features": vector.normalize_features,
             "stability": None,
         }
-    params = {**vector.algorithm_params, **(request.algorithm_params or {})}
-    params = _prefixed(lambda: validate_algorithm_params(vector.clustering_method, params))
+    expanded = _expanded(vector, {**vector.algorithm_params, **(request.algorithm_params or {})})
+    params = expanded.params
     random_state = request.random_state if request.random_state is not None else params.get("random_state", 0)
     return {
         **base,
-        "algorithm": vector.clustering_method,
+        "algorithm": expanded.algorithm,
         "params": params,
+        # only when used: older rows and plain runs carry no keys for them
+        **({"preset": expanded.preset} if expanded.preset else {}),
+        **({"preprocessing": expanded.preprocessing} if expanded.preprocessing else {}),
+        **({"reassign_noise": vector.reassign_noise.model_dump()} if vector.reassign_noise else {}),
         "attributes": [],
         "embedder": vector.embedder,
         "random_state": int(random_state if isinstance(random_state, int) else 0),
@@ -151,6 +168,9 @@ class RunSnapshot(BaseModel):
     stability: StabilitySnapshot | None = None
     hierarchy: HierarchySnapshot | None = None
     hierarchical_grouping: bool = False
+    preprocessing: list[dict[str, Any]] | None = None
+    """The validated preprocessing steps (checked again by the engine)."""
+    reassign_noise: dict[str, float] | None = None
     size_limit_factor: float | None = None
     """The size-limit factor the run was admitted with (``runner/limits.py``); the engine checks it again."""
 
@@ -200,4 +220,6 @@ def engine_config(snapshot: Any, *, llm_base_url: str | None, llm_api_key: str |
         size_limit_factor=run.size_limit_factor or 1.0,
         hierarchy_levels=None if run.hierarchy is None else run.hierarchy.levels,
         hierarchical_grouping=run.hierarchical_grouping,
+        preprocessing=tuple(run.preprocessing or ()),
+        reassign_noise_max_distance=(run.reassign_noise or {}).get("max_distance"),
     )

@@ -39,6 +39,7 @@ def estimate_submission(session: Session, *, namespace_id: str, config: dict[str
         dimensions=dimensions,
         sample_size=config.get("sample_size"),
         factor=factor,
+        preprocessing=list(config.get("preprocessing") or ()),
     )
 
 

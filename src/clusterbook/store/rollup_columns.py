@@ -43,6 +43,8 @@ class AggColumn:
     name: str
     integer: bool
     contribution: str
+    measure: str | None = None
+    """The executions column of the declared measure it sums (None: not a measure's)."""
 
     def of(self, alias: str, missing: frozenset[str] = frozenset()) -> str:
         """The contribution over ``alias``; a measure column in ``missing`` (not yet added by the
@@ -82,9 +84,9 @@ def _agg_columns() -> tuple[AggColumn, ...]:
             if integer
             else f"CASE WHEN abs({col}) < 1e-150 THEN 0 WHEN abs({col}) > 1e150 THEN 1e300 ELSE {col} * {col} END"
         )
-        cols.append(AggColumn(f"{m.column}_n", True, f"CASE WHEN {col} IS NULL THEN 0 ELSE 1 END"))
-        cols.append(AggColumn(f"{m.column}_sum", integer, f"COALESCE({col}, 0)"))
-        cols.append(AggColumn(f"{m.column}_sq", integer, f"COALESCE({square}, 0)"))
+        cols.append(AggColumn(f"{m.column}_n", True, f"CASE WHEN {col} IS NULL THEN 0 ELSE 1 END", m.column))
+        cols.append(AggColumn(f"{m.column}_sum", integer, f"COALESCE({col}, 0)", m.column))
+        cols.append(AggColumn(f"{m.column}_sq", integer, f"COALESCE({square}, 0)", m.column))
     for i in range(HIST_BINS):
         cols.append(AggColumn(hist_column(i), True, f"CASE WHEN {_bin_condition(i)} THEN 1 ELSE 0 END"))
     return tuple(cols)

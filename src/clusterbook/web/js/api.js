@@ -119,25 +119,29 @@ export async function download(method, path, opts = {}) {
 
 const enc = encodeURIComponent;
 
-let measuresOnce = null;
-
-/** The declared measures of a run (GET /v1/meta/measures), fetched once per page load. */
-function measures(opts) {
-  if (!measuresOnce) {
-    measuresOnce = request("GET", "/v1/meta/measures", {}).then(
-      (body) => body.results,
-      (error) => {
-        measuresOnce = null; // a refused key or a network error: ask again next time
+/** A GET of a static declaration, fetched once per page load (again after a failure). */
+function once(path, pick) {
+  let pending = null;
+  return (opts) => {
+    if (!pending) {
+      pending = request("GET", path, {}).then(pick, (error) => {
+        pending = null; // a refused key or a network error: ask again next time
         throw error;
-      },
-    );
-  }
-  const signal = opts?.signal;
-  return signal ? Promise.race([measuresOnce, new Promise((_, reject) => signal.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError")), { once: true }))]) : measuresOnce;
+      });
+    }
+    const signal = opts?.signal;
+    return signal ? Promise.race([pending, new Promise((_, reject) => signal.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError")), { once: true }))]) : pending;
+  };
 }
+
+/** The declared measures of a run (GET /v1/meta/measures). */
+const measures = once("/v1/meta/measures", (body) => body.results);
+/** The catalogue of algorithms, parameters, preprocessing steps and presets (GET /v1/algorithms). */
+const algorithms = once("/v1/algorithms", (body) => body);
 
 export const api = {
   measures,
+  algorithms,
   namespaces: (opts) => request("GET", "/v1/namespaces", opts),
   listClusters: (body, params, opts) => request("POST", "/v1/clusters/list", { ...opts, body, params }),
   clusterOverview: (clusterIds, opts) =>

@@ -9,17 +9,6 @@ import { busy, emptyState, errorState, interpreted, pagination, poller, spinner,
 
 const PAGE_SIZE = 20;
 const POLL_MS = 2000;
-const ALGORITHMS = {
-  kmeans: { n_clusters: 8 },
-  minibatch_kmeans: { n_clusters: 8 },
-  hdbscan: { min_cluster_size: 5 },
-  dbscan: { eps: 0.5, min_samples: 5 },
-  agglomerative: { n_clusters: 8 },
-  gaussian_mixture: { n_components: 8 },
-  spectral: { n_clusters: 8 },
-  mean_shift: {},
-  optics: { min_samples: 5 },
-};
 
 export const clustersPage = {
   mount(container, ctx) {
@@ -272,13 +261,27 @@ function createDialog(onCreated) {
   const errors = h("div", { class: "form-errors", role: "alert" });
   const name = h("input", { id: nameId, class: "input", required: true, maxlength: "128", pattern: "[A-Za-z0-9][A-Za-z0-9 _.\\-]{0,127}", autocomplete: "off" });
   const description = h("textarea", { id: descId, class: "input", rows: "2", maxlength: "2000" });
-  const algorithm = h("select", { id: algoId, class: "input" }, Object.keys(ALGORITHMS).map((a) => h("option", { value: a }, a)));
-  const params = h("textarea", { id: paramsId, class: "input mono", rows: "2", spellcheck: "false" }, JSON.stringify(ALGORITHMS.kmeans));
-  algorithm.addEventListener("change", () => {
-    params.value = JSON.stringify(ALGORITHMS[algorithm.value] || {});
-  });
+  const hintsId = uid("param-hints");
+  // Built from the server's catalogue (GET /v1/algorithms): the choices, their defaults and the hints.
+  const algorithm = h("select", { id: algoId, class: "input", disabled: true }, h("option", { value: "" }, "Loading…"));
+  const params = h("textarea", { id: paramsId, class: "input mono", rows: "3", spellcheck: "false", "aria-describedby": hintsId });
+  const hints = h("div", { id: hintsId, class: "param-hints hint" });
+  let choices = new Map(); // value → {params (JSON prefilled), about (text), specs}
+  const choose = () => {
+    const choice = choices.get(algorithm.value);
+    if (!choice) return;
+    params.value = JSON.stringify(choice.params);
+    replace(
+      hints,
+      h("p", { class: "param-about" }, choice.about),
+      choice.specs.length
+        ? h("dl", { class: "param-list" }, choice.specs.flatMap((p) => [h("dt", {}, h("code", {}, p.name)), h("dd", {}, `${p.meaning} Accepts ${p.accepted}.`)]))
+        : h("p", {}, "No parameters."),
+    );
+  };
+  algorithm.addEventListener("change", choose);
   const collectionBox = h("fieldset", { class: "fieldset" }, h("legend", { class: "label" }, "Collections"), h("p", { class: "muted small" }, "Loading collections…"));
-  const submit = h("button", { type: "submit", class: "btn btn-primary" }, "Create cluster");
+  const submit = h("button", { type: "submit", class: "btn btn-primary", disabled: true }, "Create cluster");
   const cancel = h("button", { type: "button", class: "btn btn-ghost", onclick: () => dialog.close() }, "Cancel");
   const form = h(
     "form",
@@ -294,10 +297,33 @@ function createDialog(onCreated) {
       h("div", { class: "field" }, h("label", { class: "label", for: algoId }, "Algorithm"), algorithm),
       h("div", { class: "field field-grow" }, h("label", { class: "label", for: paramsId }, "Parameters (JSON)"), params),
     ),
+    hints,
     h("div", { class: "dialog-actions" }, cancel, submit),
   );
   const dialog = h("dialog", { class: "dialog", "aria-labelledby": titleId }, form);
   dialog.addEventListener("close", () => dialog.remove());
+
+  api
+    .algorithms()
+    .then((catalogue) => {
+      const vector = catalogue.algorithms.filter((a) => a.cluster_type === "vector");
+      const byName = new Map(catalogue.algorithms.map((a) => [a.name, a]));
+      choices = new Map([
+        ...vector.map((a) => [a.name, { params: a.defaults, about: a.description, specs: a.params }]),
+        ...catalogue.presets.map((p) => [p.name, { params: p.algorithm_params, about: `${p.description} Cost: ${p.cost}`, specs: byName.get(p.algorithm)?.params || [] }]),
+      ]);
+      replace(
+        algorithm,
+        h("optgroup", { label: "Algorithms" }, vector.map((a) => h("option", { value: a.name }, a.name))),
+        catalogue.presets.length ? h("optgroup", { label: "Presets" }, catalogue.presets.map((p) => h("option", { value: p.name }, p.name))) : null,
+      );
+      algorithm.disabled = false;
+      submit.disabled = false;
+      choose();
+    })
+    .catch((error) => {
+      replace(hints, h("p", { class: "form-error" }, `Could not load the algorithms: ${error.message}`));
+    });
 
   api
     .listCollections({}, { page_size: 100 })

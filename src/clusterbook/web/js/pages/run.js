@@ -230,7 +230,7 @@ export const runPage = {
       const interpret = INTERPRETERS[measure.name];
       let extra = notes[measure.name] || null;
       if (!extra && value !== null && measure.name === "silhouette_score") extra = silhouetteBar(value);
-      if (!extra && value !== null && measure.kind === "integer") extra = `${fmtPercent(value, run.num_points)} of the documents`;
+      if (!extra && value !== null && measure.kind === "integer" && measure.maximum === null) extra = `${fmtPercent(value, run.num_points)} of the documents`;
       return metricCard(measure.name, measure.label, fmtMeasure(measure, value), interpret ? interpret(value) : null, extra, measureHelp(measure));
     }
 
