@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import insert, select
@@ -18,6 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clusterbook.api.background import BackgroundServer
 from clusterbook.api.deps import require_key
+from clusterbook.engine.hierarchy import build_tree, tree_record
+from clusterbook.engine.labeling import ClusterLabel
 from clusterbook.models.monitors import MonitorCreate
 from clusterbook.models.schedules import ScheduleCreate
 from clusterbook.models.webhooks import WebhookCreate
@@ -27,7 +30,7 @@ from clusterbook.store.keys import create_api_key, revoke_api_key
 from clusterbook.store.monitors import create_monitor
 from clusterbook.store.namespaces import ensure_namespace
 from clusterbook.store.schedules import create_schedule
-from clusterbook.store.tables import api_keys, execution_members, execution_projections
+from clusterbook.store.tables import api_keys, execution_hierarchies, execution_members, execution_projections
 from clusterbook.store.webhooks import create_webhook
 from tests.api.helpers import assert_problem
 from tests.factories import completed_fields, make_cluster, make_collection, make_documents, make_runs
@@ -105,6 +108,8 @@ def make_tenant(factory: sessionmaker[Session], tag: str, extra_runs: int) -> Te
                 run_id=runs[0], projection={"points": points, "centroids": [], "sampled": 6, "total": 6}
             )
         )
+        tree = build_tree([], np.array([4, 2]), [ClusterLabel("a", None, ["a"]), ClusterLabel("b", None, [])], [])
+        session.execute(insert(execution_hierarchies).values(run_id=runs[0], hierarchy=tree_record(tree, 2, tag)))
     with writer(factory)() as session, session.begin():
         schedule = create_schedule(
             session, namespace_id=cluster.namespace_id, cluster_id=cluster.cluster_id,
@@ -298,6 +303,10 @@ ROUTES: dict[tuple[str, str], Spec] = {
         Call("POST", f"/v1/clusters/{o.cluster_id}/executions/{o.run}/members/list", {}),
         Call("POST", f"/v1/clusters/{c.cluster_id}/executions/{o.run}/members/list", {}),
         Call("POST", f"/v1/clusters/{c.cluster_id}/executions/{c.run}/members/list", {"filters": {"document_id": o.doc}}),
+    ],
+    ("GET", "/v1/clusters/{cluster_id}/executions/{run_id}/hierarchy"): lambda o, c: [
+        Call("GET", f"/v1/clusters/{o.cluster_id}/executions/{o.run}/hierarchy"),
+        Call("GET", f"/v1/clusters/{c.cluster_id}/executions/{o.run}/hierarchy"),
     ],
     ("GET", "/v1/clusters/{cluster_id}/executions/{run_id}/projection"): lambda o, c: [
         Call("GET", f"/v1/clusters/{o.cluster_id}/executions/{o.run}/projection"),

@@ -241,6 +241,7 @@ def test_every_operation_answers_within_its_schema(live_server, seeded, fuzz_ses
     assert exercised == documented, sorted(documented - exercised)
     answered = {label for label, seen in statuses.items() if any(200 <= status < 300 for status in seen)}
     # the seeded objects were really reached: all but a few operations succeeded at least once (a
-    # centroid merge succeeds only for a body naming two clusters of the run, which fuzzing rarely writes)
-    assert len(answered) >= len(documented) - 5, sorted(documented - answered)
+    # centroid merge succeeds only for a body naming two clusters of the run, a schedule only for a body
+    # with exactly one valid trigger, which fuzzing rarely writes)
+    assert len(answered) >= len(documented) - 6, sorted(documented - answered)
     assert elapsed < 15 * EXAMPLES, f"the fuzz took {elapsed:.0f}s: too slow for CI"
