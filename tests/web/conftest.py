@@ -203,13 +203,16 @@ def fresh_site(sqlite_template: Path, tmp_path: Path) -> Iterator[Site]:
 # --------------------------------------------------------------------------- the browser
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an asyncio loop running in this thread while it
+# lives, so a session-long instance made every later ``asyncio.run`` in the same worker (the async SDK
+# tests) fail with "cannot be called from a running event loop" whenever they ran after a browser test.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         problem = (
