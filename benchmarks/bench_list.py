@@ -439,7 +439,9 @@ def measure_interleaved(
         if servers is not None:
             with captured_sql(servers[i].engine) as seen:
                 client.post(where, params=params, json=body).raise_for_status()
-            statements.append([(q, p) for q, p in seen if "executions" in q and "set_config" not in q])
+            statements.append(
+                [(q, p) for q, p in seen if ("executions" in q or "execution_rollups" in q) and "set_config" not in q]
+            )
     samples: list[list[float]] = [[] for _ in sides]
     raw: list[list[float]] = [[] for _ in sides]
     last: list[dict[str, Any]] = [{} for _ in sides]
