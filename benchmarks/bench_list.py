@@ -419,18 +419,31 @@ def measure(client: httpx.Client, path: str, scenario: Scenario, repeat: int, ta
     return measure_interleaved([(client, path, target, scenario)], repeat)[0]
 
 
-def measure_interleaved(sides: list[tuple[httpx.Client, str, Target | None, Scenario]], repeat: int) -> list[Result]:
+def measure_interleaved(
+    sides: list[tuple[httpx.Client, str, Target | None, Scenario]],
+    repeat: int,
+    servers: list[BackgroundServer] | None = None,
+) -> list[Result]:
     """One scenario against every side (each with its own copy of it: cursors and run ids differ),
-    one request to each in turn, so machine noise hits all sides alike."""
+    one request to each in turn, so machine noise hits all sides alike. With ``servers`` (one per
+    side), each request is followed by its history statements run raw on the driver (``sql_p50``)."""
     requests = []
-    for client, path, target, scenario in sides:
+    statements: list[list[Any]] = []
+    for i, (client, path, target, scenario) in enumerate(sides):
         if scenario.setup:
             scenario.setup(scenario)
         where, params, body = request_of(scenario, path, target) if target else (path, scenario.params, scenario.body)
         requests.append((client, where, dict(params), body))
         for _ in range(2):  # warm caches and the connection pool
             client.post(where, params=params, json=body).raise_for_status()
+        if servers is not None:
+            with captured_sql(servers[i].engine) as seen:
+                client.post(where, params=params, json=body).raise_for_status()
+            statements.append(
+                [(q, p) for q, p in seen if ("executions" in q or "execution_rollups" in q) and "set_config" not in q]
+            )
     samples: list[list[float]] = [[] for _ in sides]
+    raw: list[list[float]] = [[] for _ in sides]
     last: list[dict[str, Any]] = [{} for _ in sides]
     for _ in range(repeat):
         for i, (client, where, params, body) in enumerate(requests):
@@ -438,10 +451,12 @@ def measure_interleaved(sides: list[tuple[httpx.Client, str, Target | None, Scen
             response = client.post(where, params=params, json=body)
             samples[i].append((time.perf_counter() - started) * 1000)
             last[i] = response.raise_for_status().json()
+            if servers is not None:
+                raw[i].append(run_raw(servers[i], statements[i]))
     return [
         Result(side[3].name, percentile(s, 50), percentile(s, 95), min(s), _total(b),
-               len(b.get("results", b.get("buckets", []))))
-        for side, s, b in zip(sides, samples, last, strict=True)
+               len(b.get("results", b.get("buckets", []))), percentile(r, 50) if r else 0.0)
+        for side, s, r, b in zip(sides, samples, raw, last, strict=True)
     ]  # fmt: skip
 
 
@@ -531,10 +546,12 @@ def run_sizes(name: str, sized: list[tuple[int, Target]], args: argparse.Namespa
         print(f"  {size:,}: {target.describe}, benchmark cluster holds {target.extra['cluster_rows']:,}")
     with contextlib.ExitStack() as stack:
         sides = []
+        servers: list[BackgroundServer] = []
         for _, target in sized:
             settings = Settings(database_url=target.url, secret_key="bench-signing-key")
             server = stack.enter_context(BackgroundServer(settings))
             client = stack.enter_context(httpx.Client(base_url=server.url, timeout=300))
+            servers.append(server)
             sides.append((client, f"/v1/clusters/{target.extra['cluster_id']}/executions/list", target))
         rows = []
         per_side = [scenarios(client, path, args.walk) for client, path, _ in sides]
@@ -542,7 +559,7 @@ def run_sizes(name: str, sized: list[tuple[int, Target]], args: argparse.Namespa
             scenario = copies[0]  # each side's copy walks to its own deep cursor (its own run ids)
             try:
                 results = measure_interleaved(
-                    [(c, p, t, s) for (c, p, t), s in zip(sides, copies, strict=True)], args.repeat
+                    [(c, p, t, s) for (c, p, t), s in zip(sides, copies, strict=True)], args.repeat, servers
                 )
             except httpx.HTTPStatusError as exc:  # e.g. a query_timeout on a loaded machine: say so, go on
                 print(f"  {scenario.name}: HTTP {exc.response.status_code} {exc.response.text[:200]}", flush=True)
@@ -552,14 +569,23 @@ def run_sizes(name: str, sized: list[tuple[int, Target]], args: argparse.Namespa
             print(f"  {scenario.name}: {figures}", flush=True)
     width = max(len(s.name) for s, _ in rows) + 2
     heads = "".join(f"{f'p50 @{n:,}':>14}" for n, _ in sized)
-    print(f"\n  {'scenario':<{width}} {'goal ms':>8}{heads} {'ratio':>7} {'total @max':>11}")
-    print("  " + "-" * (width + 28 + 14 * len(sized)))
+    sql_heads = "".join(f"{f'SQL @{n:,}':>14}" for n, _ in sized)
+    print(
+        f"\n  {'scenario':<{width}} {'goal ms':>8}{heads} {'ratio':>7}{sql_heads} {'SQL ratio':>9} {'total @max':>11}"
+    )
+    print("  " + "-" * (width + 38 + 28 * len(sized)))
     for scenario, results in rows:
         goal = goal_of(scenario)
         cells = "".join(f"{r.p50:>14.1f}" for r in results)
+        sql_cells = "".join(f"{r.sql_p50:>14.2f}" for r in results)
         ratio = results[-1].p50 / results[0].p50 if results[0].p50 else float("nan")
+        sql_ratio = results[-1].sql_p50 / results[0].sql_p50 if results[0].sql_p50 else float("nan")
         goal_text = f"≤{goal:g}" if goal is not None else "—"
-        print(f"  {scenario.name:<{width}} {goal_text:>8}{cells} {ratio:>6.2f}× {results[-1].total:>11,}")
+        print(
+            f"  {scenario.name:<{width}} {goal_text:>8}{cells} {ratio:>6.2f}×{sql_cells} {sql_ratio:>8.2f}× "
+            f"{results[-1].total:>11,}"
+        )
+    print("  (SQL: the request's statements reading the history, run raw on the driver, p50 ms)")
 
 
 def main() -> None:

@@ -324,7 +324,7 @@ def list_executions(
     results = [row_to_result(row) for row in fetched.rows]
     if whole_set:
         if plan is not None:
-            stats = stats_from_sums(rollups.sums_by(session, plan, cluster_id))
+            stats = stats_from_sums(rollups.sums_by(session, plan, cluster_id, STATS_SUMS))
         else:
             stats = aggregate_stats(session, compiled.where)
         total = stats.total_executions
@@ -342,11 +342,16 @@ def list_executions(
     return found
 
 
+_DURATION = MEASURES_BY_NAME["duration_ms"].column
+STATS_SUMS = ("n", "num_points_sum", "num_clusters_sum", f"{_DURATION}_sum", f"{_DURATION}_n")
+"""The rollup sums the contract's stats read (:func:`stats_from_sums`), the only ones summed for them."""
+
+
 def stats_from_sums(groups: Mapping[str, rollups.Sums]) -> ClusterExecutionListStats:
     """The same stats as :func:`aggregate_stats`, from rollup sums by status (exact: counts and
     integer sums add up; the mean duration is a sum over a count)."""
     finished = {s.value for s in FINISHED_STATUSES}
-    duration = MEASURES_BY_NAME["duration_ms"].column
+    duration = _DURATION
     return stats_from(
         StatusSums(
             status,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, and_, insert, select, update
+from sqlalchemy import CursorResult, and_, insert, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from clusterbook.models.executions import ClusterExecutionResult, ExecutionStatus
@@ -35,6 +35,10 @@ PENDING, PROCESSING = ExecutionStatus.PENDING.value, ExecutionStatus.PROCESSING.
 COMPLETED, FAILED = ExecutionStatus.COMPLETED.value, ExecutionStatus.FAILED.value
 LIVE = (PENDING, PROCESSING)
 """The statuses of the partial index ``ix_executions_live``; queries name them so the index applies."""
+IS_LIVE = _c.status.in_([literal_column(f"'{status}'") for status in LIVE])
+"""``status IN ('pending', 'processing')`` as literals, the partial index's own condition: SQLite uses
+``ix_executions_live`` only when the query names its values (with bound parameters the claim and the
+reaper scanned every run; ``tests/store/test_queue_plans.py``)."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +117,7 @@ def claim_next_execution(
     run now (a GPU run on a cluster without a GPU), bounded by the caller, left for other workers."""
     stmt = (
         select(_c.run_id, _c.cluster_id, _c.namespace_id, _c.attempts, _c.config, _c.created_at)
-        .where(_c.status.in_(LIVE), _c.status == PENDING)
+        .where(IS_LIVE, _c.status == PENDING)
         .order_by(_c.status, _c.created_at, _c.run_id)
         .limit(1)
     )
@@ -313,7 +317,7 @@ def reap_expired_leases(session: Session, *, max_attempts: int) -> Reaped:
     now = _now()
     expired = session.execute(
         select(_c.run_id, _c.attempts, _c.attempt_token).where(
-            _c.status.in_(LIVE), _c.status == PROCESSING, _c.lease_expires_at < now
+            IS_LIVE, _c.status == PROCESSING, _c.lease_expires_at < now
         )
     ).all()
     requeued, failed = [], []

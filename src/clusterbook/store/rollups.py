@@ -27,6 +27,7 @@ from clusterbook.store.compiler import coerce_value, compile_filter
 from clusterbook.store.fields import EXECUTION_FIELDS, FieldRegistry, FieldSpec
 from clusterbook.store.listing import ListQuery
 from clusterbook.store.rollup_columns import AGG_COLUMNS, AGG_NAMES
+from clusterbook.store.rollup_schema import STATUS_GRAINS
 from clusterbook.store.tables import execution_rollups, executions
 
 _r = execution_rollups.c
@@ -204,29 +205,36 @@ def edge_wheres(plan: RollupPlan, cluster_id: str, dialect: str) -> list[ColumnE
 
 @dataclass
 class Sums:
-    """Summed rollup columns (``AGG_NAMES``) of one group."""
+    """Summed rollup columns (``AGG_NAMES``, or the subset a reader asked for) of one group."""
 
     values: dict[str, float]
 
     @classmethod
-    def zero(cls) -> Sums:
-        return cls(dict.fromkeys(AGG_NAMES, 0))
+    def zero(cls, names: Sequence[str] = AGG_NAMES) -> Sums:
+        return cls(dict.fromkeys(names, 0))
 
     def add(self, row: Iterable[Any]) -> None:
-        for name, value in zip(AGG_NAMES, row, strict=True):
+        for name, value in zip(self.values, row, strict=True):
             self.values[name] += value or 0
 
     def __getitem__(self, name: str) -> float:
         return self.values[name]
 
 
-def sums_by(session: Session, plan: RollupPlan, cluster_id: str) -> dict[str, Sums]:
+def sums_by(session: Session, plan: RollupPlan, cluster_id: str, names: Sequence[str] | None = None) -> dict[str, Sums]:
     """Sums by status of the matching runs: rollup rows plus the exact edges of a ragged range (the
-    trends, which also group by bucket, sum in SQL instead: ``store/rollup_trends.py``)."""
+    trends, which also group by bucket, sum in SQL instead: ``store/rollup_trends.py``).
+
+    ``names``: only these ``AGG_NAMES`` (default all ~130). A reader that needs five sums asks for
+    five: summing every column cost more than the rest of the request (a 30-day range at 1M runs:
+    the rollup rows and both ragged ends summed 130 expressions each). A filter that does not
+    mention ``algorithm`` reads the grains summed over algorithms (one row per bucket and status)."""
     dialect = session.get_bind().dialect.name
+    columns = AGG_COLUMNS if names is None else tuple(c for c in AGG_COLUMNS if c.name in set(names))
+    grains = ("hour", "day") if mentions_algorithm(plan.rest) else (STATUS_GRAINS["hour"], STATUS_GRAINS["day"])
     stmt = (
-        select(_r.status, *(func.sum(_r[c.name]) for c in AGG_COLUMNS))
-        .where(_r.cluster_id == cluster_id, rollup_scope(plan, hours_only=False, by_bucket=False))
+        select(_r.status, *(func.sum(_r[c.name]) for c in columns))
+        .where(_r.cluster_id == cluster_id, rollup_scope(plan, hours_only=False, by_bucket=False, grains=grains))
         .where(compile_filter(plan.rest, ROLLUP_FIELDS, dialect))
         .group_by(_r.status)
         .having(func.sum(_r.n) > 0)
@@ -234,16 +242,16 @@ def sums_by(session: Session, plan: RollupPlan, cluster_id: str) -> dict[str, Su
     out: dict[str, Sums] = {}
     rows = list(session.execute(stmt))
     for edges in edge_wheres(plan, cluster_id, dialect):
-        exact: list[Any] = [literal_column(f"SUM({c.of('executions')})") for c in AGG_COLUMNS]
+        exact: list[Any] = [literal_column(f"SUM({c.of('executions')})") for c in columns]
         rows += session.execute(select(_e.status, *exact).where(edges).group_by(_e.status))
     for status, *values in rows:
-        out.setdefault(status, Sums.zero()).add(values)
+        out.setdefault(status, Sums.zero([c.name for c in columns])).add(values)
     return out
 
 
 def count_by_status(session: Session, plan: RollupPlan, cluster_id: str) -> dict[str, int]:
-    """Matching runs per status (statuses without runs left out)."""
-    return {status: int(s["n"]) for status, s in sums_by(session, plan, cluster_id).items() if s["n"]}
+    """Matching runs per status (statuses without runs left out): the run count alone is summed."""
+    return {status: int(s["n"]) for status, s in sums_by(session, plan, cluster_id, ("n",)).items() if s["n"]}
 
 
 def overview_counts(session: Session, cluster_ids: Sequence[str]) -> dict[str, dict[str, int]]:
