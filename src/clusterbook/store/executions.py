@@ -336,7 +336,7 @@ def list_executions(
             total = fetched.total or 0
     found = ExecutionPage(results, total, fetched.next_key, stats)
     if whole_set and group_by is not None:
-        found.groups = grouped_stats(session, compiled.where, group_by)
+        found.groups = grouped_stats(session, compiled.where, group_by, cluster_id)
     if whole_set and percentiles:
         found.percentiles = whole_set_percentiles(session, compiled.where, percentiles)
     return found

@@ -47,26 +47,23 @@ def _finished() -> ColumnElement[bool]:
     return and_(_c.status.in_([s.value for s in FINISHED_STATUSES]), _c.duration_ms.is_not(None))
 
 
-def grouped_stats(session: Session, where: ColumnElement[bool], group_by: str) -> list[ExecutionStatsGroup]:
-    """The contract's stats for each value of ``group_by`` among the runs matching ``where``."""
+def grouped_stats(
+    session: Session, where: ColumnElement[bool], group_by: str, cluster_id: str | None = None
+) -> list[ExecutionStatsGroup]:
+    """The contract's stats for each value of ``group_by`` among the runs matching ``where`` (the runs
+    of ``cluster_id``, which a ``config.*`` grouping needs to walk its index)."""
     aggregates = status_aggregates()
+    rows_cap = (MAX_GROUPS + 1) * 8  # statuses per group are few; enough rows to see MAX_GROUPS + 1 keys
     if group_by in ("status", "algorithm"):
         keys: list[Any] = [_c[group_by]]
-        stmt = select(*keys, *aggregates).where(where)
+        # status once: "GROUP BY status, status" made SQLite sort every row instead of streaming the index
+        grouping = keys if group_by == "status" else [*keys, _c.status]
+        stmt = select(*keys, *aggregates).where(where).group_by(*grouping).order_by(*grouping).limit(rows_cap)
+        groups: dict[Any, list[StatusSums]] = {}
+        for row in session.execute(stmt).all():
+            groups.setdefault(_key(row[:1], group_by), []).append(sums_of_row(row[1:]))
     else:
-        assert config_kind(group_by) is not None, group_by
-        keys = [_p.num, _p.text]
-        joined = executions.outerjoin(
-            execution_params, and_(_p.execution_id == _c.id, _p.name == literal(stored_name(group_by)))
-        )
-        stmt = select(*keys, *aggregates).select_from(joined).where(where)
-    rows_cap = (MAX_GROUPS + 1) * 8  # statuses per group are few; enough rows to see MAX_GROUPS + 1 keys
-    # status once: "GROUP BY status, status" made SQLite sort every row instead of streaming the index
-    grouping = keys if group_by == "status" else [*keys, _c.status]
-    stmt = stmt.group_by(*grouping).order_by(*grouping).limit(rows_cap)
-    groups: dict[Any, list[StatusSums]] = {}
-    for row in session.execute(stmt).all():
-        groups.setdefault(_key(row[: len(keys)], group_by), []).append(sums_of_row(row[len(keys) :]))
+        groups = _config_groups(session, where, group_by, cluster_id, rows_cap)
     if len(groups) > MAX_GROUPS:
         message = (
             f"{group_by} has more than {MAX_GROUPS} distinct values among these runs; group by a field with "
@@ -75,6 +72,57 @@ def grouped_stats(session: Session, where: ColumnElement[bool], group_by: str) -
         raise ValidationFailed(message, errors=[ErrorLocation("group_by", message)])
     ordered = sorted(groups.items(), key=lambda item: _order(item[0]))
     return [ExecutionStatsGroup(key=key, stats=stats_from(sums)) for key, sums in ordered]
+
+
+def _config_groups(
+    session: Session, where: ColumnElement[bool], group_by: str, cluster_id: str | None, rows_cap: int
+) -> dict[Any, list[StatusSums]]:
+    """Per value of a ``config.*`` field: driven from the side table's index ``(cluster_id, name, num,
+    text, execution_id)`` — one range, in group order — joined to each run by its integer id. Runs
+    without the field (the ``null`` group) are the rest: the per-status sums over ``where`` (a
+    covering-index read) minus the groups'. Driven from the runs instead (a primary-key probe of the
+    side table per run), the same answer took 3.2 s instead of 1.2 s at 100k runs on SQLite."""
+    assert config_kind(group_by) is not None, group_by
+    scope = [] if cluster_id is None else [_p.cluster_id == cluster_id]
+    joined = execution_params.join(executions, _c.id == _p.execution_id)
+    grouping = [_p.num, _p.text, _c.status]
+    stmt = (
+        select(_p.num, _p.text, *status_aggregates())
+        .select_from(joined)
+        .where(*scope, _p.name == literal(stored_name(group_by)), where)
+        .group_by(*grouping)
+        .order_by(*grouping)
+        .limit(rows_cap)
+    )
+    groups: dict[Any, list[StatusSums]] = {}
+    grouped: dict[str, list[StatusSums]] = {}
+    for row in session.execute(stmt).all():
+        sums = sums_of_row(row[2:])
+        groups.setdefault(_key(row[:2], group_by), []).append(sums)
+        grouped.setdefault(sums.status, []).append(sums)
+    if len(groups) > MAX_GROUPS:
+        return groups
+    totals = select(*status_aggregates()).where(where).group_by(_c.status)
+    missing = [
+        rest
+        for rest in (_minus(sums_of_row(row), grouped.get(str(row[0]), [])) for row in session.execute(totals).all())
+        if rest.count
+    ]
+    if missing:
+        groups[None] = missing
+    return groups
+
+
+def _minus(total: StatusSums, parts: Sequence[StatusSums]) -> StatusSums:
+    """The runs of ``total``'s status that none of ``parts`` counted."""
+    return StatusSums(
+        total.status,
+        total.count - sum(p.count for p in parts),
+        total.points - sum(p.points for p in parts),
+        total.clusters - sum(p.clusters for p in parts),
+        total.duration_sum - sum(p.duration_sum for p in parts),
+        total.duration_count - sum(p.duration_count for p in parts),
+    )
 
 
 def _key(values: Sequence[Any], group_by: str) -> Any:
