@@ -1,20 +1,17 @@
-"""Stats of the whole filtered history split by one field (``group_by``), and percentiles.
+"""Stats of the whole filtered history split by one field (``group_by``).
 
-Both answer ``stats_scope: "all"`` requests beside the contract's ``stats`` (which stays as it is),
-always over the same compiled WHERE as the listing, so they describe exactly the set it shows.
+It answers ``stats_scope: "all"`` requests beside the contract's ``stats`` (which stays as it is),
+always over the same compiled WHERE as the listing, so it describes exactly the set it shows.
 
 ``group_by`` is one GROUP BY (key, status) query: ``status`` and ``algorithm`` read only the
 covering index ``ix_executions_cluster_groups`` (cluster, algorithm, status, duration, points,
-clusters); a ``config.*`` field joins each run's ``execution_params`` row for that field (primary
-key probe) and groups by its number or text, so runs without it form the ``null`` group. At most
+clusters); a ``config.*`` field walks the cluster's rows of that field in ``execution_params``
+(index ``(cluster_id, name, num, text, execution_id)``, migration 0037), joins each to its run and
+groups by its number or text; runs without it form the ``null`` group (the remainder). At most
 ``MAX_GROUPS`` groups: a field with more distinct values (``config.random_state`` over a million
 runs) is a 422 asking for a narrower filter rather than a megabyte of groups.
 
-Percentiles (``percentile_cont``: linear between the two nearest ranks) of execution time and each
-declared metric: PostgreSQL's ordered-set aggregate over all of them in one scan; SQLite has none,
-so the matching rows' measures are read in one pass into a numpy array (no Python aggregate
-called per row), which costs a read of each matching row: over a large history past the read
-budget, that is the usual 422 ``query_timeout`` (narrow the filter).
+Percentiles are ``store/percentiles.py``.
 """
 
 from __future__ import annotations
@@ -22,29 +19,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-from sqlalchemy import ColumnElement, and_, case, func, literal, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import ColumnElement, and_, literal, select
 from sqlalchemy.orm import Session
-from sqlalchemy.types import Float
 
 from clusterbook.errors import ErrorLocation, ValidationFailed
 from clusterbook.models.config_fields import config_kind, stored_name
-from clusterbook.models.executions import FINISHED_STATUSES
 from clusterbook.models.listing import ExecutionStatsGroup
-from clusterbook.models.measures import METRIC_MEASURES
 from clusterbook.store.stats import StatusSums, stats_from, status_aggregates, sums_of_row
 from clusterbook.store.tables import execution_params, executions
 
 _c = executions.c
 _p = execution_params.c
 MAX_GROUPS = 100
-EXECUTION_TIME = "execution_time_ms"
-"""The percentiles' name for execution time (``duration_ms`` of completed and failed runs)."""
-
-
-def _finished() -> ColumnElement[bool]:
-    return and_(_c.status.in_([s.value for s in FINISHED_STATUSES]), _c.duration_ms.is_not(None))
 
 
 def grouped_stats(
@@ -147,57 +133,6 @@ def _order(key: Any) -> tuple[int, Any]:
     if isinstance(key, int | float):
         return (0, key)
     return (1, str(key))
-
-
-def _measures() -> list[tuple[str, ColumnElement[Any], ColumnElement[bool] | None]]:
-    """(name, column, extra condition) of every measure with percentiles."""
-    return [
-        (EXECUTION_TIME, _c.duration_ms, _finished()),
-        *((m.field, _c[m.column], None) for m in METRIC_MEASURES),
-    ]
-
-
-def percentiles(
-    session: Session, where: ColumnElement[bool], wanted: Sequence[float]
-) -> dict[str, dict[str, float | None]]:
-    """``{measure: {"50": value, "95": value}}`` over the runs matching ``where`` (null: no values)."""
-    labels = [_label(p) for p in wanted]
-    fractions = [p / 100 for p in wanted]
-    if session.get_bind().dialect.name == "postgresql":
-        columns = []
-        for _, column, extra in _measures():
-            value = column if extra is None else case((extra, column))
-            columns.append(func.percentile_cont(literal(fractions, ARRAY(Float()))).within_group(value))
-        row = session.execute(select(*columns).where(where)).one()
-        return {
-            name: {
-                label: None if found is None else float(found)
-                for label, found in zip(labels, values or [None] * len(labels), strict=True)
-            }
-            for (name, _, _), values in zip(_measures(), row, strict=True)
-        }
-    # SQLite: one pass over the matching rows for every measure (a query per measure re-read the
-    # wide table rows ten times over), then numpy per column; NaN marks a missing value.
-    measures = _measures()
-    picked: list[ColumnElement[Any]] = [
-        column if extra is None else case((extra, column)) for _, column, extra in measures
-    ]
-    rows = session.execute(select(*picked).where(where)).all()
-    table = np.array(rows, dtype=np.float64).reshape(len(rows), len(picked)) if rows else None
-    out: dict[str, dict[str, float | None]] = {}
-    for i, (name, _, _) in enumerate(measures):
-        values = table[:, i][~np.isnan(table[:, i])] if table is not None else np.empty(0)
-        if values.size == 0:
-            out[name] = dict.fromkeys(labels)
-            continue
-        found = np.percentile(values, list(wanted), method="linear")
-        out[name] = {label: float(v) for label, v in zip(labels, found, strict=True)}
-    return out
-
-
-def _label(p: float) -> str:
-    """``50`` → ``"50"``, ``99.9`` → ``"99.9"``: the percentile as given, as a JSON key."""
-    return str(int(p)) if float(p).is_integer() else repr(float(p))
 
 
 def group_key(values: Sequence[Any], group_by: str) -> Any:

@@ -1,4 +1,6 @@
-"""``execution_params`` keyed by cluster: ``cluster_id`` on every row and indexes that lead with it.
+"""``execution_params`` keyed by cluster, and an index per measure for exact percentiles.
+
+**Params by cluster**: ``cluster_id`` on every row and indexes that lead with it.
 
 ``group_by config.*`` over a whole history probed ``execution_params`` once per run of the cluster
 (driven from the executions index); past the read budget at 190k runs on SQLite. With the run's
@@ -11,6 +13,13 @@ Back-fill: one ``INSERT … SELECT`` joined on ``executions.id`` (SQLite rebuild
 table, since a NOT NULL column cannot be added to it); PostgreSQL adds the column, fills it with
 one ``UPDATE … FROM`` while no index is kept, then sets it NOT NULL. Writers fill it in the same
 transaction as the row (``store/params.py``).
+
+**Percentile indexes**: one partial index ``(cluster_id, m) WHERE m IS NOT NULL`` per measure with
+percentiles (execution time's also ``AND status IN ('completed', 'failed')``), walked by
+``ORDER BY m LIMIT 2 OFFSET k`` (``store/percentiles.py``). Partial, so a pending run's insert adds
+nothing to them; a completion adds an entry per measure it has. The measures are listed here as
+they are today (history stays explicit); a measure declared later adds its index in its own
+migration (``tests/store/test_measure_columns.py`` checks every declared one has it).
 
 Revision ID: 0037
 Revises: 0033
@@ -29,6 +38,30 @@ depends_on = None
 OLD_INDEXES = {
     "ix_execution_params_num": ["name", "num", "execution_id"],
     "ix_execution_params_text": ["name", "text_folded", "execution_id"],
+}
+FINISHED = "status IN ('completed', 'failed')"
+PERCENTILE_COLUMNS = {
+    "duration_ms": f"duration_ms IS NOT NULL AND {FINISHED}",
+    **{
+        name: f"{name} IS NOT NULL"
+        for name in (
+            "silhouette_score",
+            "davies_bouldin_index",
+            "calinski_harabasz_score",
+            "noise_points",
+            "unassigned_ratio",
+            "noise_ratio",
+            "cluster_size_entropy",
+            "largest_cluster_share",
+            "degenerate",
+            "reassigned_points",
+            "agreement_ari",
+            "agreement_ami",
+            "matched_fraction",
+            "moved_documents",
+            "stability",
+        )
+    },
 }
 NEW_INDEXES = {
     "ix_execution_params_cluster_num": ["cluster_id", "name", "num", "text", "execution_id"],
@@ -71,10 +104,20 @@ def upgrade() -> None:
         op.alter_column("execution_params", "cluster_id", nullable=False)
     for name, columns in NEW_INDEXES.items():
         op.create_index(name, "execution_params", columns)
+    for column, predicate in PERCENTILE_COLUMNS.items():
+        op.create_index(
+            f"ix_executions_pct_{column}",
+            "executions",
+            ["cluster_id", column],
+            sqlite_where=sa.text(predicate),
+            postgresql_where=sa.text(predicate),
+        )
     _reanalyze()
 
 
 def downgrade() -> None:
+    for column in PERCENTILE_COLUMNS:
+        op.drop_index(f"ix_executions_pct_{column}", table_name="executions")
     for name in NEW_INDEXES:
         op.drop_index(name, table_name="execution_params")
     if op.get_bind().dialect.name == "sqlite":  # native since SQLite 3.35; keeps the table WITHOUT ROWID
@@ -95,3 +138,4 @@ def _reanalyze() -> None:
     if analyzed:
         bind.exec_driver_sql("PRAGMA analysis_limit = 1000")
         bind.exec_driver_sql("ANALYZE execution_params")
+        bind.exec_driver_sql("ANALYZE executions")
