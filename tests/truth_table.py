@@ -434,6 +434,55 @@ def load_history(session_factory: sessionmaker[Session]) -> Cluster:
     return cluster
 
 
+GROUP_CASES: list[tuple[str, Any, str, list[tuple[Any, str]]]] = [
+    # (name, filters, group_by, the groups in the order they come back: numbers, text, booleans, null)
+    ("parameter, null group last", None, "config.params.n_clusters",
+     [(3, "a"), (4, "h"), (5, "e"), (8, "c"), (12, "f"), (None, "bdg")]),
+    ("parameter, filtered by status", {"status": "completed"}, "config.params.n_clusters",
+     [(3, "a"), (4, "h"), (None, "b")]),
+    ("parameter, filtered by itself: no null group", {"config.params.n_clusters": {"gte": 5}},
+     "config.params.n_clusters", [(5, "e"), (8, "c"), (12, "f")]),
+    ("text parameter keeps its case", {"config.algorithm": "kmeans"}, "config.params.init",
+     [("K-Means++", "h"), ("k-means++", "a"), ("random", "c")]),
+    ("boolean parameter", None, "config.params.compute_full_tree", [(True, "e"), (None, "abcdfgh")]),
+    ("fraction parameter", None, "config.params.eps", [(0.5, "g"), (None, "abcdefh")]),
+    ("declared integer", None, "config.random_state", [(0, "acefg"), (7, "b"), (42, "h"), (None, "d")]),
+    ("declared integer, mostly null", None, "config.sample_size", [(500, "h"), (1000, "b"), (None, "acdefg")]),
+    ("declared text", None, "config.embedder", [("hashing", "c"), ("tfidf-svd", "abefgh"), (None, "d")]),
+    ("declared text, filtered by a parameter", {"config.params.n_clusters": {"in": [3, 8]}}, "config.algorithm",
+     [("kmeans", "ac")]),
+    ("status", None, "status",
+     [("canceled", "g"), ("completed", "abh"), ("failed", "cd"), ("pending", "e"), ("processing", "f")]),
+    ("algorithm", {"NOT": [cond("status", "eq", "pending")]}, "algorithm",
+     [("HDBSCAN", "b"), ("kmeans", "ach"), (None, "dfg")]),
+]  # fmt: skip
+"""``group_by`` on ``stats_scope: "all"``: which runs each group holds (its ``total_executions`` and
+``executions_by_status`` follow from HISTORY), run by :func:`group_mismatches`."""
+
+GroupLister = Callable[[dict[str, Any]], list[tuple[Any, dict[str, Any]]]]
+"""Answers one request body with its ``groups`` as ``(key, stats)`` pairs, in the order returned."""
+
+
+def group_mismatches(group_runs: GroupLister) -> list[str]:
+    """Every row of GROUP_CASES that ``group_runs`` answers differently, described."""
+    failures = []
+    for name, filters, group_by, expected in GROUP_CASES:
+        body: dict[str, Any] = {"stats_scope": "all", "group_by": group_by}
+        if filters is not None:
+            body["filters"] = filters
+        got = [(key, stats["total_executions"], stats["executions_by_status"]) for key, stats in group_runs(body)]
+        want = []
+        for key, letters in expected:
+            by_status: dict[str, int] = {}
+            for letter in letters:
+                by_status[HISTORY[letter]["status"]] = by_status.get(HISTORY[letter]["status"], 0) + 1
+            want.append((key, len(letters), by_status))
+        same_types = [type(k) for k, _, _ in got] == [type(k) for k, _, _ in want]
+        if got != want or not same_types:
+            failures.append(f"group_by {name}: got {got!r}, expected {want!r} for {body!r}")
+    return failures
+
+
 Lister = Callable[[dict[str, Any]], list[str]]
 """Lists the history for one request body; returns the run ids in order (all of them)."""
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from clusterbook.client import Client, F, Filter
 from clusterbook.models.clusters import Cluster
 from tests.api.helpers import NAME_OF, T
-from tests.truth_table import Lister, load_history, mismatches, zoo_mismatches
+from tests.truth_table import Lister, group_mismatches, load_history, mismatches, zoo_mismatches
 
 ISO = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -148,6 +148,20 @@ def test_shared_truth_table_through_the_sdk(
         return list_runs
 
     failures = mismatches(lister(history.cluster_id)) + zoo_mismatches(lister(zoo.cluster_id))
+    assert not failures, "\n".join(failures)
+
+
+def test_shared_group_table_through_the_sdk(client: Client, session_factory: sessionmaker[Session]) -> None:
+    """Every ``group_by`` row of the shared table through ``client.executions.list``."""
+    history = load_history(session_factory)
+
+    def group_runs(body: dict[str, Any]) -> list[tuple[Any, dict[str, Any]]]:
+        page = client.executions.list(
+            history.cluster_id, filters=body.get("filters"), stats_scope="all", group_by=body["group_by"]
+        )
+        return [(g.key, g.stats.model_dump()) for g in page.groups or []]
+
+    failures = group_mismatches(group_runs)
     assert not failures, "\n".join(failures)
 
 

@@ -15,7 +15,7 @@ from clusterbook.store.executions import list_executions
 from clusterbook.store.listing import ListQuery, PageRequest
 from tests.api.helpers import make_zoo
 from tests.factories import make_cluster
-from tests.truth_table import cond, group, load_history, mismatches, zoo_mismatches
+from tests.truth_table import cond, group, group_mismatches, load_history, mismatches, zoo_mismatches
 
 
 def _list(session_factory: sessionmaker[Session], cluster_id: str, body: dict[str, Any], size: int = 100) -> list[str]:
@@ -42,6 +42,23 @@ def test_truth_table(session_factory: sessionmaker[Session], history: str) -> No
 
     failures = mismatches(lambda body: ["run_" + key for key in _list(session_factory, history, body)])
     failures += zoo_mismatches(zoo_runs)
+    assert not failures, "\n".join(failures)
+
+
+def test_group_table(session_factory: sessionmaker[Session], history: str) -> None:
+    """Every ``group_by`` row of the shared table through the store."""
+
+    def group_runs(body: dict[str, Any]) -> list[tuple[Any, dict[str, Any]]]:
+        request = ListClusterExecutionsRequest.model_validate(body)
+        query = ListQuery(request.filter_tree(), request.sort, tuple(request.search_terms()), request.filters)
+        with session_factory() as session:
+            page = list_executions(
+                session, cluster_id=history, query=query, page=PageRequest(1, 10, 0), stats_scope="all",
+                group_by=request.group_by,
+            )  # fmt: skip
+        return [(g.key, g.stats.model_dump()) for g in page.groups or []]
+
+    failures = group_mismatches(group_runs)
     assert not failures, "\n".join(failures)
 
 

@@ -132,3 +132,57 @@ def test_migration_0013_back_fills_the_stored_configs(unmigrated: Engine) -> Non
     ]
     command.downgrade(config, "0011")
     assert "execution_params" not in sa.inspect(unmigrated).get_table_names()
+
+
+def test_migration_0037_gives_every_row_its_runs_cluster_and_downgrades(unmigrated: Engine) -> None:
+    config = alembic_config(unmigrated)
+    command.upgrade(config, "0033")
+    old = sa.Table("executions", sa.MetaData(), autoload_with=unmigrated)
+    old_clusters = sa.Table("clusters", sa.MetaData(), autoload_with=unmigrated)
+    old_params = sa.Table("execution_params", sa.MetaData(), autoload_with=unmigrated)
+    now = sa.func.current_timestamp()
+    with unmigrated.begin() as conn:
+        for cluster in ("clust_one", "clust_two"):
+            conn.execute(
+                old_clusters.insert().values(
+                    cluster_id=cluster, namespace_id="ns_default", cluster_name=cluster, cluster_type="vector",
+                    collection_ids=[], created_at=now, updated_at=now,
+                )
+            )  # fmt: skip
+        for n, cluster in enumerate(["clust_one", "clust_two", "clust_two"]):
+            execution_id = conn.execute(
+                old.insert().values(
+                    run_id=f"run_c{n}", namespace_id="ns_default", cluster_id=cluster, status="completed",
+                    num_clusters=0, num_points=0, created_at=now, search_text="x", config=SUBMITTED,
+                ).returning(old.c.id)
+            ).scalar_one()  # fmt: skip
+            conn.execute(
+                old_params.insert(),
+                [{"execution_id": execution_id, "name": name, "num": num, "text": text, "text_folded": folded}
+                 for name, num, text, folded in config_values(SUBMITTED)],
+            )  # fmt: skip
+    command.upgrade(config, "head")
+    with unmigrated.connect() as conn:
+        got = conn.execute(
+            sa.text(
+                "SELECT e.run_id, p.cluster_id, count(*) FROM execution_params p JOIN executions e "
+                "ON e.id = p.execution_id GROUP BY e.run_id, p.cluster_id ORDER BY e.run_id"
+            )
+        ).all()
+    assert [tuple(r) for r in got] == [
+        ("run_c0", "clust_one", 4),
+        ("run_c1", "clust_two", 4),
+        ("run_c2", "clust_two", 4),
+    ]
+    indexes = {ix["name"]: ix["column_names"] for ix in sa.inspect(unmigrated).get_indexes("execution_params")}
+    assert indexes["ix_execution_params_cluster_num"] == ["cluster_id", "name", "num", "text", "execution_id"]
+    command.downgrade(config, "0033")
+    inspector = sa.inspect(unmigrated)
+    assert "cluster_id" not in {c["name"] for c in inspector.get_columns("execution_params")}
+    assert {ix["name"] for ix in inspector.get_indexes("execution_params")} == {
+        "ix_execution_params_num",
+        "ix_execution_params_text",
+    }
+    assert not [ix for ix in inspector.get_indexes("executions") if ix["name"].startswith("ix_executions_pct_")]
+    with unmigrated.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM execution_params")).scalar_one() == 12

@@ -1,5 +1,6 @@
-"""The migrated schema matches the measure declaration, and migration 0006 turns stored durations
-into execution time and fills in queue time — on SQLite and PostgreSQL."""
+"""The migrated schema matches the measure declaration (a column per measure, an index per measure
+with percentiles), and migration 0006 turns stored durations into execution time and fills in
+queue time — on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy import Engine
 
 from clusterbook.models.measures import MEASURES
 from clusterbook.store.db import alembic_config, make_engine
+from clusterbook.store.percentiles import PERCENTILE_MEASURES
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -24,6 +26,14 @@ def test_the_migrated_schema_has_a_column_for_every_declared_measure(engine: Eng
         assert columns[measure.column]["nullable"], measure.name
         kind = columns[measure.column]["type"]
         assert isinstance(kind, sa.Integer if measure.kind == "integer" else sa.Float), (measure.name, kind)
+
+
+def test_every_measure_with_percentiles_has_an_index_keyed_by_cluster_and_value(engine: Engine) -> None:
+    """Exact percentiles walk an index keyed ``(cluster_id, measure)`` (``store/percentiles.py``): a
+    measure declared without one would read every matching row of the table instead."""
+    leading = {tuple(ix["column_names"][:2]) for ix in sa.inspect(engine).get_indexes("executions")}
+    missing = [m.name for m in PERCENTILE_MEASURES if ("cluster_id", m.column) not in leading]
+    assert not missing, f"no index leads with (cluster_id, measure) for {missing}: add one in the measure's migration"
 
 
 @pytest.fixture

@@ -30,11 +30,11 @@ from clusterbook.store.fields import EXECUTION_FIELDS
 from clusterbook.store.folded import with_folded
 from clusterbook.store.fulltext import PausedInsertTrigger
 from clusterbook.store.groups import grouped_stats
-from clusterbook.store.groups import percentiles as whole_set_percentiles
 from clusterbook.store.ids import new_id
 from clusterbook.store.lifecycle import may_enter
 from clusterbook.store.listing import ListQuery, PageRequest, compile_query, fetch_page
 from clusterbook.store.params import insert_params
+from clusterbook.store.percentiles import percentiles as whole_set_percentiles
 from clusterbook.store.rollup_schema import PausedRollupTrigger
 from clusterbook.store.stats import StatusSums, stats_from, status_aggregates, sums_of_row
 from clusterbook.store.tables import executions
@@ -336,7 +336,7 @@ def list_executions(
             total = fetched.total or 0
     found = ExecutionPage(results, total, fetched.next_key, stats)
     if whole_set and group_by is not None:
-        found.groups = grouped_stats(session, compiled.where, group_by)
+        found.groups = grouped_stats(session, compiled.where, group_by, cluster_id)
     if whole_set and percentiles:
         found.percentiles = whole_set_percentiles(session, compiled.where, percentiles)
     return found

@@ -27,6 +27,7 @@ from clusterbook.store.compiler import (
 )
 from clusterbook.store.fields import FieldRegistry, FieldSpec
 from clusterbook.store.fulltext import MIN_INDEXED_TERM, count_matches, history_size
+from clusterbook.store.tables import executions
 
 
 @dataclass(frozen=True)
@@ -93,10 +94,12 @@ def compile_query(
     partition: tuple[Column[Any], Any] | None = None,
 ) -> CompiledQuery:
     """``partition``: the same scope as (indexed column, value), which lets a search count come
-    from the search index (:func:`count_from_search_index`)."""
+    from the search index (:func:`count_from_search_index`) and, for one cluster's runs, a
+    ``config.*`` condition range over that cluster's side-table rows only."""
     dialect = session.get_bind().dialect.name
     terms = list(query.terms)
-    base = and_(scope, compile_filter(query.filter, registry, dialect))
+    cluster_id = partition[1] if partition is not None and partition[0] is executions.c.cluster_id else None
+    base = and_(scope, compile_filter(query.filter, registry, dialect, cluster_id=cluster_id))
     where = and_(base, compile_search(terms, registry, dialect))
     sort = resolve_sort(query.sort, registry)
     # One pass over the search index: the plan choice and, often, the count come from it.

@@ -2,10 +2,11 @@
 
 Why a side table: a filter on ``config.params.n_clusters`` would otherwise read and parse the
 config document of every run of the cluster (1M JSON parses). Here it is a range probe of the
-index ``(name, num, execution_id)`` or ``(name, text_folded, execution_id)`` that yields the
-matching runs' integer ids (the rowid on SQLite), and ``group_by`` probes the primary key
-``(execution_id, name)`` once per run. Integer keys, not run ids: at 190k runs on SQLite a count
-took 107 ms instead of 468 ms, a group_by 0.8 s instead of 4.4 s (text keys are long to compare).
+index ``(cluster_id, name, num, text, execution_id)`` or ``(cluster_id, name, text_folded,
+execution_id)`` that yields the matching runs' integer ids (the rowid on SQLite), and ``group_by``
+walks the first one for its (cluster, field) in group order (migration 0037). Each row carries its
+run's ``cluster_id`` for that. Integer keys, not run ids: at 190k runs on SQLite a count took
+107 ms instead of 468 ms (text keys are long to compare).
 
 Every writer of ``executions.config`` calls one of these in the same transaction: the bulk insert
 (``executions.insert_executions``, which ``create_execution``, the submit and the seed use), and the
@@ -26,16 +27,17 @@ from clusterbook.models.config_fields import config_values
 from clusterbook.store.db import insert_rows
 from clusterbook.store.tables import execution_params, executions
 
-COLUMNS = ("execution_id", "name", "num", "text", "text_folded")
+COLUMNS = ("execution_id", "cluster_id", "name", "num", "text", "text_folded")
 ID_LOOKUP_CHUNK = 500
 """Run ids per lookup of their integer ids (well below every bound-parameter limit)."""
 
 
-def param_rows(runs: Iterable[tuple[int, Any]]) -> Iterable[tuple[Any, ...]]:
-    """``(execution_id, name, num, text, text_folded)`` for each ``(execution_id, config)``."""
-    for execution_id, config in runs:
+def param_rows(runs: Iterable[tuple[int, str, Any]]) -> Iterable[tuple[Any, ...]]:
+    """``(execution_id, cluster_id, name, num, text, text_folded)`` for each ``(execution_id, cluster_id,
+    config)``."""
+    for execution_id, cluster_id, config in runs:
         for row in config_values(config):
-            yield (execution_id, *row)
+            yield (execution_id, cluster_id, *row)
 
 
 def insert_params(session: Session, runs: Iterable[tuple[str, Any]]) -> None:
@@ -43,9 +45,12 @@ def insert_params(session: Session, runs: Iterable[tuple[str, Any]]) -> None:
     PostgreSQL, executemany on SQLite); runs without a config cost nothing."""
     iterator = iter((run_id, config) for run_id, config in runs if config_values(config))
     while chunk := dict(itertools.islice(iterator, ID_LOOKUP_CHUNK)):
-        found = session.execute(select(executions.c.run_id, executions.c.id).where(executions.c.run_id.in_(chunk)))
-        ids: dict[str, int] = {run_id: execution_id for run_id, execution_id in found}
-        insert_rows(session, execution_params.name, COLUMNS, param_rows((ids[r], c) for r, c in chunk.items()))
+        found = session.execute(
+            select(executions.c.run_id, executions.c.id, executions.c.cluster_id).where(executions.c.run_id.in_(chunk))
+        )
+        ids: dict[str, tuple[int, str]] = {run_id: (execution_id, cluster) for run_id, execution_id, cluster in found}
+        rows = param_rows((*ids[r], c) for r, c in chunk.items())
+        insert_rows(session, execution_params.name, COLUMNS, rows)
 
 
 def replace_params(session: Session, run_id: str, config: Any) -> None:

@@ -190,7 +190,9 @@ def edge_wheres(plan: RollupPlan, cluster_id: str, dialect: str) -> list[ColumnE
         return []
     # Each end carries only its own two bounds: given the range's far bound as well, SQLite may
     # range the index on that one and read the whole range.
-    matching = and_(_e.cluster_id == cluster_id, compile_filter(plan.rest, EXECUTION_FIELDS, dialect))
+    matching = and_(
+        _e.cluster_id == cluster_id, compile_filter(plan.rest, EXECUTION_FIELDS, dialect, cluster_id=cluster_id)
+    )
     outside = []
     if plan.h_lo is not None and plan.lo is not None:
         value, inclusive = plan.lo

@@ -157,10 +157,11 @@ execution_params = Table(
     metadata,
     Column("execution_id", PrimaryKey, ForeignKey("executions.id", ondelete="CASCADE"), primary_key=True),
     Column("name", String(128), primary_key=True),  # 'algorithm', 'random_state', 'params.n_clusters' …
+    Column("cluster_id", IdentifierType, nullable=False),  # the run's: indexes lead with it (migration 0037)
     Column("num", Float),  # a number; NULL for text and booleans
     Column("text", Text),  # a string, or 'true'/'false' for a boolean
     Column("text_folded", Text, info={"folds": "text"}),
-    sqlite_with_rowid=False,  # clustered by (execution_id, name): a group_by probe is one B-tree search
+    sqlite_with_rowid=False,  # clustered by (execution_id, name): a replace is one range delete
 )
 """The ``config.*`` leaves of each run's configuration (``models/config_fields.py``), one row each,
 so a filter on ``config.params.n_clusters`` probes an index instead of every config document.

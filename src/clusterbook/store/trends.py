@@ -112,7 +112,9 @@ def execution_trends(
     """Per-bucket counts by status, mean and median duration, mean silhouette of the matching runs;
     with ``group_by``, the same per value of that field as well (``groups``)."""
     dialect = session.get_bind().dialect.name
-    compiled = compile_query(session, EXECUTION_FIELDS, _c.cluster_id == cluster_id, query)
+    compiled = compile_query(
+        session, EXECUTION_FIELDS, _c.cluster_id == cluster_id, query, partition=(_c.cluster_id, cluster_id)
+    )
     rollable = group_by in (None, "status", "algorithm")  # config fields are not keys of a rollup row
     plan = rollups.plan_for(query) if utc_offset_minutes % 60 == 0 and rollable else None
     small = exact_median_limit is not None and plan is not None
