@@ -13,6 +13,7 @@ import pytest
 
 import clusterbook.client
 import clusterbook.client._client
+import clusterbook.client.resources.algorithms
 import clusterbook.client.resources.clusters
 import clusterbook.client.resources.collections
 import clusterbook.client.resources.documents
@@ -42,6 +43,7 @@ MODULES: list[ModuleType] = [
     clusterbook.client.resources.webhooks,
     clusterbook.models.signatures,
     clusterbook.client.resources.monitors,
+    clusterbook.client.resources.algorithms,
 ]
 
 

@@ -602,9 +602,10 @@ def executions_compare(
 
 def register(app: typer.Typer) -> None:
     """Add the remote commands to the ``clusterbook`` command line."""
-    from clusterbook.cli import exporting
+    from clusterbook.cli import algorithms, exporting
 
     exporting.register(app, executions_app)
+    app.command("algorithms")(algorithms.algorithms)
     app.add_typer(clusters_app, name="clusters")
     app.add_typer(executions_app, name="executions")
     app.add_typer(centroids_app, name="centroids")

@@ -20,6 +20,8 @@ from clusterbook.client._http import (
     route,
 )
 from clusterbook.client.resources import (
+    Algorithms,
+    AsyncAlgorithms,
     AsyncCentroids,
     AsyncClusters,
     AsyncCollections,
@@ -100,6 +102,7 @@ class Client:
         self.webhooks = Webhooks(self._transport)
         self.monitors = Monitors(self._transport)
         self.centroids = Centroids(self._transport)
+        self.algorithms = Algorithms(self._transport)
 
     @property
     def base_url(self) -> str:
@@ -168,6 +171,7 @@ class AsyncClient:
         self.webhooks = AsyncWebhooks(self._transport)
         self.monitors = AsyncMonitors(self._transport)
         self.centroids = AsyncCentroids(self._transport)
+        self.algorithms = AsyncAlgorithms(self._transport)
 
     @property
     def base_url(self) -> str:

@@ -30,6 +30,7 @@ from sklearn.mixture import GaussianMixture
 
 from clusterbook.engine.geometry import cluster_means, order_by_size, sample_rows
 from clusterbook.engine.kmeans import FastKMeans
+from clusterbook.engine.knn_hdbscan import KnnHDBSCAN
 from clusterbook.engine.labeling import truncate
 from clusterbook.engine.limits import SAMPLE_ALTERNATIVES, check_run_size, estimate_run
 from clusterbook.engine.params import validate_algorithm_params
@@ -71,6 +72,21 @@ def _dbscan(p: dict[str, Any], seed: int, X: np.ndarray) -> Any:
 
 
 def _hdbscan(p: dict[str, Any], seed: int, X: np.ndarray) -> Any:
+    if p["implementation"] == "knn":
+        if p["metric"] != "euclidean":
+            raise ClusteringFailed(
+                f"algorithm_params.implementation 'knn' measures euclidean distances, got metric {p['metric']!r}; "
+                "set metric 'euclidean' or use implementation 'sklearn'"
+            )
+        return KnnHDBSCAN(
+            min_cluster_size=p["min_cluster_size"],
+            min_samples=p["min_samples"],
+            max_cluster_size=p["max_cluster_size"],
+            cluster_selection_epsilon=p["cluster_selection_epsilon"],
+            cluster_selection_method=p["cluster_selection_method"],
+            allow_single_cluster=p["allow_single_cluster"],
+            random_state=seed,
+        )
     if p["implementation"] == "hdbscan":
         return _hdbscan_package().HDBSCAN(
             min_cluster_size=p["min_cluster_size"],

@@ -118,8 +118,20 @@ ACCELERATED: dict[tuple[str, str], AlgorithmCost] = {
         "the hdbscan package's Borůvka KD-tree, between N log N and N² in 16+ dimensions",
         bytes_per_document=400,
     ),
+    # engine/knn_hdbscan.py: a kNN search (faiss's inverted file beyond 20k rows) and a sparse spanning tree,
+    # near-linear. Calibrated on blobs after PCA-50 (benchmarks/bench_hdbscan.py): 100k × 50 fitted in 35 s
+    # at load average 10 on the 2 cores, ~4× its quiet time; 3e-6 · n · d puts 100k × 50 at 15 s.
+    # Its cell limit (400k × 50, estimated ~60 s) keeps raw 384-dimensional fits out: the search grows with d.
+    ("hdbscan", "knn"): AlgorithmCost(
+        1_000_000,
+        20_000_000,
+        1.0,
+        3e-6,
+        "a nearest-neighbour search per document and a spanning tree of the neighbour graph",
+        bytes_per_document=1_200,
+    ),
 }
-SAMPLE_ALTERNATIVES = "minibatch_kmeans, or hdbscan with pca_components"
+SAMPLE_ALTERNATIVES = "minibatch_kmeans, or hdbscan with pca_components and implementation 'knn'"
 
 
 @dataclass(frozen=True)
@@ -251,6 +263,10 @@ def _refusal(
             f"set algorithm_params.pca_components (at most {min(components, d - 1):,}, e.g. "
             f"{min(components, 16)}) to cluster after a seeded PCA"
         )
+    if algorithm == "hdbscan" and params.get("implementation") != "knn":
+        knn = ACCELERATED[("hdbscan", "knn")]
+        if fit_n <= knn.max_documents and fit_n * fit_d <= knn.max_cells:
+            ways.insert(0, "set algorithm_params.implementation to 'knn' (HDBSCAN over the nearest-neighbour graph)")
     rows = max_cells // max(fit_d, 1)
     if rows >= 2:
         ways.append(f"{opt_in} (sample_size at most {rows:,})")

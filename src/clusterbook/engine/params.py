@@ -229,13 +229,16 @@ ALGORITHM_PARAMS: dict[str, tuple[ParamSpec, ...]] = {
         _bool("allow_single_cluster", False, meaning="Allow a result of one cluster (plus noise)."),
         _PCA,
         # 'hdbscan': the optional hdbscan package (clusterbook[hdbscan]), whose Borůvka KD-tree is much faster
-        # in few dimensions; scikit-learn's HDBSCAN is the plain path and always available.
+        # in few dimensions; 'knn': engine/knn_hdbscan.py, near-linear where trees stop pruning (50 dimensions);
+        # scikit-learn's HDBSCAN is the plain path and always available.
         _choice(
             "implementation",
             "sklearn",
             "sklearn",
             "hdbscan",
-            meaning="scikit-learn's HDBSCAN, or the faster hdbscan package (clusterbook[hdbscan]).",
+            "knn",
+            meaning="scikit-learn's HDBSCAN; the hdbscan package (clusterbook[hdbscan]); or 'knn': HDBSCAN over "
+            "the nearest-neighbour graph (faiss when installed), for 100k+ documents in 50 dimensions.",
         ),
     ),
     "agglomerative": (

@@ -1,5 +1,6 @@
 """The SDK's resources, one module each, mirroring the API's route groups."""
 
+from clusterbook.client.resources.algorithms import Algorithms, AsyncAlgorithms
 from clusterbook.client.resources.centroids import AsyncCentroids, Centroids
 from clusterbook.client.resources.clusters import AsyncClusters, Clusters
 from clusterbook.client.resources.collections import AsyncCollections, Collections
@@ -11,6 +12,8 @@ from clusterbook.client.resources.schedules import AsyncSchedules, Schedules
 from clusterbook.client.resources.webhooks import AsyncWebhooks, Webhooks
 
 __all__ = [
+    "Algorithms",
+    "AsyncAlgorithms",
     "AsyncCentroids",
     "Centroids",
     "AsyncClusters",
