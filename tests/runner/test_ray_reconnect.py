@@ -53,6 +53,8 @@ class RayHead:
 
     def kill(self) -> None:
         """SIGKILL the head's whole process group: GCS, raylet and the workers computing on it."""
+        if self.log.closed:  # killed already
+            return
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(30)
@@ -77,7 +79,7 @@ def heads(tmp_path: Path) -> Iterator[list[RayHead]]:
     pytest.importorskip("ray", reason="the Ray runner's tests need the extra clusterbook[ray]")
     started: list[RayHead] = []
     yield started
-    for head in started:
+    for head in reversed(started):
         head.kill()
 
 
