@@ -45,8 +45,8 @@ class RecordingTask:
 @ON_SQLITE
 def test_the_llm_key_reaches_the_task_but_no_task_argument_carries_it(
     ray_settings: Settings,
-    fake_llm: FakeLLM,
-    monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+    fake_llm: FakeLLM,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import ray
 
