@@ -249,11 +249,15 @@ def worker(
         f"clusterbook worker: {settings.workers} workers ({settings.runner} runner) on "
         f"{display_url(settings.database_url)}"
     )
-    with _started(make_pool(engine, settings)):
-        for sig in (signal.SIGINT, signal.SIGTERM):  # after the start: joining Ray installs handlers of its own
-            signal.signal(sig, lambda *_: done.set())
-        while not done.wait(1.0):
-            pass
+    with _started(make_pool(engine, settings)) as pool:
+        joined = -1
+        while True:
+            if pool.joins != joined:  # after every join: joining Ray installs signal handlers of its own
+                joined = pool.joins
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    signal.signal(sig, lambda *_: done.set())
+            if done.wait(1.0):
+                break
     console.print("workers stopped; runs in flight went back to the queue")
 
 

@@ -19,12 +19,14 @@ Ray is imported only here; ``worker.make_pool`` checks that it is installed befo
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import ray
@@ -35,7 +37,14 @@ from threadpoolctl import threadpool_limits
 from clusterbook.runner.compute import ComputeSettings, compute_run
 from clusterbook.runner.worker import RunnerUnavailable, WorkerPool
 from clusterbook.settings import Settings, available_cores
-from clusterbook.store.queue import Claim, defer_execution
+from clusterbook.store.queue import Claim, defer_execution, read_worker
+
+try:  # never let a Ray call after a lost cluster silently start a local Ray (ports nobody chose)
+    import ray._private.auto_init_hook as _auto_init
+
+    _auto_init.enable_auto_connect = False
+except (ImportError, AttributeError):  # pragma: no cover - a Ray without the hook does not auto-start
+    pass
 
 logger = logging.getLogger(__name__)
 R = TypeVar("R")
@@ -44,23 +53,49 @@ RECONNECT_MAX_SECONDS = 30.0
 DEFER_SECONDS = 30.0
 """How long a GPU run the cluster cannot place is left alone before this pool looks at it again."""
 MAX_DEFERRED = 500
+PROBE_TIMEOUT_SECONDS = 2.0
+PROBE_EVERY_SECONDS = 1.0
+DRAIN_SECONDS = 20.0
+"""How long a reconnect waits for the runs in flight to be handed back before it leaves the cluster.
+Ray's driver ends its own process when the cluster's GCS stays unreachable for 60 s
+(``gcs_rpc_server_reconnect_timeout_s``), so the pool must have disconnected well before that."""
+TASK_PREFIX = "ray:"
+"""A run's ``worker_id`` once its Ray task runs (``ray:<node>:<pid>``); the claim wrote ``host:pid``."""
 
 WORKER_DEATH: tuple[type[BaseException], ...] = (
     ray.exceptions.WorkerCrashedError,
     ray.exceptions.NodeDiedError,
     ray.exceptions.OutOfMemoryError,
-    ray.exceptions.LocalRayletDiedError,
     ray.exceptions.TaskCancelledError,  # cancelled by someone other than this pool (we never wait after ours)
     ray.exceptions.RayTaskError,  # the task could not even start compute_run (which records every error itself)
 )
-"""Task failures that cost the run an attempt, as a killed local process does; any other exception
-from Ray is a lost connection to the cluster, which costs nothing."""
+"""Task failures that cost the run an attempt, as a killed local process does — while the cluster
+itself still answers: a node death seen when the cluster's GCS is unreachable is the head going
+away, a lost connection. Any other exception from Ray (``LocalRayletDiedError``: this driver's own
+raylet) is a lost connection too, which costs nothing."""
 
 
-def _compute_on_ray(claim: Claim, settings: ComputeSettings) -> None:
+@dataclass(frozen=True)
+class Secrets:
+    """What a run's task needs but must not carry as a task argument (task arguments are kept in the
+    task's spec, which Ray's tooling can show): the pool puts this in the object store once per
+    connection and the task gets only its ``ObjectRef``."""
+
+    database_url: str
+    llm_api_key: str | None
+
+
+def _compute_on_ray(claim: Claim, settings: ComputeSettings, secrets: Secrets) -> None:
     """The body of a run's Ray task: say where it runs, then compute exactly as a local process does."""
     node = ray.get_runtime_context().get_node_id()
-    here = replace(settings, runner="ray", ray_node_id=node, worker_id=f"ray:{node}:{os.getpid()}")
+    here = replace(
+        settings,
+        database_url=secrets.database_url,
+        llm_api_key=secrets.llm_api_key,
+        runner="ray",
+        ray_node_id=node,
+        worker_id=f"{TASK_PREFIX}{node}:{os.getpid()}",
+    )
     compute_run(claim, here)
 
 
@@ -107,6 +142,42 @@ def _gpus(claim: Claim) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
+def redacted_url(url: str) -> str:
+    """The database URL with its password masked: what a task argument may say about the database."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparsable URL is shown as nothing at all
+        return ""
+
+
+def probe_target(address: str | None, gcs_address: str | None) -> tuple[str, int] | None:
+    """Where to knock to learn whether the cluster answers: the GCS this driver joined (``host:port``),
+    or the Ray Client server of a ``ray://`` address; None when unknown."""
+    for candidate in (
+        address.removeprefix("ray://") if address and address.startswith("ray://") else None,
+        gcs_address,
+    ):
+        if candidate and ":" in candidate:
+            host, _, port = candidate.rpartition(":")
+            if port.isdigit():
+                return host.strip("[]"), int(port)
+    return None
+
+
+def reachable(target: tuple[str, int] | None) -> bool:
+    """A TCP connect to the cluster's GCS: a dead head refuses (or times out) at once, where any Ray
+    call would block for up to a minute and then end this process."""
+    if target is None:
+        return True
+    try:
+        socket.create_connection(target, timeout=PROBE_TIMEOUT_SECONDS).close()
+    except OSError:
+        return False
+    return True
+
+
 def connect(address: str | None) -> bool:
     """Join the cluster at ``address`` (``auto``, ``ray://…``), or start a local Ray with this
     machine's cores; an already connected driver (a test's, an embedding program's) is reused.
@@ -136,15 +207,42 @@ class RayPool(WorkerPool):
         self.deferred: dict[str, float] = {}
         """GPU runs put back because no node has their GPUs: run id → when (``time.monotonic``)."""
         self.deferred_lock = threading.Lock()
+        self.target: tuple[str, int] | None = None
+        """Where ``reachable`` knocks (the GCS joined); None for a local Ray of our own."""
+        self.probed = (0.0, True)
+        """(when, answer) of the last probe, shared by the threads for ``PROBE_EVERY_SECONDS``."""
+        self.probe_lock = threading.Lock()
+        self.in_flight = 0
+        """Supervisors between submitting a task and handing its run back: a reconnect waits for none."""
+        self.flight = threading.Condition()
+        self.secrets: Any = None
+        """The ``ObjectRef`` of this connection's ``Secrets`` (an object is its connection's)."""
+
+    def _joined(self) -> None:
+        """Just connected (at start or again): learn where to probe, put the secrets in the store."""
+        gcs = None
+        with contextlib.suppress(Exception):  # a Ray Client connection does not say
+            gcs = ray.get_runtime_context().gcs_address
+        self.target = probe_target(self.address, gcs) if self.address else None
+        self.probed = (time.monotonic(), True)
+        self.secrets = ray.put(Secrets(self.settings.database_url, self.settings.llm_api_key))
+        self.joins += 1
+        self.connected.set()
 
     def start(self) -> RayPool:
         if self.size:
             self.owns_connection = connect(self.address)
-            self.connected.set()
+            self._joined()
             if self.settings.compute_threads is None:  # the cluster's cores shared by the runs in flight
                 cpus = int(ray.cluster_resources().get("CPU", 1))  # type: ignore[no-untyped-call]
                 self.compute_settings = replace(self.compute_settings, threads=max(1, cpus // self.size))
-            self.compute_settings = replace(self.compute_settings, runner="ray")
+            # the task's arguments carry no secret: the key and the database URL come from the object store
+            self.compute_settings = replace(
+                self.compute_settings,
+                runner="ray",
+                database_url=redacted_url(self.settings.database_url),
+                llm_api_key=None,
+            )
             logger.info("Ray runner on %s", self.address or "a local Ray")
         super().start()
         return self
@@ -159,25 +257,57 @@ class RayPool(WorkerPool):
 
     # -- connection --------------------------------------------------------------------------------
 
+    def _reachable(self) -> bool:
+        """Whether the cluster answers, probed at most every ``PROBE_EVERY_SECONDS`` for all threads."""
+        with self.probe_lock:
+            when, answer = self.probed
+            if time.monotonic() - when >= PROBE_EVERY_SECONDS:
+                answer = reachable(self.target)
+                self.probed = (time.monotonic(), answer)
+            return answer
+
     def _ready(self) -> bool:
-        """Connected, or reconnect with backoff (one thread tries; the others wait for it)."""
+        """Connected to a cluster that answers, or reconnect with backoff (one thread tries; the others
+        wait for it). An idle pool notices a dead head here, within ``poll_seconds``."""
         if self.connected.is_set():
-            return True
+            if self._reachable():
+                return True
+            logger.warning("the Ray cluster at %s does not answer; reconnecting", self._where())
+            self.connected.clear()
         with self.reconnecting:
+            if not self.connected.is_set() and not self.stopping.is_set():
+                self._leave()
             delay = RECONNECT_FIRST_SECONDS
             while not self.connected.is_set() and not self.stopping.is_set():
                 try:
-                    ray.shutdown()
+                    if not reachable(self.target):
+                        raise RunnerUnavailable(f"could not reach Ray at {self._where()}")
                     self.owns_connection = connect(self.address)
-                    self.connected.set()
-                    logger.info("reconnected to Ray")
+                    self._joined()
+                    logger.info("reconnected to Ray at %s", self._where())
                 except RunnerUnavailable as exc:
                     logger.warning("%s; retrying in %.0f s", exc, delay)
                     self.stopping.wait(delay)
                     delay = min(delay * 2, RECONNECT_MAX_SECONDS)
         return self.connected.is_set()
 
-    def _lost(self, claim: Claim, exc: BaseException) -> None:
+    def _leave(self) -> None:
+        """Leave the lost cluster once every run in flight is handed back (their supervisors see the
+        connection cleared within a heartbeat), and before Ray's driver gives up on its own."""
+        with self.flight:
+            self.flight.wait_for(lambda: self.in_flight == 0, timeout=DRAIN_SECONDS)
+        self.secrets = None
+        try:
+            ray.shutdown()
+        except Exception as exc:  # noqa: BLE001 - leaving a dead cluster may complain; we are gone anyway
+            logger.warning("leaving the lost Ray cluster: %s", exc)
+
+    def _where(self) -> str:
+        if self.target is not None:
+            return f"{self.address} ({self.target[0]}:{self.target[1]})"
+        return self.address or "a local Ray"
+
+    def _lost(self, claim: Claim, exc: BaseException | str) -> None:
         """The cluster is unreachable: the run goes back to pending, no attempt charged."""
         logger.warning("lost the Ray cluster while running %s (%s); run goes back to the queue", claim.run_id, exc)
         self.connected.clear()
@@ -213,17 +343,29 @@ class RayPool(WorkerPool):
     # -- one run -----------------------------------------------------------------------------------
 
     def _supervise(self, claim: Claim) -> None:
+        with self.flight:
+            self.in_flight += 1
+        try:
+            self._supervise_task(claim)
+        finally:
+            with self.flight:
+                self.in_flight -= 1
+                self.flight.notify_all()
+
+    def _supervise_task(self, claim: Claim) -> None:
         gpus = _gpus(claim)
         try:
             if gpus and not self._placeable(claim, gpus):
                 return
             task = compute_task.options(num_cpus=self.compute_settings.threads, num_gpus=gpus)
-            ref = task.remote(claim, self.compute_settings)
+            ref = task.remote(claim, self.compute_settings, self.secrets)
         except Exception as exc:  # noqa: BLE001 - submitting needs the cluster
             self._lost(claim, exc)
             return
         logger.info("run %s (attempt %d) submitted to Ray", claim.run_id, claim.attempt)
-        deadline = time.monotonic() + self.settings.run_timeout_seconds
+        deadline: float | None = None
+        """Counted from when the task began computing (it records its worker), not from the submit:
+        a run waiting for the cluster's resources does not burn its time limit."""
         while True:
             try:
                 done, _ = ray.wait([ref], timeout=self.settings.heartbeat_seconds)
@@ -231,10 +373,16 @@ class RayPool(WorkerPool):
                     ray.get(ref)
                     return  # the task recorded the outcome itself (or found the run no longer its own)
             except WORKER_DEATH as exc:
-                self._worker_died(claim, exc)
+                if self._reachable():
+                    self._worker_died(claim, exc)
+                else:  # the node died with the cluster's head: the cluster is gone, not the run's fault
+                    self._lost(claim, exc)
                 return
             except Exception as exc:  # noqa: BLE001 - anything else from Ray: the cluster is gone
                 self._lost(claim, exc)
+                return
+            if not self.connected.is_set() or not self._reachable():
+                self._lost(claim, "the cluster does not answer")
                 return
             if self.stopping.is_set():
                 self._cancel(ref)
@@ -245,10 +393,17 @@ class RayPool(WorkerPool):
                 if self._taken_away(claim) is not None:
                     self._cancel(ref)
                 return
-            if time.monotonic() > deadline:
+            if deadline is None and self._started(claim):
+                deadline = time.monotonic() + self.settings.run_timeout_seconds
+            if deadline is not None and time.monotonic() > deadline:
                 self._cancel(ref)
                 self._fail_timed_out(claim)
                 return
+
+    def _started(self, claim: Claim) -> bool:
+        """Whether the run's task has begun computing: it records ``ray:<node>:<pid>`` first thing."""
+        worker = self._db(lambda s: read_worker(s, run_id=claim.run_id, token=claim.token), "reading a run")
+        return worker is not None and worker.startswith(TASK_PREFIX)
 
     def _worker_died(self, claim: Claim, exc: BaseException) -> None:
         reason = f"Ray task failed: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc) else ''}"

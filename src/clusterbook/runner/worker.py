@@ -95,6 +95,10 @@ class WorkerPool:
         self.deliveries = DeliveryLoop(engine, settings)
         """Sends the webhook outbox beside the workers (``runner/webhooks.py``), off the run path."""
         self.monitors = MonitorTimer(self.writes, settings.monitor_interval_seconds)
+        self.joins = 0
+        """How often the pool joined its cluster (0 locally; Ray: 1 at start, +1 per reconnect). Ray's
+        driver installs signal handlers of its own on every join, so ``clusterbook worker`` puts its
+        own back from the main thread whenever this changes."""
 
     def start(self) -> WorkerPool:
         if self.size and self.context is None:

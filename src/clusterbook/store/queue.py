@@ -183,6 +183,12 @@ def record_worker(session: Session, *, run_id: str, token: str, worker_id: str) 
     return _changed(session, update(executions).where(_held(run_id, token)).values(worker_id=worker_id[:200])) == 1
 
 
+def read_worker(session: Session, *, run_id: str, token: str) -> str | None:
+    """The ``worker_id`` of the run's current attempt (None when the run is no longer that attempt's):
+    the Ray supervisor reads it to learn when the task began computing (it records itself)."""
+    return session.execute(select(_c.worker_id).where(_held(run_id, token))).scalar_one_or_none()
+
+
 def _held_since(session: Session, run_id: str, token: str, target: str) -> tuple[datetime | None] | None:
     """``(started_at,)`` of this attempt if the run is still ours and may move to ``target``; else None."""
     row = session.execute(select(_c.started_at).where(_held(run_id, token, target))).first()
