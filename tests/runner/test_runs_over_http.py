@@ -181,15 +181,16 @@ def test_bad_algorithm_parameters_are_refused_at_cluster_creation(api: httpx.Cli
 
 
 def slow_cluster(api: httpx.Client) -> dict[str, Any]:
-    """A cluster whose run takes several seconds: k-means with many restarts over a few thousand points."""
+    """A cluster whose run takes several seconds even on a quiet machine: k-means with the most restarts
+    allowed (100) over twelve thousand points."""
     upload_collection(api, "slow", blob_documents(SLOW_POINTS, dims=16, centres=4))
-    params = {"n_clusters": 40, "n_init": 25, "random_state": 1}
+    params = {"n_clusters": 40, "n_init": 100, "random_state": 1}
     return create_cluster(
         api, "slow-kmeans", "slow", vector_config={"clustering_method": "kmeans", "algorithm_params": params}
     )
 
 
-SLOW_POINTS = 6000
+SLOW_POINTS = 12000
 
 
 def compute_pid(server: BackgroundServer, run_id: str) -> int | None:
